@@ -1,0 +1,308 @@
+"""The ``unioncat`` command line. Every reporting command takes ``--json`` (JSON on stdout, progress and
+messages on stderr); every error is one line on stderr and a non-zero exit code."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from catalog import db, holdings
+from catalog.db import session_scope
+from catalog.libraries import (
+    LibraryError,
+    add_library,
+    get_library,
+    library_dict,
+    library_stats,
+    list_libraries,
+)
+from catalog.settings import Settings
+from harvest.incoming import FormatError
+from harvest.ingest import IngestError, ingest_file
+
+from . import context
+
+app = typer.Typer(
+    name="unioncat",
+    help="unioncat: the consortium's union catalogue (ingest, search, holdings, service).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="The catalogue database.", no_args_is_help=True)
+library_app = typer.Typer(help="Member libraries.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(library_app, name="library")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+
+
+class CliError(Exception):
+    """An error the user can act on: printed as one line, exit code 1."""
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise CliError(f"invalid setting UNIONCAT_{field.upper()}: {first['msg']}") from None
+
+
+def _engine(migrate: str = "empty") -> Any:
+    try:
+        return context.open_engine(_settings(), migrate=migrate)
+    except context.CatalogueUnavailable as exc:
+        raise CliError(str(exc)) from None
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
+
+
+# ---------------------------------------------------------------------------------------------- db
+@db_app.command("upgrade")
+def db_upgrade(as_json: JsonOption = False) -> None:
+    """Apply the schema migrations the database lacks."""
+    engine = _engine(migrate="always")
+    revision = db.current_revision(engine)
+    if as_json:
+        _print_json({"revision": revision, "database": engine.url.render_as_string(hide_password=True)})
+    else:
+        err.print(f"database at revision {revision}: {engine.url.render_as_string(hide_password=True)}")
+
+
+# ----------------------------------------------------------------------------------------- library
+@library_app.command("add")
+def library_add(
+    code: Annotated[str, typer.Argument(help="ISIL-like code, e.g. VNU-LIC.")],
+    name: Annotated[str, typer.Option("--name", help="Name in Vietnamese.")],
+    name_en: Annotated[str | None, typer.Option("--name-en", help="Name in English.")] = None,
+    region: Annotated[str | None, typer.Option(help="Region.")] = None,
+    city: Annotated[str | None, typer.Option(help="City.")] = None,
+    website: Annotated[str | None, typer.Option(help="Website URL.")] = None,
+    opac_url: Annotated[
+        str | None, typer.Option("--opac-url", help="Link to a local record, with {id} for its local id.")
+    ] = None,
+    contact: Annotated[str | None, typer.Option(help="Contact person or e-mail.")] = None,
+    holdings_profile: Annotated[
+        str, typer.Option("--holdings-profile", help=f"One of: {', '.join(holdings.profile_names())}.")
+    ] = holdings.AUTO,
+    as_json: JsonOption = False,
+) -> None:
+    """Add a member library."""
+    engine = _engine()
+    with session_scope(engine) as session:
+        library = add_library(
+            session,
+            code,
+            name,
+            name_en=name_en,
+            region=region,
+            city=city,
+            website=website,
+            opac_url_pattern=opac_url,
+            contact=contact,
+            holdings_profile=holdings_profile,
+        )
+        data = library_dict(library)
+    if as_json:
+        _print_json(data)
+    else:
+        err.print(f"added library {data['code']}: {data['name_vi']}")
+
+
+@library_app.command("list")
+def library_list(as_json: JsonOption = False) -> None:
+    """List the member libraries with their counts."""
+    engine = _engine()
+    with session_scope(engine) as session:
+        rows = [library_dict(lib, library_stats(session, lib)) for lib in list_libraries(session)]
+    if as_json:
+        _print_json(rows)
+        return
+    if not rows:
+        err.print("no libraries yet: add one with 'unioncat library add CODE --name NAME'")
+        return
+    table = Table("code", "name", "records", "holdings", "last ingest")
+    for row in rows:
+        table.add_row(
+            row["code"], row["name_vi"], str(row["records"]), str(row["holdings"]), row["last_ingest"] or ""
+        )
+    out.print(table)
+
+
+@library_app.command("show")
+def library_show(
+    code: Annotated[str, typer.Argument(help="Library code.")], as_json: JsonOption = False
+) -> None:
+    """Show one library's settings and counts."""
+    engine = _engine()
+    with session_scope(engine) as session:
+        library = get_library(session, code)
+        data = library_dict(library, library_stats(session, library))
+    if as_json:
+        _print_json(data)
+        return
+    for key, value in data.items():
+        if value not in (None, ""):
+            out.print(f"{key:>20}: {value}")
+
+
+# ------------------------------------------------------------------------------------------ ingest
+def _progress_bar(path: Path) -> tuple[Progress, Any]:
+    total = path.stat().st_size if path.suffix.lower() not in (".gz", ".zip") else None
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[records]} records"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+    task = progress.add_task(f"ingest {path.name}", total=total, records=0)
+
+    def update(records: int, offset: int | None) -> None:
+        if offset is not None and total:
+            progress.update(task, completed=offset, records=records)
+        else:
+            progress.update(task, records=records)
+
+    return progress, update
+
+
+@app.command("ingest")
+def ingest(
+    file: Annotated[
+        Path, typer.Argument(help="MARC export: ISO 2709, MARCXML or MARC-in-JSON, maybe gzip/zip.")
+    ],
+    library: Annotated[
+        str, typer.Option("--library", "-l", help="Code of the library the records belong to.")
+    ],
+    mode: Annotated[
+        str,
+        typer.Option(
+            help="snapshot (the complete catalogue: missing records are deleted), update, or delete."
+        ),
+    ] = "update",
+    fmt: Annotated[
+        str, typer.Option("--format", help="auto, iso2709, marcxml or marcjson (auto detects).")
+    ] = "auto",
+    batch_size: Annotated[int | None, typer.Option("--batch-size", min=1, help="Records per write.")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=0, help="Worker processes for decoding (default: by file size).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Bring a library's MARC export into the catalogue as one atomic job."""
+    if not file.is_file():
+        raise CliError(f"no such file: {file}")
+    settings = _settings()
+    engine = _engine()
+    progress, update = _progress_bar(file)
+    try:
+        with progress:
+            summary = ingest_file(
+                engine,
+                library,
+                file,
+                mode=mode,
+                fmt=fmt,
+                progress=update,
+                batch_size=batch_size or settings.ingest_batch_size,
+                workers=workers,
+            )
+    except IngestError as exc:
+        where = f" (job {exc.job_id})" if exc.job_id else ""
+        raise CliError(f"ingest failed{where}: {exc}") from None
+    with engine.connect() as conn:
+        from catalog import jobs
+
+        shown = jobs.rejections(conn, summary["job_id"], limit=100)
+    summary["rejections"] = shown
+    if as_json:
+        _print_json(summary)
+        return
+    err.print(
+        f"job {summary['job_id']} {summary['status']}: read {summary['read']}, added {summary['added']}, "
+        f"updated {summary['updated']}, unchanged {summary['unchanged']}, deleted {summary['deleted']}, "
+        f"rejected {summary['rejected']} ({summary['warnings']} with warnings)"
+    )
+    for rejection in shown[:20]:
+        at = f" at byte {rejection['byte_offset']}" if rejection["byte_offset"] is not None else ""
+        err.print(f"  record {rejection['record_number']}{at}: {rejection['reason']}")
+    if summary["rejected"] > 20:
+        err.print(f"  ... {summary['rejected'] - 20} more rejected records in the job report")
+
+
+# ----------------------------------------------------------------------------------- serve / demo
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+) -> None:
+    """Start the HTTP service (API and web pages)."""
+    import uvicorn
+
+    from .app import create_app
+
+    settings = _settings()
+    engine = _engine(migrate="always")
+    err.print(f"unioncat serving on http://{host}:{port}/  (API docs: http://{host}:{port}/api/v1/docs)")
+    uvicorn.run(create_app(engine, settings), host=host, port=port, log_level="warning")
+
+
+@app.command("demo")
+def demo(
+    data_dir: Annotated[Path, typer.Option(help="Where the demo catalogue is created (replaced).")] = Path(
+        "data/demo"
+    ),
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Build the demo catalogue and stop.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a fresh demo catalogue with demo member libraries and their records, and serve it."""
+    from .demo import build_demo
+
+    settings = Settings(data_dir=data_dir, database_url=f"sqlite:///{(data_dir / 'unioncat.db').resolve()}")
+    engine, summaries = build_demo(settings, log=err.print)
+    if as_json:
+        _print_json({"database": settings.resolved_database_url, "jobs": summaries})
+    if no_serve:
+        return
+    import uvicorn
+
+    from .app import create_app
+
+    err.print(f"demo catalogue ready: http://{host}:{port}/  (health: http://{host}:{port}/health)")
+    uvicorn.run(create_app(engine, settings), host=host, port=port, log_level="warning")
+
+
+def main() -> None:
+    """Entry point: click reports usage errors itself; known errors become one line and exit code 1."""
+    try:
+        app()
+    except (CliError, LibraryError, FormatError, IngestError, ValueError) as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        sys.exit(1)
+    except Exception as exc:  # last line of defence: no traceback for users
+        err.print(f"error: {type(exc).__name__}: {exc}", markup=False, highlight=False)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""Ingest job records: creation, the end of a job (succeeded or failed), reports, crash recovery."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.engine import Engine
+
+from catalog.models import IngestJob, JobMode, JobRejection, JobStatus, Library, utcnow
+
+JOB = IngestJob.__table__  # type: ignore[attr-defined]
+REJECTION = JobRejection.__table__  # type: ignore[attr-defined]
+COUNTS = ("read", "added", "updated", "unchanged", "deleted", "rejected", "warnings")
+
+
+class JobError(RuntimeError):
+    pass
+
+
+def create_job(
+    engine: Engine, library: Library, source: str, mode: str, fmt: str | None, filename: str | None
+) -> int:
+    """A queued job for ``library``, committed at once so that it can be followed and reported on."""
+    if mode not in {m.value for m in JobMode}:
+        raise JobError(f"unknown mode {mode!r}; use snapshot, update or delete")
+    with engine.begin() as conn:
+        return conn.execute(
+            insert(JOB)
+            .values(
+                library_id=library.id,
+                source=source,
+                mode=mode,
+                format=fmt,
+                filename=filename,
+                status=JobStatus.QUEUED.value,
+                created_at=utcnow(),
+            )
+            .returning(JOB.c.id)
+        ).scalar_one()
+
+
+def mark_running(engine: Engine, job_id: int) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            update(JOB)
+            .where(JOB.c.id == job_id)
+            .values(
+                status=JobStatus.RUNNING.value,
+                started_at=utcnow(),
+                host=socket.gethostname(),
+                pid=os.getpid(),
+            )
+        )
+
+
+def record_rejections(conn: Connection, job_id: int, rejections: Sequence[dict[str, Any]]) -> None:
+    if rejections:
+        conn.execute(insert(REJECTION), [{"job_id": job_id, **r} for r in rejections])
+
+
+def finish(conn: Connection, job_id: int, counts: dict[str, int]) -> None:
+    """Mark the job succeeded with its counts, inside the job's own transaction."""
+    conn.execute(
+        update(JOB)
+        .where(JOB.c.id == job_id)
+        .values(
+            status=JobStatus.SUCCEEDED.value, finished_at=utcnow(), **{k: counts.get(k, 0) for k in COUNTS}
+        )
+    )
+
+
+def fail(engine: Engine, job_id: int, reason: str, counts: dict[str, int] | None = None) -> None:
+    """Mark the job failed with its reason; its changes were rolled back, so it added nothing."""
+    values: dict[str, Any] = {
+        "status": JobStatus.FAILED.value,
+        "finished_at": utcnow(),
+        "error": reason[:2000],
+    }
+    if counts:
+        values["read"] = counts.get("read", 0)
+        values["rejected"] = counts.get("rejected", 0)
+    with engine.begin() as conn:
+        conn.execute(update(JOB).where(JOB.c.id == job_id).values(**values))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_interrupted(engine: Engine) -> list[int]:
+    """Jobs left 'running' by a process of this host that no longer exists are marked failed.
+
+    Their transaction never committed, so the catalogue is as it was before them; this only makes
+    the job history say so.
+    """
+    host = socket.gethostname()
+    with engine.begin() as conn:
+        rows = conn.execute(
+            select(JOB.c.id, JOB.c.pid).where(JOB.c.status == JobStatus.RUNNING.value, JOB.c.host == host)
+        ).all()
+        dead = [job_id for job_id, pid in rows if pid is None or (pid != os.getpid() and not _pid_alive(pid))]
+        if dead:
+            conn.execute(
+                update(JOB)
+                .where(JOB.c.id.in_(dead))
+                .values(
+                    status=JobStatus.FAILED.value,
+                    finished_at=utcnow(),
+                    error="interrupted: the process running the job ended before it finished; "
+                    "nothing was changed",
+                )
+            )
+    return dead
+
+
+def job_dict(conn: Connection, job_id: int, library_code: str | None = None) -> dict[str, Any]:
+    row = conn.execute(select(JOB).where(JOB.c.id == job_id)).mappings().one()
+    data = {
+        "job_id": row["id"],
+        "library": library_code,
+        "source": row["source"],
+        "mode": row["mode"],
+        "format": row["format"],
+        "filename": row["filename"],
+        "status": row["status"],
+        "error": row["error"],
+        "created_at": row["created_at"].isoformat() if row["created_at"] else None,
+        "started_at": row["started_at"].isoformat() if row["started_at"] else None,
+        "finished_at": row["finished_at"].isoformat() if row["finished_at"] else None,
+    }
+    data.update({k: row[k] for k in COUNTS})
+    return data
+
+
+def rejections(conn: Connection, job_id: int, offset: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(REJECTION.c.record_number, REJECTION.c.byte_offset, REJECTION.c.local_id, REJECTION.c.reason)
+        .where(REJECTION.c.job_id == job_id)
+        .order_by(REJECTION.c.id)
+        .offset(offset)
+        .limit(limit)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def rejection_count(conn: Connection, job_id: int) -> int:
+    return conn.execute(
+        select(func.count()).select_from(REJECTION).where(REJECTION.c.job_id == job_id)
+    ).scalar_one()

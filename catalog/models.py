@@ -1,0 +1,224 @@
+"""The catalogue's tables (SQLModel). The schema itself is created and changed by Alembic migrations only."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _when(**kwargs: Any) -> Any:
+    return Field(sa_type=DateTime(timezone=True), **kwargs)  # type: ignore[call-overload]
+
+
+class RecordStatus(StrEnum):
+    ACTIVE = "active"
+    DELETED = "deleted"
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class JobMode(StrEnum):
+    SNAPSHOT = "snapshot"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+class Library(SQLModel, table=True):
+    """A member library of the consortium."""
+
+    __tablename__ = "library"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=16, unique=True, index=True, description="ISIL-like code, e.g. VNU-LIC")
+    name_vi: str = Field(max_length=300)
+    name_en: str | None = Field(default=None, max_length=300)
+    region: str | None = Field(default=None, max_length=100)
+    city: str | None = Field(default=None, max_length=100)
+    website: str | None = Field(default=None, max_length=500)
+    opac_url_pattern: str | None = Field(
+        default=None, max_length=500, description="Link to a local record; {id} is replaced by its local id"
+    )
+    contact: str | None = Field(default=None, max_length=300)
+    active: bool = Field(default=True)
+    holdings_profile: str = Field(default="auto", max_length=32, description="Named holdings mapping")
+    holdings_config: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True), description="Overrides of the named profile"
+    )
+    oai_base_url: str | None = Field(default=None, max_length=500)
+    oai_metadata_prefix: str | None = Field(default=None, max_length=64)
+    oai_set: str | None = Field(default=None, max_length=200)
+    harvest_interval_hours: int | None = Field(default=None, ge=1)
+    last_harvest_datestamp: str | None = Field(default=None, max_length=32)
+    created_at: datetime = _when(default_factory=utcnow)
+    updated_at: datetime = _when(default_factory=utcnow)
+
+
+class IngestJob(SQLModel, table=True):
+    """One run that brought records of one library into the catalogue."""
+
+    __tablename__ = "ingest_job"
+    __table_args__ = (Index("ix_ingest_job_library_created", "library_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    library_id: int = Field(sa_column=Column(Integer, ForeignKey("library.id"), nullable=False))
+    source: str = Field(max_length=16, description="upload, oai, cli or demo")
+    mode: str = Field(max_length=16)
+    format: str | None = Field(default=None, max_length=32)
+    filename: str | None = Field(default=None, max_length=500)
+    status: str = Field(default=JobStatus.QUEUED, max_length=16, index=True)
+    error: str | None = Field(default=None)
+    created_at: datetime = _when(default_factory=utcnow)
+    started_at: datetime | None = _when(default=None)
+    finished_at: datetime | None = _when(default=None)
+    read: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    rejected: int = 0
+    warnings: int = 0
+    host: str | None = Field(default=None, max_length=255)
+    pid: int | None = None
+
+
+class JobRejection(SQLModel, table=True):
+    """A record a job could not take, with where it was in the file and why."""
+
+    __tablename__ = "job_rejection"
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("ingest_job.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    record_number: int = Field(description="1-based position of the record in the file")
+    byte_offset: int | None = None
+    local_id: str | None = Field(default=None, max_length=255)
+    reason: str
+
+
+class UnionRecord(SQLModel, table=True):
+    """A cluster of source records that describe the same edition."""
+
+    __tablename__ = "union_record"
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str | None = None
+    title_key: str | None = Field(default=None, index=True)
+    year: int | None = None
+    fields: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    member_count: int = 0
+    library_count: int = 0
+    created_at: datetime = _when(default_factory=utcnow)
+    updated_at: datetime = _when(default_factory=utcnow)
+
+
+class SourceRecord(SQLModel, table=True):
+    """One bibliographic record exactly as a member library sent it, with the fields extracted from it."""
+
+    __tablename__ = "source_record"
+    __table_args__ = (
+        UniqueConstraint("library_id", "local_id", name="uq_source_record_library_local_id"),
+        Index("ix_source_record_library_status", "library_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    library_id: int = Field(sa_column=Column(Integer, ForeignKey("library.id"), nullable=False))
+    local_id: str = Field(max_length=255)
+    raw_format: str = Field(max_length=16, description="iso2709, marcxml or marcjson")
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    checksum: str = Field(max_length=64)
+    fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    title: str | None = None
+    title_key: str | None = Field(default=None, index=True)
+    year: int | None = None
+    material_type: str | None = Field(default=None, max_length=32)
+    warnings: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    status: str = Field(default=RecordStatus.ACTIVE, max_length=16)
+    deleted_at: datetime | None = _when(default=None)
+    first_seen: datetime = _when(default_factory=utcnow)
+    last_seen: datetime = _when(default_factory=utcnow)
+    job_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("ingest_job.id"), nullable=True)
+    )
+    last_job_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("ingest_job.id"), nullable=True)
+    )
+    union_record_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("union_record.id", ondelete="SET NULL"), nullable=True, index=True
+        ),
+    )
+
+
+class RecordKey(SQLModel, table=True):
+    """An identifier or match key of a source record (ISBN, ISSN, LCCN, OCLC, title key ...)."""
+
+    __tablename__ = "record_key"
+    __table_args__ = (Index("ix_record_key_kind_value", "kind", "value"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_record_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("source_record.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    kind: str = Field(max_length=16)
+    value: str = Field(max_length=255)
+
+
+class Holding(SQLModel, table=True):
+    """An item or a holding of a library for one of its source records."""
+
+    __tablename__ = "holding"
+
+    id: int | None = Field(default=None, primary_key=True)
+    library_id: int = Field(sa_column=Column(Integer, ForeignKey("library.id"), nullable=False, index=True))
+    source_record_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("source_record.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    call_number: str | None = Field(default=None, max_length=255)
+    location: str | None = Field(default=None, max_length=255, description="branch")
+    sublocation: str | None = Field(default=None, max_length=255, description="shelving location")
+    barcode: str | None = Field(default=None, max_length=255)
+    copies: int | None = None
+    item_type: str | None = Field(default=None, max_length=100)
+    status: str | None = Field(default=None, max_length=64)
+
+
+class MatchDecision(SQLModel, table=True):
+    """A stored decision that two source records describe (or do not describe) the same edition."""
+
+    __tablename__ = "match_decision"
+    __table_args__ = (UniqueConstraint("record_a_id", "record_b_id", name="uq_match_decision_pair"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    record_a_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("source_record.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    record_b_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("source_record.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    accepted: bool
+    rule: str = Field(max_length=64)
+    reason: str
+    decided_at: datetime = _when(default_factory=utcnow)

@@ -1,0 +1,89 @@
+"""From a decoded MARC record to what the catalogue stores: fields, match keys, holdings, checksum."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymarc import Record
+
+from catalog import holdings, marc_fields
+from catalog.holdings import HoldingsProfile
+from catalog.text import fold
+
+
+class RecordRejected(ValueError):
+    """A record that cannot enter the catalogue, with the reason as its message."""
+
+
+@dataclass(slots=True)
+class PreparedRecord:
+    local_id: str
+    raw: bytes
+    raw_format: str
+    checksum: str
+    fields: dict[str, Any]
+    title: str | None
+    title_key: str | None
+    year: int | None
+    material_type: str | None
+    keys: list[tuple[str, str]]
+    holdings: list[dict[str, Any]]
+    warnings: list[str] = field(default_factory=list)
+
+
+def checksum(raw_format: str, raw: bytes) -> str:
+    return hashlib.sha256(raw_format.encode() + b"\0" + raw).hexdigest()
+
+
+def match_keys(fields: dict[str, Any]) -> list[tuple[str, str]]:
+    """Identifier keys for lookups and for finding candidate duplicates."""
+    keys: list[tuple[str, str]] = [("isbn", v) for v in fields.get("isbns", [])]
+    keys += [("issn", v.replace("-", "")) for v in fields.get("issns", [])]
+    if fields.get("lccn"):
+        keys.append(("lccn", fields["lccn"]))
+    for sysno in fields.get("system_numbers", []):
+        if sysno["org"] == "OCoLC":
+            keys.append(("oclc", sysno["number"]))
+        else:
+            keys.append(("sysno", f"{sysno['org']}:{sysno['number']}"[:255]))
+    seen: set[tuple[str, str]] = set()
+    return [k for k in keys if not (k in seen or seen.add(k))]
+
+
+def prepare(
+    record: Record,
+    raw: bytes,
+    raw_format: str,
+    profile: HoldingsProfile | None,
+    warnings: list[str] | None = None,
+) -> PreparedRecord:
+    """Everything the catalogue stores for ``record``; ``profile`` None means detect it per record."""
+    grouped = marc_fields.fields_by_tag(record)
+    chosen = profile or holdings.detect(grouped)
+    local_id = holdings.local_id(chosen, grouped)
+    if not local_id:
+        where = " or ".join(f"{t}${c}" if c else t for t, c in chosen.local_id)
+        raise RecordRejected(f"no local record identifier ({where})")
+    if len(local_id) > 255:
+        raise RecordRejected("local record identifier longer than 255 characters")
+    fields = marc_fields.extract(record, grouped)
+    notes = list(warnings or [])
+    if not fields.get("title"):
+        notes.append("no title (245 $a)")
+    title = marc_fields.display_title(fields)
+    return PreparedRecord(
+        local_id=local_id,
+        raw=raw,
+        raw_format=raw_format,
+        checksum=checksum(raw_format, raw),
+        fields=fields,
+        title=title,
+        title_key=fold(fields.get("sort_title") or fields.get("title")) or None,
+        year=fields.get("year"),
+        material_type=fields.get("material_type"),
+        keys=match_keys(fields),
+        holdings=holdings.extract(chosen, grouped),
+        warnings=notes,
+    )

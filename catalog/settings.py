@@ -1,0 +1,70 @@
+"""One settings object for the whole service, read from ``UNIONCAT_*`` variables or a ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration of a unioncat installation.
+
+    Every field is read from the environment variable ``UNIONCAT_<NAME>`` (for example
+    ``UNIONCAT_DATABASE_URL``) or from a ``.env`` file in the working directory.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="UNIONCAT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(default=Path("data"), description="Where the SQLite catalogue and uploads live.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: a SQLite file unioncat.db under data_dir."
+    )
+    meili_url: str | None = Field(default=None, description="Meilisearch URL; absent = embedded search.")
+    meili_key: str | None = Field(default=None, description="Meilisearch API key.")
+    admin_token: str | None = Field(default=None, description="Token that manages libraries and tokens.")
+    max_upload_bytes: int = Field(default=2 * 1024**3, gt=0, description="Largest accepted upload.")
+    ingest_batch_size: int = Field(default=2000, ge=1, le=100_000, description="Records written per batch.")
+    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS.")
+
+    @field_validator("database_url", "meili_url", "meili_key", "admin_token", mode="before")
+    @classmethod
+    def _empty_is_absent(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_engine(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("database_url must be a sqlite:// or postgresql:// URL")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL actually used: the configured one, or the default SQLite file."""
+        if self.database_url:
+            url = self.database_url
+            if url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url[len("postgresql://") :]
+            return url
+        return f"sqlite:///{(self.data_dir / 'unioncat.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once)."""
+    return Settings()

@@ -1,0 +1,130 @@
+"""Text normalisation, Vietnamese first: one place for display text and for search/match keys.
+
+Two outputs are used everywhere else:
+
+* :func:`display` -- the text as it should be stored and shown: Unicode NFC, combining marks that
+  exports detach (``"Nha ̀xuất"``) or put in the wrong order (``"Ché̂"``) repaired, white space tidied.
+* :func:`fold` -- the key used to search and match: case-folded, diacritics removed, ``đ`` -> ``d``,
+  punctuation (ISBD marks included) turned into single spaces.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_MARK_CLASS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+_HAS_MARK = re.compile(f"[{_MARK_CLASS}]")
+# A mark separated from the letter it belongs to by white space: "Nha ̀xuất" -> "Nhà xuất".
+_DETACHED_MARKS = re.compile(f"(\\S)([ \\t\\u00a0]+)([{_MARK_CLASS}]+)")
+# Marks with nothing before them to sit on.
+_ORPHAN_MARKS = re.compile(f"(^|[\\s])[{_MARK_CLASS}]+")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+# Vietnamese writes the vowel-quality mark (circumflex, breve) before the tone mark; both have
+# canonical combining class 230, so NFC keeps whatever order the export used and "e + ́ + ̂" stays
+# "é̂" instead of "ế". These bases can carry a quality mark in Vietnamese.
+_QUALITY_MARKS = frozenset("\u0302\u0306")
+_QUALITY_BASES = frozenset("aeoAEO")
+
+_FOLD_TABLE = str.maketrans(
+    {
+        "đ": "d",
+        "ð": "d",
+        "ø": "o",
+        "ł": "l",
+        "ı": "i",
+        "æ": "ae",
+        "œ": "oe",
+        "þ": "th",
+        "ß": "ss",
+        "ʻ": None,
+        "ʼ": None,
+        "ʹ": None,
+        "ʺ": None,
+        "'": None,
+        "’": None,
+        "‘": None,
+        "\u200e": None,
+        "\u200f": None,
+    }
+)
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+def _reorder_vietnamese_marks(nfd: str) -> str:
+    out: list[str] = []
+    i, n = 0, len(nfd)
+    while i < n:
+        ch = nfd[i]
+        out.append(ch)
+        i += 1
+        if ch not in _QUALITY_BASES:
+            continue
+        j = i
+        while j < n and unicodedata.combining(nfd[j]):
+            j += 1
+        if j - i > 1:
+            marks = list(nfd[i:j])
+            # Stable: canonical class first, then quality marks before the other class-230 marks.
+            marks.sort(key=lambda m: (unicodedata.combining(m), m not in _QUALITY_MARKS))
+            out.extend(marks)
+            i = j
+    return "".join(out)
+
+
+def repair(text: str) -> str:
+    """Unicode NFC with detached and mis-ordered combining marks repaired. Idempotent."""
+    if text.isascii():
+        return text
+    nfc = unicodedata.normalize("NFC", text)
+    if not _HAS_MARK.search(nfc):
+        return nfc
+    fixed = _DETACHED_MARKS.sub(r"\1\3\2", nfc)
+    fixed = _ORPHAN_MARKS.sub(r"\1", fixed)
+    fixed = _reorder_vietnamese_marks(unicodedata.normalize("NFD", fixed))
+    return unicodedata.normalize("NFC", fixed)
+
+
+def display(text: str | None) -> str:
+    """Text for storage and display: repaired NFC, no control characters, single spaces, trimmed."""
+    if not text:
+        return ""
+    if not text.isprintable():
+        text = _CONTROL.sub("", text)
+    return " ".join(repair(text).split())
+
+
+# A final period that belongs to the word: an initial ("J."), a common abbreviation, an ellipsis.
+_KEEP_PERIOD = re.compile(
+    r"(?:\b[^\W\d_]|\.\.|\b(?:ed|eds|etc|Co|Inc|Ltd|Jr|Sr|St|vol|no|tr|tp|nxb|NXB|Nxb|TP|b|d|ca|cm|p|pp|v|ill))\.$"
+)
+_ISBD_CLOSERS = frozenset("/:;=,")
+
+
+def strip_isbd(text: str) -> str:
+    """Remove the ISBD punctuation that closes a MARC subfield (" /", " :", " ;", " =", ",", ".")."""
+    text = text.strip()
+    while text:
+        last = text[-1]
+        if last in _ISBD_CLOSERS or (last == "." and not _KEEP_PERIOD.search(text)):
+            text = text[:-1].rstrip()
+        else:
+            break
+    return text
+
+
+def clean(text: str | None) -> str:
+    """Display text without closing ISBD punctuation: what a subfield value should show."""
+    return strip_isbd(display(text))
+
+
+def fold(text: str | None) -> str:
+    """Search and match key: lower case, no diacritics, đ -> d, punctuation as single spaces."""
+    if not text:
+        return ""
+    if text.isascii():
+        return _NON_WORD.sub(" ", text.lower()).strip()
+    base = unicodedata.normalize("NFD", repair(text).casefold())
+    base = "".join(ch for ch in base if not unicodedata.combining(ch)).translate(_FOLD_TABLE)
+    return _NON_WORD.sub(" ", base).strip()

@@ -1,0 +1,1 @@
+"""Getting records in: format readers, decompression, the ingest pipeline, OAI-PMH harvesting."""

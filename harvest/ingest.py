@@ -1,0 +1,276 @@
+"""The ingest pipeline: one file of one library becomes one atomic job.
+
+read (split) -> decode -> prepare (map fields, holdings, keys) -> write in batches -> snapshot deletions
+-> job summary. Decoding and preparing run in worker processes for large files; writing stays in
+this process, on a single transaction, so a job that fails or is killed changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from catalog import holdings, jobs
+from catalog.holdings import HoldingsProfile
+from catalog.libraries import get_library
+from catalog.models import JobMode, Library, utcnow
+from catalog.records import PreparedRecord, RecordRejected, prepare
+from catalog.store import LibraryWriter, WriteResult
+from harvest import sources
+from harvest.incoming import FormatError, Incoming
+
+ProgressCallback = Callable[[int, int | None], None]  # (records read, byte offset reached)
+PARALLEL_MIN_BYTES = 16 * 1024 * 1024
+_WORK_CHUNK = 400
+
+
+class IngestError(RuntimeError):
+    """The job cannot run or failed; the catalogue is unchanged. The message says why."""
+
+    def __init__(self, message: str, job_id: int | None = None) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What became of one record read from the file."""
+
+    number: int
+    offset: int | None
+    local_id: str | None
+    prepared: PreparedRecord | None
+    reason: str | None
+
+
+def _profile_for(library: Library) -> HoldingsProfile | None:
+    try:
+        return holdings.resolve(library.holdings_profile, library.holdings_config)
+    except ValueError as exc:
+        raise IngestError(f"library {library.code}: {exc}") from None
+
+
+def process(item: Incoming, profile: HoldingsProfile | None) -> Outcome:
+    """Decode and prepare one split record; every failure becomes a reason, never an exception."""
+    if item.record is None and item.error is None:
+        sources.decode(item)
+    where = f"{item.member}: " if item.member else ""
+    if item.record is None:
+        return Outcome(item.number, item.offset, None, None, where + (item.error or "unreadable record"))
+    try:
+        prepared = prepare(item.record, item.raw, item.raw_format, profile, item.warnings)
+    except RecordRejected as exc:
+        return Outcome(item.number, item.offset, None, None, where + str(exc))
+    except Exception as exc:  # a record odd enough to break the mapping must not stop the job
+        return Outcome(item.number, item.offset, None, None, f"{where}cannot map the record: {exc!r}"[:500])
+    return Outcome(item.number, item.offset, prepared.local_id, prepared, None)
+
+
+def _process_chunk(items: list[Incoming], profile: HoldingsProfile | None) -> list[Outcome]:
+    return [process(item, profile) for item in items]
+
+
+def _chunked(items: Iterable[Incoming], size: int) -> Iterator[list[Incoming]]:
+    chunk: list[Incoming] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def outcomes(items: Iterable[Incoming], profile: HoldingsProfile | None, workers: int) -> Iterator[Outcome]:
+    """Outcomes in file order; with ``workers`` > 1 the work is spread over that many processes."""
+    if workers <= 1:
+        for item in items:
+            yield process(item, profile)
+        return
+    ctx = get_context("forkserver" if "forkserver" in _start_methods() else "spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        pending: deque[Future[list[Outcome]]] = deque()
+        for chunk in _chunked(items, _WORK_CHUNK):
+            pending.append(pool.submit(_process_chunk, chunk, profile))
+            while len(pending) > workers * 3:  # bounded: memory stays flat whatever the file size
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
+
+
+def _start_methods() -> list[str]:
+    import multiprocessing
+
+    return multiprocessing.get_all_start_methods()
+
+
+def _choose_workers(path: Path, workers: int | None) -> int:
+    if workers is not None:
+        return max(0, workers)
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return 0
+    return min(os.cpu_count() or 1, 4) if size >= PARALLEL_MIN_BYTES else 0
+
+
+def _lock_library(conn: Any, library_id: int) -> None:
+    """Two jobs of one library never interleave: PostgreSQL locks the library row until commit.
+    (SQLite has a single writer: the job's transaction already excludes every other writer.)"""
+    if conn.dialect.name == "postgresql":
+        table = Library.__table__  # type: ignore[attr-defined]
+        conn.execute(select(table.c.id).where(table.c.id == library_id).with_for_update())
+
+
+def ingest_file(
+    engine: Engine,
+    library_code: str,
+    path: Path,
+    mode: str = JobMode.UPDATE.value,
+    fmt: str | None = None,
+    source: str = "cli",
+    progress: ProgressCallback | None = None,
+    batch_size: int = 2000,
+    workers: int | None = None,
+    filename: str | None = None,
+    job_id: int | None = None,
+    after_batch: Callable[[Any, WriteResult], None] | None = None,
+) -> dict[str, Any]:
+    """Run one ingest job and return its summary (the job's counts, status and id).
+
+    Raises :class:`IngestError` when the job failed (the job is recorded as failed with the reason).
+    ``after_batch`` runs inside the job's transaction after each written batch (e.g. to deduplicate
+    or index the touched records), so its work commits or rolls back with the job.
+    """
+    jobs.recover_interrupted(engine)
+    fmt = sources.normalise_format(fmt)
+    with Session(engine) as session:
+        library = get_library(session, library_code)
+        profile = _profile_for(library)
+        library_id, code = library.id, library.code
+        if job_id is None:
+            job_id = jobs.create_job(engine, library, source, mode, fmt, filename or path.name)
+    assert library_id is not None
+    jobs.mark_running(engine, job_id)
+    counts = {k: 0 for k in jobs.COUNTS}
+    try:
+        _run(
+            engine,
+            library_id,
+            job_id,
+            path,
+            mode,
+            fmt,
+            profile,
+            counts,
+            progress,
+            batch_size,
+            _choose_workers(path, workers),
+            after_batch,
+        )
+    except FormatError as exc:
+        return _failed(engine, job_id, str(exc), counts)
+    except IngestError as exc:
+        return _failed(engine, job_id, str(exc), counts)
+    except OSError as exc:
+        return _failed(engine, job_id, f"cannot read the file: {exc.strerror or exc}", counts)
+    except BaseException as exc:
+        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"internal error: {exc!r}"
+        jobs.fail(engine, job_id, reason + "; nothing was changed", counts)
+        raise
+    with engine.connect() as conn:
+        return jobs.job_dict(conn, job_id, code)
+
+
+def _failed(engine: Engine, job_id: int, reason: str, counts: dict[str, int]) -> dict[str, Any]:
+    jobs.fail(engine, job_id, reason, counts)
+    raise IngestError(reason, job_id)
+
+
+def _run(
+    engine: Engine,
+    library_id: int,
+    job_id: int,
+    path: Path,
+    mode: str,
+    fmt: str,
+    profile: HoldingsProfile | None,
+    counts: dict[str, int],
+    progress: ProgressCallback | None,
+    batch_size: int,
+    workers: int,
+    after_batch: Callable[[Any, WriteResult], None] | None,
+) -> None:
+    items = sources.read_path(path, fmt, decoded=False)
+    with engine.begin() as conn:
+        _lock_library(conn, library_id)
+        writer = LibraryWriter(conn, library_id, job_id, utcnow())
+        batch: list[PreparedRecord] = []
+        rejections: list[dict[str, Any]] = []
+        delete_ids: list[str] = []
+
+        def flush() -> None:
+            if mode == JobMode.DELETE.value:
+                delete_ids.extend(r.local_id for r in batch)
+            elif batch:
+                result = writer.write(batch)
+                for key in ("added", "updated", "unchanged"):
+                    counts[key] += getattr(result, key)
+                if after_batch:
+                    after_batch(conn, result)
+            jobs.record_rejections(conn, job_id, rejections)
+            batch.clear()
+            rejections.clear()
+
+        for outcome in outcomes(items, profile, workers):
+            counts["read"] += 1
+            if outcome.prepared is None:
+                counts["rejected"] += 1
+                rejections.append(
+                    {
+                        "record_number": outcome.number,
+                        "byte_offset": outcome.offset,
+                        "local_id": outcome.local_id,
+                        "reason": outcome.reason or "rejected",
+                    }
+                )
+            else:
+                if outcome.prepared.warnings:
+                    counts["warnings"] += 1
+                batch.append(outcome.prepared)
+            if len(batch) >= batch_size or len(rejections) >= batch_size:
+                flush()
+            if progress is not None and counts["read"] % 500 == 0:
+                progress(counts["read"], outcome.offset)
+        flush()
+        if counts["read"] == 0:
+            raise IngestError("the file holds no records")
+        accepted = counts["read"] - counts["rejected"]
+        if mode == JobMode.SNAPSHOT.value:
+            if accepted == 0:
+                raise IngestError(
+                    f"no record of this snapshot could be read ({counts['rejected']} rejected): "
+                    "refusing to delete the library's whole catalogue"
+                )
+            result = writer.delete_missing()
+            counts["deleted"] = result.deleted
+            if after_batch:
+                after_batch(conn, result)
+        elif mode == JobMode.DELETE.value:
+            result = writer.delete_local_ids(delete_ids)
+            counts["deleted"], counts["unchanged"] = result.deleted, result.unchanged
+            if after_batch:
+                after_batch(conn, result)
+        if progress is not None:
+            progress(counts["read"], None)
+        jobs.finish(conn, job_id, counts)

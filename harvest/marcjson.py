@@ -1,0 +1,130 @@
+"""MARC-in-JSON reading (the code4lib format: ``{"leader": ..., "fields": [{"245": {...}}]}``).
+
+A file holds one record object, an array of them, or one object per line (JSON Lines). Objects are
+decoded one at a time from a sliding buffer, so memory stays flat and each record keeps its exact
+bytes and offset; a broken object is reported and reading resumes at the next record.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+from pymarc import Field, Indicators, Record, Subfield
+
+from harvest.incoming import Incoming
+
+_CHUNK = 1 << 20
+_DECODER = json.JSONDecoder()
+_NEXT_RECORD = re.compile(r'\{\s*"(?:leader|fields)"')
+_SKIP = " \t\r\n,"
+
+
+def record_from_dict(obj: Any) -> Record:
+    if not isinstance(obj, dict) or "fields" not in obj:
+        raise ValueError("not a MARC-in-JSON record (an object with 'leader' and 'fields')")
+    record = Record(leader=str(obj.get("leader") or "").ljust(24)[:24])
+    fields = obj["fields"]
+    if not isinstance(fields, list):
+        raise ValueError("'fields' is not a list")
+    for entry in fields:
+        if not isinstance(entry, dict) or len(entry) != 1:
+            raise ValueError(f"a field is not an object with one tag: {str(entry)[:60]}")
+        ((tag, value),) = entry.items()
+        if isinstance(value, str):
+            record.add_field(Field(tag=tag, data=value))
+            continue
+        if not isinstance(value, dict):
+            raise ValueError(f"field {tag} is neither text nor an object")
+        subfields = []
+        for sub in value.get("subfields") or []:
+            if not isinstance(sub, dict) or len(sub) != 1:
+                raise ValueError(f"a subfield of {tag} is not an object with one code")
+            ((code, text),) = sub.items()
+            subfields.append(Subfield(code=str(code), value=str(text)))
+        ind1 = str(value.get("ind1") or " ")[:1]
+        ind2 = str(value.get("ind2") or " ")[:1]
+        record.add_field(Field(tag=tag, indicators=Indicators(ind1, ind2), subfields=subfields))
+    if not record.fields:
+        raise ValueError("a record without fields")
+    return record
+
+
+def decode_item(item: Incoming) -> Incoming:
+    """Fill in ``item.record``, or ``item.error``."""
+    if item.error is not None:
+        return item
+    try:
+        item.record = record_from_dict(json.loads(item.raw))
+    except ValueError as exc:
+        item.error = str(exc)
+    return item
+
+
+def split(stream: BinaryIO) -> Iterator[Incoming]:
+    """The record objects of a MARC-in-JSON stream (UTF-8), not yet turned into records."""
+    text = ""
+    offset = 0  # byte offset of text[0]
+    eof = False
+    number = 0
+    started = False
+    pending = b""
+    while not eof or text:
+        if not eof:
+            data = stream.read(_CHUNK)
+            eof = not data
+            data = pending + data
+            # Decode only whole UTF-8 sequences; keep a cut one for the next chunk.
+            cut = len(data)
+            while cut > 0 and cut > len(data) - 4 and (data[cut - 1] & 0xC0) == 0x80:
+                cut -= 1
+            if cut > 0 and data[cut - 1] >= 0xC0:
+                cut -= 1
+            if eof:
+                cut = len(data)
+            text += data[:cut].decode("utf-8", errors="replace")
+            pending = data[cut:]
+        pos = 0
+        if not started:
+            pos = len(text) - len(text.lstrip("\ufeff \t\r\n"))
+            if pos < len(text) and text[pos] == "[":
+                pos += 1
+            started = pos < len(text)
+        while True:
+            while pos < len(text) and text[pos] in _SKIP:
+                pos += 1
+            if pos >= len(text) or text[pos] == "]":
+                pos = len(text) if pos < len(text) else pos
+                break
+            try:
+                _obj, end = _DECODER.raw_decode(text, pos)
+            except json.JSONDecodeError as exc:
+                if not eof and exc.pos >= len(text) - 1:
+                    break  # the object goes on in the next chunk
+                nxt = _NEXT_RECORD.search(text, pos + 1)
+                if nxt is None and not eof:
+                    break
+                end = nxt.start() if nxt else len(text)
+                number += 1
+                raw = text[pos:end].encode("utf-8")
+                yield Incoming(
+                    number=number,
+                    offset=offset + len(text[:pos].encode("utf-8")),
+                    raw=raw,
+                    raw_format="marcjson",
+                    error=f"not valid JSON: {exc.msg} (column {exc.colno})",
+                )
+                pos = end
+                continue
+            number += 1
+            raw = text[pos:end].encode("utf-8")
+            yield Incoming(
+                number=number, offset=offset + len(text[:pos].encode("utf-8")), raw=raw, raw_format="marcjson"
+            )
+            pos = end
+        offset += len(text[:pos].encode("utf-8"))
+        text = text[pos:]
+        if eof and text.strip(_SKIP + "]") == "":
+            return

@@ -1,0 +1,195 @@
+"""MARCXML reading that streams, keeps each record's exact bytes, and survives a broken record.
+
+The file is scanned as bytes for MARC ``record`` elements -- in a ``collection``, alone, or wrapped in
+OAI-PMH or SRU responses -- and each record is parsed on its own with lxml, entity resolution,
+DTD loading and network access off. So one malformed record (say a raw control byte) costs only that
+record, memory stays flat, and no external entity or entity expansion can ever be processed: the
+document's own DOCTYPE is never given to the parser.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from lxml import etree
+from pymarc import Field, Indicators, Record, Subfield
+
+from harvest.incoming import Incoming
+
+_CHUNK = 1 << 20
+_START = re.compile(rb"<(?:([A-Za-z_][\w.-]*):)?record(?=[\s/>])")
+_XMLNS = re.compile(rb"""xmlns(?::([A-Za-z_][\w.-]*))?\s*=\s*(["'])(.*?)\2""")
+_FIRST_CHILD = re.compile(rb"\s*(?:<!--.*?-->\s*)*<(?:[A-Za-z_][\w.-]*:)?(\w+)", re.DOTALL)
+_ENCODING = re.compile(rb"""<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_MARC_CHILDREN = {b"leader", b"controlfield", b"datafield"}
+_INVALID_XML_CHARS = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _parser(encoding: str | None) -> etree.XMLParser:
+    return etree.XMLParser(
+        encoding=encoding,
+        resolve_entities=False,
+        load_dtd=False,
+        no_network=True,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+
+
+def _local(tag: object) -> str:
+    return etree.QName(tag).localname if isinstance(tag, str) else ""
+
+
+def _indicator(element: etree._Element, name: str) -> str:
+    return (element.get(name) or " ")[:1]
+
+
+def record_from_element(element: etree._Element) -> Record:
+    """A pymarc record from a MARCXML ``record`` element (namespaced or not)."""
+    record = Record(leader=" " * 24)
+    for child in element:
+        name = _local(child.tag)
+        if name == "leader":
+            record.leader = (child.text or "").ljust(24)[:24]
+        elif name == "controlfield":
+            record.add_field(Field(tag=child.get("tag", "").strip(), data=child.text or ""))
+        elif name == "datafield":
+            subfields = [
+                Subfield(code=sf.get("code", ""), value=sf.text or "")
+                for sf in child
+                if _local(sf.tag) == "subfield"
+            ]
+            record.add_field(
+                Field(
+                    tag=child.get("tag", "").strip(),
+                    indicators=Indicators(_indicator(child, "ind1"), _indicator(child, "ind2")),
+                    subfields=subfields,
+                )
+            )
+    return record
+
+
+def _wrap(chunk: bytes, namespaces: dict[bytes, bytes]) -> bytes:
+    declarations = b" ".join(
+        b'xmlns:%s="%s"' % (prefix, uri) if prefix else b'xmlns="%s"' % uri
+        for prefix, uri in namespaces.items()
+    )
+    return b"<wrapper " + declarations + b">" + chunk + b"</wrapper>"
+
+
+def parse_record(
+    chunk: bytes, namespaces: dict[bytes, bytes], encoding: str | None
+) -> tuple[Record, list[str]]:
+    """Parse one record element's bytes; invalid control characters are removed with a warning."""
+    notes: list[str] = []
+    try:
+        wrapper = etree.fromstring(_wrap(chunk, namespaces), _parser(encoding))
+    except etree.XMLSyntaxError:
+        bad = sorted({f"0x{b:02X}" for b in _INVALID_XML_CHARS.findall(chunk) for b in b})
+        if not bad:
+            raise
+        wrapper = etree.fromstring(_wrap(_INVALID_XML_CHARS.sub(b"", chunk), namespaces), _parser(encoding))
+        notes.append(f"removed control character(s) not allowed in XML: {', '.join(bad)}")
+    element = wrapper[0]
+    record = record_from_element(element)
+    if not record.fields:
+        raise ValueError("a record element without fields")
+    return record, notes
+
+
+def _record_end(buffer: bytes, prefix: bytes | None, start: int) -> int:
+    """Index just past the closing tag of the record opened at ``start``, or -1 if not in buffer."""
+    tag_end = buffer.find(b">", start)
+    if tag_end == -1:
+        return -1
+    if buffer[tag_end - 1 : tag_end] == b"/":
+        return tag_end + 1
+    closing = b"</" + (prefix + b":" if prefix else b"") + b"record"
+    pos = buffer.find(closing, tag_end)
+    while pos != -1:
+        after = buffer.find(b">", pos)
+        if after == -1:
+            return -1
+        if not buffer[pos + len(closing) : after].strip():
+            return after + 1
+        pos = buffer.find(closing, after)
+    return -1
+
+
+def decode_item(item: Incoming) -> Incoming:
+    """Fill in ``item.record`` and its warnings, or ``item.error``."""
+    if item.error is not None:
+        return item
+    namespaces, encoding = item.context
+    try:
+        item.record, item.warnings = parse_record(item.raw, namespaces, encoding)
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        item.error = f"not well-formed MARCXML: {exc}"
+    return item
+
+
+def split(stream: BinaryIO) -> Iterator[Incoming]:
+    """The MARC record elements of ``stream``, not yet parsed."""
+    buffer = b""
+    offset = 0
+    eof = False
+    number = 0
+    namespaces: dict[bytes, bytes] = {}
+    encoding: str | None = None
+    first = True
+    while not eof or buffer:
+        if not eof:
+            data = stream.read(_CHUNK)
+            eof = not data
+            buffer += data
+            if first:
+                first = False
+                declared = _ENCODING.match(buffer.lstrip(b"\xef\xbb\xbf \r\n\t"))
+                encoding = declared.group(1).decode("ascii") if declared else None
+        pos = 0
+        while True:
+            match = _START.search(buffer, pos)
+            if match is None:
+                keep = max(pos, len(buffer) - 64)  # a start tag may straddle the chunk boundary
+                break
+            for ns in _XMLNS.finditer(buffer, pos, match.start()):
+                namespaces[ns.group(1) or b""] = ns.group(3)
+            tag_close = buffer.find(b">", match.end())
+            child = _FIRST_CHILD.match(buffer, tag_close + 1) if tag_close != -1 else None
+            if tag_close == -1 or (child is None and not eof and len(buffer) - tag_close < 4096):
+                keep = match.start()
+                break
+            if child is None or child.group(1) not in _MARC_CHILDREN:
+                pos = match.end()  # an OAI-PMH or SRU record wrapper: the MARC record is inside
+                continue
+            end = _record_end(buffer, match.group(1), match.start())
+            if end == -1:
+                if eof:
+                    number += 1
+                    yield Incoming(
+                        number=number,
+                        offset=offset + match.start(),
+                        raw=buffer[match.start() :],
+                        raw_format="marcxml",
+                        error="record element is not closed before the end of the file",
+                    )
+                    keep = len(buffer)
+                else:
+                    keep = match.start()
+                break
+            number += 1
+            yield Incoming(
+                number=number,
+                offset=offset + match.start(),
+                raw=buffer[match.start() : end],
+                raw_format="marcxml",
+                context=(dict(namespaces), encoding),
+            )
+            pos = end
+        if eof:
+            return
+        buffer = buffer[keep:]
+        offset += keep
