@@ -176,8 +176,8 @@ def extract(profile: HoldingsProfile, grouped: dict[str, list[Field]]) -> list[d
             "barcode": barcode,
             "item_type": _first(fld, profile.item_type) if profile.item_type else None,
         }
-        if not any(holding.values()):
-            continue  # e.g. a 949 that carries a load command, not an item
+        if not (holding["barcode"] or holding["location"] or holding["sublocation"]):
+            continue  # not an item: e.g. a 949 that carries a load command ("*b2=a;")
         holding["copies"] = _copies(profile, fld, barcode is not None)
         holding["status"] = _status(profile, fld)
         items.append(holding)

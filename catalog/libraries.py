@@ -62,7 +62,10 @@ def _validate(values: dict[str, Any]) -> None:
     if "name_vi" in values and not (values["name_vi"] or "").strip():
         raise LibraryError("a library needs a name")
     if "holdings_profile" in values or "holdings_config" in values:
-        holdings.resolve(values.get("holdings_profile") or holdings.AUTO, values.get("holdings_config"))
+        try:
+            holdings.resolve(values.get("holdings_profile") or holdings.AUTO, values.get("holdings_config"))
+        except ValueError as exc:
+            raise LibraryError(str(exc)) from None
     pattern = values.get("opac_url_pattern")
     if pattern and "{id}" not in pattern:
         raise LibraryError("the OPAC URL pattern must contain {id}, where the local record id goes")

@@ -4,6 +4,7 @@ believes the bytes over a wrong leader/09 encoding flag."""
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import warnings
 from collections.abc import Iterator
@@ -66,8 +67,17 @@ def _looks_utf8(data: bytes) -> bool:
     return True
 
 
+# Bytes that MARC-8's default sets (ASCII + ANSEL) never use, and runs of letters typical of Cyrillic
+# Windows-1251 text: exports from some systems write their native code page under a MARC-8 flag.
+_NOT_ANSEL = re.compile(rb"[\x80-\x87\x8a-\x8c\x8f-\xa0\xc9-\xdf\xff]")
+_CYRILLIC_RUN = re.compile(rb"[\xc0-\xff]{3,}")
+
+
 def choose_encoding(raw: bytes) -> tuple[str, str | None]:
-    """('utf-8' | 'marc8', warning or None) for one record, by its flag and by what its bytes are."""
+    """(encoding, warning or None) for one record, by its flag and by what its bytes are.
+
+    The encoding is 'utf-8', 'utf-8-replace' (invalid bytes replaced), 'marc8', or a legacy code page.
+    """
     flag = raw[9:10]
     body = raw[24:]
     if flag == b"a":
@@ -82,6 +92,9 @@ def choose_encoding(raw: bytes) -> tuple[str, str | None]:
             return "utf-8-replace", "leader/09 says UTF-8 but some bytes are not valid UTF-8: replaced"
     if _looks_utf8(body):
         return "utf-8", "leader/09 says MARC-8 but the bytes are UTF-8: decoded as UTF-8"
+    if _ESC not in body and _NOT_ANSEL.search(body):
+        legacy = "cp1251" if _CYRILLIC_RUN.search(body) else "cp1252"
+        return legacy, f"leader/09 says MARC-8 but the bytes are not MARC-8: decoded as {legacy}"
     return "marc8", None
 
 
@@ -134,9 +147,11 @@ def _decode(raw: bytes, notes: list[str]) -> Record:
     elif encoding == "utf-8-replace":
         record = Record(raw, to_unicode=True, force_utf8=True, utf8_handling="replace")
     else:
-        record = Record(raw, to_unicode=True, force_utf8=False, hide_utf8_warnings=True)
-        if record.leader[9] != "a":
-            record.leader = record.leader[:9] + "a" + record.leader[10:]
+        if encoding == "marc8":
+            record = Record(raw, to_unicode=True, force_utf8=False, hide_utf8_warnings=True)
+        else:
+            record = Record(raw, to_unicode=True, file_encoding=encoding)
+        record.leader = record.leader[:9] + "a" + record.leader[10:]  # the text is Unicode now
     return record
 
 

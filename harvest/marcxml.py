@@ -21,7 +21,7 @@ from harvest.incoming import Incoming
 _CHUNK = 1 << 20
 _START = re.compile(rb"<(?:([A-Za-z_][\w.-]*):)?record(?=[\s/>])")
 _XMLNS = re.compile(rb"""xmlns(?::([A-Za-z_][\w.-]*))?\s*=\s*(["'])(.*?)\2""")
-_FIRST_CHILD = re.compile(rb"\s*(?:<!--.*?-->\s*)*<(?:[A-Za-z_][\w.-]*:)?(\w+)", re.DOTALL)
+_FIRST_CHILD = re.compile(rb"\s*(?:<!--.*?-->\s*)*<(?:[A-Za-z_][\w.-]*:)?(\w+)(?=[\s/>])", re.DOTALL)
 _ENCODING = re.compile(rb"""<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _MARC_CHILDREN = {b"leader", b"controlfield", b"datafield"}
 _INVALID_XML_CHARS = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -154,6 +154,8 @@ def split(stream: BinaryIO) -> Iterator[Incoming]:
             match = _START.search(buffer, pos)
             if match is None:
                 keep = max(pos, len(buffer) - 64)  # a start tag may straddle the chunk boundary
+                for ns in _XMLNS.finditer(buffer, pos, keep):
+                    namespaces[ns.group(1) or b""] = ns.group(3)
                 break
             for ns in _XMLNS.finditer(buffer, pos, match.start()):
                 namespaces[ns.group(1) or b""] = ns.group(3)

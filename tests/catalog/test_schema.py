@@ -1,0 +1,108 @@
+"""Migrations and model constraints on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from catalog import db
+from catalog.db import session_scope
+from catalog.libraries import (
+    DuplicateLibrary,
+    LibraryError,
+    UnknownLibrary,
+    add_library,
+    get_library,
+    list_libraries,
+    normalise_code,
+    update_library,
+)
+from catalog.models import Library, SourceRecord
+
+TABLES = {
+    "library",
+    "source_record",
+    "holding",
+    "record_key",
+    "union_record",
+    "match_decision",
+    "ingest_job",
+    "job_rejection",
+}
+
+
+def test_migrations_upgrade_an_empty_database(db_url: str) -> None:
+    engine = db.make_engine(db_url)
+    assert db.current_revision(engine) is None
+    with pytest.raises(db.SchemaOutOfDate, match="db upgrade"):
+        db.require_current_schema(engine)
+    db.upgrade(engine)
+    assert db.current_revision(engine) == db.head_revision()
+    assert set(inspect(engine).get_table_names()) >= TABLES
+    indexes = {ix["name"] for ix in inspect(engine).get_indexes("record_key")}
+    assert "ix_record_key_kind_value" in indexes
+    db.require_current_schema(engine)
+    db.downgrade(engine, "base")
+    assert not TABLES & set(inspect(engine).get_table_names())
+    db.upgrade(engine)  # and up again
+    assert set(inspect(engine).get_table_names()) >= TABLES
+    engine.dispose()
+
+
+def test_duplicate_library_code_is_rejected_clearly(engine) -> None:  # type: ignore[no-untyped-def]
+    with session_scope(engine) as session:
+        add_library(session, "vnu-lic", "Trung tâm Thư viện ĐHQGHN")
+    with (
+        pytest.raises(DuplicateLibrary, match="library VNU-LIC already exists"),
+        session_scope(engine) as session,
+    ):
+        add_library(session, "VNU-LIC", "again")
+    # the database itself enforces it too
+    with pytest.raises(IntegrityError), Session(engine) as session:
+        session.add(Library(code="VNU-LIC", name_vi="bypass"))
+        session.commit()
+
+
+def test_library_rules(engine) -> None:  # type: ignore[no-untyped-def]
+    assert normalise_code(" vnu-lic ") == "VNU-LIC"
+    for bad in ("", "A", "VNU LIC", "VNU--LIC", "THIS-CODE-IS-TOO-LONG", "Đ-LIB"):
+        with pytest.raises(LibraryError):
+            normalise_code(bad)
+    with session_scope(engine) as session:
+        with pytest.raises(LibraryError, match="unknown holdings profile"):
+            add_library(session, "HUST-LIB", "Tạ Quang Bửu", holdings_profile="aleph")
+        with pytest.raises(LibraryError, match=r"\{id\}"):
+            add_library(session, "HUST-LIB", "Tạ Quang Bửu", opac_url_pattern="https://opac/record/")
+        with pytest.raises(LibraryError, match="needs a name"):
+            add_library(session, "HUST-LIB", "  ")
+    with session_scope(engine) as session:
+        add_library(session, "HUST-LIB", "Thư viện Tạ Quang Bửu", city="Hà Nội", holdings_profile="koha")
+    with session_scope(engine) as session:
+        update_library(session, "hust-lib", opac_url_pattern="https://opac.hust.edu.vn/record/{id}")
+    with session_scope(engine) as session:
+        library = get_library(session, "HUST-LIB")
+        assert library.name_vi == "Thư viện Tạ Quang Bửu" and library.opac_url_pattern.endswith("{id}")
+        assert [lib.code for lib in list_libraries(session)] == ["HUST-LIB"]
+        with pytest.raises(UnknownLibrary):
+            get_library(session, "NOPE")
+
+
+def test_source_record_unique_per_library_and_local_id(engine) -> None:  # type: ignore[no-untyped-def]
+    with session_scope(engine) as session:
+        library = add_library(session, "VNU-LIC", "VNU")
+        library_id = library.id
+    row = {"library_id": library_id, "local_id": "1", "raw_format": "iso2709", "raw": b"x", "checksum": "c"}
+    with Session(engine) as session:
+        session.add(SourceRecord(**row, fields={}))
+        session.commit()
+    with pytest.raises(IntegrityError), Session(engine) as session:
+        session.add(SourceRecord(**row, fields={}))
+        session.commit()
+
+
+def test_sqlite_runs_in_wal_with_foreign_keys(sqlite_engine) -> None:  # type: ignore[no-untyped-def]
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1

@@ -1,0 +1,113 @@
+"""Shared fixtures: real data files, real databases (a SQLite file; PostgreSQL when a server is given)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
+
+from catalog import db
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+DEMO_DATA = ROOT / "api" / "demo_data"
+VIETNAMESE = DEMO_DATA / "vietnamese-529.mrc"
+KOHA = DEMO_DATA / "koha-sample-436-with-952.xml"
+JAZZ_949 = DEMO_DATA / "evergreen-jazz-1k-949.mrc"
+
+PG_URL = os.environ.get("UNIONCAT_TEST_POSTGRES_URL")
+PG_REQUIRED = os.environ.get("UNIONCAT_REQUIRE_POSTGRES") == "1"
+PG_SKIP_REASON = (
+    "no PostgreSQL server: set UNIONCAT_TEST_POSTGRES_URL to an admin URL (CI's .ci/run starts one) "
+    "to run the PostgreSQL cases"
+)
+
+
+def fixture(name: str) -> Path:
+    path = FIXTURES / name
+    if not path.exists():
+        path = DEMO_DATA / name
+    assert path.exists(), name
+    return path
+
+
+def _pg_database() -> Iterator[str]:
+    if not PG_URL:
+        if PG_REQUIRED:
+            pytest.fail("UNIONCAT_REQUIRE_POSTGRES=1 but UNIONCAT_TEST_POSTGRES_URL is not set")
+        pytest.skip(PG_SKIP_REASON)
+    admin_url = make_url(PG_URL).set(drivername="postgresql+psycopg")
+    name = f"unioncat_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL of an empty database: a SQLite file, and a fresh PostgreSQL database when a server is given."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'catalogue.db'}"
+    else:
+        yield from _pg_database()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """A migrated catalogue on each engine."""
+    eng = db.make_engine(db_url)
+    db.upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    """A migrated SQLite catalogue (for tests that are about the pipeline, not the engine)."""
+    eng = db.make_engine(f"sqlite:///{tmp_path / 'catalogue.db'}")
+    db.upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+def unioncat_command() -> list[str]:
+    """The installed console script, the real entry point users run."""
+    script = Path(sys.executable).parent / "unioncat"
+    assert script.exists(), "the unioncat console script is not installed (pip install -e .)"
+    return [str(script)]
+
+
+@pytest.fixture
+def run_cli(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Run ``unioncat ARGS`` in a subprocess against a catalogue in ``tmp_path``."""
+
+    def run(
+        *args: str, env: dict[str, str] | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("UNIONCAT_")}
+        full_env["UNIONCAT_DATA_DIR"] = str(tmp_path / "data")
+        full_env.update(env or {})
+        return subprocess.run(
+            [*unioncat_command(), *args],
+            capture_output=True,
+            text=True,
+            env=full_env,
+            cwd=tmp_path,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+
+    return run
