@@ -15,6 +15,8 @@ from pymarc import Field
 from catalog.text import clean, display
 
 UNKNOWN_PROFILE = "unknown holdings profile"
+# The values of a holding, in the order the catalogue stores them.
+HOLDING_FIELDS = ("call_number", "location", "sublocation", "barcode", "copies", "item_type", "status")
 
 
 @dataclass(frozen=True)

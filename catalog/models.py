@@ -129,10 +129,7 @@ class SourceRecord(SQLModel, table=True):
     """One bibliographic record exactly as a member library sent it, with the fields extracted from it."""
 
     __tablename__ = "source_record"
-    __table_args__ = (
-        UniqueConstraint("library_id", "local_id", name="uq_source_record_library_local_id"),
-        Index("ix_source_record_library_status", "library_id", "status"),
-    )
+    __table_args__ = (UniqueConstraint("library_id", "local_id", name="uq_source_record_library_local_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     library_id: int = Field(sa_column=Column(Integer, ForeignKey("library.id"), nullable=False))

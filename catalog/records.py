@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from pymarc import Record
 
 from catalog import holdings, marc_fields
@@ -29,8 +30,23 @@ class PreparedRecord:
     year: int | None
     material_type: str | None
     keys: list[tuple[str, str]]
-    holdings: list[dict[str, Any]]
+    holdings: list[tuple[Any, ...]]  # values in holdings.HOLDING_FIELDS order
     warnings: list[str] = field(default_factory=list)
+
+    fields_json: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.fields_json:
+            self.fields_json = orjson.dumps(self.fields).decode()
+
+    @property
+    def warnings_json(self) -> str | None:
+        return orjson.dumps(self.warnings).decode() if self.warnings else None
+
+    def compact(self) -> PreparedRecord:
+        """Drop the fields dict (its JSON stays): cheaper to send from a worker process."""
+        self.fields = {}
+        return self
 
 
 def checksum(raw_format: str, raw: bytes) -> str:
@@ -84,6 +100,8 @@ def prepare(
         year=fields.get("year"),
         material_type=fields.get("material_type"),
         keys=match_keys(fields),
-        holdings=holdings.extract(chosen, grouped),
+        holdings=[
+            tuple(h[name] for name in holdings.HOLDING_FIELDS) for h in holdings.extract(chosen, grouped)
+        ],
         warnings=notes,
     )

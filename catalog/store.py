@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Column, Connection, Table, and_, delete, or_, select, update
 
+from catalog.holdings import HOLDING_FIELDS
 from catalog.models import Holding, RecordKey, RecordStatus, SourceRecord
 from catalog.records import PreparedRecord
 
@@ -37,6 +39,44 @@ class WriteResult:
         self.touched |= other.touched
 
 
+_SR_WRITE = (
+    "raw_format",
+    "raw",
+    "checksum",
+    "fields",
+    "title",
+    "title_key",
+    "year",
+    "material_type",
+    "warnings",
+    "status",
+    "deleted_at",
+    "last_seen",
+    "last_job_id",
+)
+_SR_NEW = ("library_id", "local_id", "first_seen", "job_id")
+_HOLDING_COLUMNS = ("library_id", "source_record_id", *HOLDING_FIELDS)
+_KEY_COLUMNS = ("source_record_id", "kind", "value")
+
+
+def _placeholder(conn: Connection, column: Column[Any]) -> str:
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    if conn.dialect.name == "postgresql" and column.type._type_affinity.__name__ == "JSON":
+        return mark + "::json"
+    return mark
+
+
+def _executemany(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Hand the rows straight to the driver's executemany: prepared rows need no per-value processing."""
+    if rows:
+        conn.exec_driver_sql(sql, list(rows))
+
+
+def _insert_sql(conn: Connection, table: Table, columns: Sequence[str]) -> str:
+    marks = ", ".join(_placeholder(conn, table.c[name]) for name in columns)
+    return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
+
+
 def _chunks(items: Sequence[str], size: int = _LOOKUP_CHUNK) -> Iterable[Sequence[str]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
@@ -50,6 +90,15 @@ class LibraryWriter:
         self.library_id = library_id
         self.job_id = job_id
         self.now = now
+        to_db = SR.c.last_seen.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+        self._now_param = to_db(now) if to_db else now
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        self._insert_record_sql = _insert_sql(conn, SR, (*_SR_WRITE, *_SR_NEW))
+        sets = ", ".join(f"{name} = {_placeholder(conn, SR.c[name])}" for name in _SR_WRITE)
+        self._update_record_sql = f"UPDATE {SR.name} SET {sets} WHERE id = {mark}"
+        self._seen_sql = f"UPDATE {SR.name} SET last_seen = {mark}, last_job_id = {mark} WHERE id = {mark}"
+        self._insert_holding_sql = _insert_sql(conn, HOLDING, _HOLDING_COLUMNS)
+        self._insert_key_sql = _insert_sql(conn, KEY, _KEY_COLUMNS)
 
     def _existing(self, local_ids: Sequence[str]) -> dict[str, tuple[int, str, str]]:
         found: dict[str, tuple[int, str, str]] = {}
@@ -76,22 +125,23 @@ class LibraryWriter:
         result.merge(self._write_unique(batch[start:]))
         return result
 
-    def _row(self, rec: PreparedRecord) -> dict[str, object]:
-        return {
-            "raw_format": rec.raw_format,
-            "raw": rec.raw,
-            "checksum": rec.checksum,
-            "fields": rec.fields,
-            "title": rec.title,
-            "title_key": rec.title_key,
-            "year": rec.year,
-            "material_type": rec.material_type,
-            "warnings": rec.warnings or None,
-            "status": RecordStatus.ACTIVE.value,
-            "deleted_at": None,
-            "last_seen": self.now,
-            "last_job_id": self.job_id,
-        }
+    def _row(self, rec: PreparedRecord) -> tuple[Any, ...]:
+        """The values of ``_SR_WRITE`` for ``rec``."""
+        return (
+            rec.raw_format,
+            rec.raw,
+            rec.checksum,
+            rec.fields_json,
+            rec.title,
+            rec.title_key,
+            rec.year,
+            rec.material_type,
+            rec.warnings_json,
+            RecordStatus.ACTIVE.value,
+            None,
+            self._now_param,
+            self.job_id,
+        )
 
     def _write_unique(self, batch: Sequence[PreparedRecord]) -> WriteResult:
         result = WriteResult()
@@ -118,34 +168,24 @@ class LibraryWriter:
 
         ids_by_record: list[tuple[int, PreparedRecord]] = list(changed)
         if new:
-            rows = []
-            for rec in new:
-                row = self._row(rec)
-                row.update(
-                    library_id=self.library_id, local_id=rec.local_id, first_seen=self.now, job_id=self.job_id
-                )
-                rows.append(row)
-            inserted = (
-                self.conn.execute(insert(SR).returning(SR.c.id, sort_by_parameter_order=True), rows)
-                .scalars()
-                .all()
+            _executemany(
+                self.conn,
+                self._insert_record_sql,
+                [
+                    (*self._row(rec), self.library_id, rec.local_id, self._now_param, self.job_id)
+                    for rec in new
+                ],
             )
-            ids_by_record.extend(zip(inserted, new, strict=True))
+            # RETURNING with a guaranteed row order is not batched by every driver (SQLite would run
+            # it row by row), so the new ids are looked up afterwards by local id.
+            ids = self._existing([rec.local_id for rec in new])
+            ids_by_record.extend((ids[rec.local_id][0], rec) for rec in new)
         if changed:
-            ids = [rid for rid, _ in changed]
-            self._drop_dependents(ids)
-            stmt = (
-                update(SR)
-                .where(SR.c.id == bindparam("_id"))
-                .values({name: bindparam(name) for name in self._row(changed[0][1])})
-            )
-            self.conn.execute(stmt, [{"_id": rid, **self._row(rec)} for rid, rec in changed])
+            self._drop_dependents([rid for rid, _ in changed])
+            _executemany(self.conn, self._update_record_sql, [(*self._row(rec), rid) for rid, rec in changed])
         if unchanged_ids:
-            self.conn.execute(
-                update(SR)
-                .where(SR.c.id == bindparam("_id"))
-                .values(last_seen=self.now, last_job_id=self.job_id),
-                [{"_id": rid} for rid in unchanged_ids],
+            _executemany(
+                self.conn, self._seen_sql, [(self._now_param, self.job_id, rid) for rid in unchanged_ids]
             )
         self._insert_dependents(ids_by_record)
         result.touched.update(rid for rid, _ in ids_by_record)
@@ -157,20 +197,15 @@ class LibraryWriter:
             self.conn.execute(delete(KEY).where(KEY.c.source_record_id.in_(part)))
 
     def _insert_dependents(self, ids_by_record: Sequence[tuple[int, PreparedRecord]]) -> None:
-        holdings = [
-            {"library_id": self.library_id, "source_record_id": rid, **h}
-            for rid, rec in ids_by_record
-            for h in rec.holdings
-        ]
-        keys = [
-            {"source_record_id": rid, "kind": k, "value": v}
-            for rid, rec in ids_by_record
-            for k, v in rec.keys
-        ]
-        if holdings:
-            self.conn.execute(insert(HOLDING), holdings)
-        if keys:
-            self.conn.execute(insert(KEY), keys)
+        library_id = self.library_id
+        _executemany(
+            self.conn,
+            self._insert_holding_sql,
+            [(library_id, rid, *h) for rid, rec in ids_by_record for h in rec.holdings],
+        )
+        _executemany(
+            self.conn, self._insert_key_sql, [(rid, k, v) for rid, rec in ids_by_record for k, v in rec.keys]
+        )
 
     def _mark_deleted(self, ids: Sequence[int]) -> int:
         if not ids:

@@ -26,7 +26,7 @@ from catalog.libraries import get_library
 from catalog.models import JobMode, Library, utcnow
 from catalog.records import PreparedRecord, RecordRejected, prepare
 from catalog.store import LibraryWriter, WriteResult
-from harvest import sources
+from harvest import fast_iso2709, sources
 from harvest.incoming import FormatError, Incoming
 
 ProgressCallback = Callable[[int, int | None], None]  # (records read, byte offset reached)
@@ -63,7 +63,11 @@ def _profile_for(library: Library) -> HoldingsProfile | None:
 def process(item: Incoming, profile: HoldingsProfile | None) -> Outcome:
     """Decode and prepare one split record; every failure becomes a reason, never an exception."""
     if item.record is None and item.error is None:
-        sources.decode(item)
+        light = fast_iso2709.parse(item.raw) if item.raw_format == "iso2709" else None
+        if light is not None:
+            item.record = light  # type: ignore[assignment]
+        else:
+            sources.decode(item)
     where = f"{item.member}: " if item.member else ""
     if item.record is None:
         return Outcome(item.number, item.offset, None, None, where + (item.error or "unreadable record"))
@@ -77,7 +81,11 @@ def process(item: Incoming, profile: HoldingsProfile | None) -> Outcome:
 
 
 def _process_chunk(items: list[Incoming], profile: HoldingsProfile | None) -> list[Outcome]:
-    return [process(item, profile) for item in items]
+    outcomes = [process(item, profile) for item in items]
+    for outcome in outcomes:
+        if outcome.prepared is not None:
+            outcome.prepared.compact()
+    return outcomes
 
 
 def _chunked(items: Iterable[Incoming], size: int) -> Iterator[list[Incoming]]:

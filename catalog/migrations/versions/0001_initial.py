@@ -146,7 +146,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("library_id", "local_id", name="uq_source_record_library_local_id"),
     )
     with op.batch_alter_table("source_record", schema=None) as batch_op:
-        batch_op.create_index("ix_source_record_library_status", ["library_id", "status"], unique=False)
         batch_op.create_index(batch_op.f("ix_source_record_title_key"), ["title_key"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_source_record_union_record_id"), ["union_record_id"], unique=False
@@ -229,7 +228,6 @@ def downgrade() -> None:
     with op.batch_alter_table("source_record", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_source_record_union_record_id"))
         batch_op.drop_index(batch_op.f("ix_source_record_title_key"))
-        batch_op.drop_index("ix_source_record_library_status")
 
     op.drop_table("source_record")
     with op.batch_alter_table("job_rejection", schema=None) as batch_op:
