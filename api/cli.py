@@ -224,6 +224,7 @@ def ingest(
                 progress=update,
                 batch_size=batch_size or settings.ingest_batch_size,
                 workers=workers,
+                ignore_isbns=settings.dedup_ignore_isbns,
             )
     except IngestError as exc:
         where = f" (job {exc.job_id})" if exc.job_id else ""
@@ -246,6 +247,70 @@ def ingest(
         err.print(f"  record {rejection['record_number']}{at}: {rejection['reason']}")
     if summary["rejected"] > 20:
         err.print(f"  ... {summary['rejected'] - 20} more rejected records in the job report")
+
+
+# ------------------------------------------------------------------------------------------- dedup
+@app.command("dedup")
+def dedup(
+    explain_id: Annotated[
+        int | None, typer.Option("--explain", help="Why this union record is what it is.")
+    ] = None,
+    list_all: Annotated[bool, typer.Option("--list", help="Every union record with its members.")] = False,
+    rebuild_all: Annotated[
+        bool, typer.Option("--rebuild", help="Decide every pair again, rebuild all.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Union records: audit the merges, explain one, or rebuild them all."""
+    from catalog.dedup import clusters, report
+
+    if sum([explain_id is not None, list_all, rebuild_all]) != 1:
+        raise CliError("give exactly one of --explain ID, --list or --rebuild")
+    settings = _settings()
+    engine = _engine()
+    if list_all:
+        with engine.connect() as conn:
+            for entry in report.iter_unions(conn):
+                if as_json:
+                    _print_json(entry)
+                else:
+                    members = ", ".join(f"{code}:{local}" for code, local in entry["members"])
+                    out.print(f"{entry['id']}\t{members}", markup=False, highlight=False)
+        return
+    if explain_id is not None:
+        with engine.connect() as conn:
+            try:
+                data = report.explain(conn, explain_id)
+            except report.UnknownUnionRecord as exc:
+                raise CliError(str(exc)) from None
+        if as_json:
+            _print_json(data)
+            return
+        out.print(f"union record {data['id']}: {data['title']} ({data['year']})", markup=False)
+        for member in data["members"]:
+            out.print(f"  member {member['library']}:{member['local_id']}  {member['title']}", markup=False)
+        for d in data["decisions"]:
+            verdict = "merged" if d["accepted"] else "kept apart"
+            out.print(
+                f"  {d['a']['library']}:{d['a']['local_id']} ~ {d['b']['library']}:{d['b']['local_id']}: "
+                f"{verdict} [{d['rule']}] {d['reason']}",
+                markup=False,
+            )
+        return
+    with err.status("rebuilding union records"), engine.begin() as conn:
+        result = clusters.rebuild(conn, settings.dedup_ignore_isbns)
+    summary = {
+        "pairs_decided": result.decisions,
+        "pairs_accepted": result.accepted,
+        "union_records_changed": len(result.union_ids),
+    }
+    if as_json:
+        _print_json(summary)
+    else:
+        err.print(
+            f"rebuilt: {summary['pairs_decided']} pairs decided, {summary['pairs_accepted']} merged, "
+            f"{summary['union_records_changed']} union records changed"
+        )
 
 
 # ----------------------------------------------------------------------------------- serve / demo

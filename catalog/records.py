@@ -10,6 +10,7 @@ import orjson
 from pymarc import Record
 
 from catalog import holdings, marc_fields
+from catalog.dedup.keys import blocking_keys
 from catalog.holdings import HoldingsProfile
 from catalog.text import fold
 
@@ -54,7 +55,7 @@ def checksum(raw_format: str, raw: bytes) -> str:
 
 
 def match_keys(fields: dict[str, Any]) -> list[tuple[str, str]]:
-    """Identifier keys for lookups and for finding candidate duplicates."""
+    """Identifier keys for lookups, and the blocking keys that find candidate duplicates."""
     keys: list[tuple[str, str]] = [("isbn", v) for v in fields.get("isbns", [])]
     keys += [("issn", v.replace("-", "")) for v in fields.get("issns", [])]
     if fields.get("lccn"):
@@ -64,6 +65,7 @@ def match_keys(fields: dict[str, Any]) -> list[tuple[str, str]]:
             keys.append(("oclc", sysno["number"]))
         else:
             keys.append(("sysno", f"{sysno['org']}:{sysno['number']}"[:255]))
+    keys += blocking_keys(fields)
     seen: set[tuple[str, str]] = set()
     return [k for k in keys if not (k in seen or seen.add(k))]
 

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=2 * 1024**3, gt=0, description="Largest accepted upload.")
     ingest_batch_size: int = Field(default=2000, ge=1, le=100_000, description="Records written per batch.")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS.")
+    dedup_ignore_isbns: list[str] = Field(
+        default_factory=list, description="ISBNs never trusted for matching (reused by publishers)."
+    )
 
     @field_validator("database_url", "meili_url", "meili_key", "admin_token", mode="before")
     @classmethod

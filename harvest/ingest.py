@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -26,6 +26,7 @@ from catalog.libraries import get_library
 from catalog.models import JobMode, Library, utcnow
 from catalog.records import PreparedRecord, RecordRejected, prepare
 from catalog.store import LibraryWriter, WriteResult
+from catalog.updates import CatalogueUpdater
 from harvest import fast_iso2709, sources
 from harvest.incoming import FormatError, Incoming
 
@@ -153,12 +154,13 @@ def ingest_file(
     filename: str | None = None,
     job_id: int | None = None,
     after_batch: Callable[[Any, WriteResult], None] | None = None,
+    ignore_isbns: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Run one ingest job and return its summary (the job's counts, status and id).
 
     Raises :class:`IngestError` when the job failed (the job is recorded as failed with the reason).
-    ``after_batch`` runs inside the job's transaction after each written batch (e.g. to deduplicate
-    or index the touched records), so its work commits or rolls back with the job.
+    After each written batch the union records of the touched records are brought up to date (and
+    ``after_batch`` runs, if given), inside the job's transaction: all of it commits or none does.
     """
     jobs.recover_interrupted(engine)
     fmt = sources.normalise_format(fmt)
@@ -185,6 +187,7 @@ def ingest_file(
             batch_size,
             _choose_workers(path, workers),
             after_batch,
+            ignore_isbns,
         )
     except FormatError as exc:
         return _failed(engine, job_id, str(exc), counts)
@@ -218,11 +221,19 @@ def _run(
     batch_size: int,
     workers: int,
     after_batch: Callable[[Any, WriteResult], None] | None,
+    ignore_isbns: Sequence[str],
 ) -> None:
     items = sources.read_path(path, fmt, decoded=False)
     with engine.begin() as conn:
         _lock_library(conn, library_id)
         writer = LibraryWriter(conn, library_id, job_id, utcnow())
+        updater = CatalogueUpdater(conn, ignore_isbns)
+
+        def written(result: WriteResult) -> None:
+            updater.records_changed(result.touched)
+            if after_batch:
+                after_batch(conn, result)
+
         batch: list[PreparedRecord] = []
         rejections: list[dict[str, Any]] = []
         delete_ids: list[str] = []
@@ -234,8 +245,7 @@ def _run(
                 result = writer.write(batch)
                 for key in ("added", "updated", "unchanged"):
                     counts[key] += getattr(result, key)
-                if after_batch:
-                    after_batch(conn, result)
+                written(result)
             jobs.record_rejections(conn, job_id, rejections)
             batch.clear()
             rejections.clear()
@@ -272,13 +282,11 @@ def _run(
                 )
             result = writer.delete_missing()
             counts["deleted"] = result.deleted
-            if after_batch:
-                after_batch(conn, result)
+            written(result)
         elif mode == JobMode.DELETE.value:
             result = writer.delete_local_ids(delete_ids)
             counts["deleted"], counts["unchanged"] = result.deleted, result.unchanged
-            if after_batch:
-                after_batch(conn, result)
+            written(result)
         if progress is not None:
             progress(counts["read"], None)
         jobs.finish(conn, job_id, counts)

@@ -132,7 +132,7 @@ def test_nfc_in_nfc_out(value: str) -> None:
 def test_fold_is_idempotent_and_plain(value: str) -> None:
     key = fold(value)
     assert fold(key) == key
-    assert key == key.lower()
+    assert key == key.casefold()
     assert not any(unicodedata.combining(ch) for ch in key)
     assert "đ" not in key
 

@@ -1,0 +1,387 @@
+"""Union records, kept incrementally: a change re-decides only the pairs it touches and re-clusters
+only the connected records around it.
+
+Clusters are the connected components of accepted pairs, split where needed so that no union record
+holds two records of one library (strongest evidence joins first; ties are broken by library code
+and local id, never by database ids or ingest order, so the result does not depend on the order in
+which libraries were ingested). A union record keeps its id while most of its members stay together.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any
+
+from rapidfuzz import fuzz
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+
+from catalog.dedup import keys as blocking
+from catalog.dedup.merge import merge
+from catalog.dedup.rules import STRENGTH, Decision, MatchView, decide, view
+from catalog.marc_fields import display_title
+from catalog.models import Library, MatchDecision, RecordKey, SourceRecord, UnionRecord, utcnow
+from catalog.text import fold
+
+SR = SourceRecord.__table__  # type: ignore[attr-defined]
+KEY = RecordKey.__table__  # type: ignore[attr-defined]
+DECISION = MatchDecision.__table__  # type: ignore[attr-defined]
+UNION = UnionRecord.__table__  # type: ignore[attr-defined]
+LIBRARY = Library.__table__  # type: ignore[attr-defined]
+
+CHUNK = 900
+MAX_BLOCK = 200  # a key shared by more records than this is too common to say anything
+MAX_REDECIDE_BLOCK = 50  # identifier blocks up to this size are re-decided whole when one member changes
+UNTRUSTED_TITLE_SCORE = 50  # an ISBN on records with titles this far apart is not trusted for matching
+
+
+def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+@dataclass
+class DedupResult:
+    union_ids: set[int] = field(default_factory=set)  # created, changed or deleted union records
+    decisions: int = 0
+    accepted: int = 0
+
+
+class Deduplicator:
+    """Keeps union records right for the source records a job touched, on the job's connection."""
+
+    def __init__(self, conn: Connection, ignore_isbns: Iterable[str] = ()) -> None:
+        self.conn = conn
+        self.ignore_isbns = frozenset(ignore_isbns)
+        self._libraries: dict[int, str] | None = None
+        self._views: dict[int, MatchView] = {}
+        self._fields: dict[int, dict[str, Any]] = {}
+
+    # ----------------------------------------------------------------------------------- loading
+    @property
+    def libraries(self) -> dict[int, str]:
+        if self._libraries is None:
+            self._libraries = dict(self.conn.execute(select(LIBRARY.c.id, LIBRARY.c.code)).all())
+        return self._libraries
+
+    def _load(self, ids: Iterable[int]) -> None:
+        missing = sorted(set(ids) - self._fields.keys())
+        for part in _chunks(missing):
+            rows = self.conn.execute(
+                select(SR.c.id, SR.c.library_id, SR.c.local_id, SR.c.fields).where(
+                    SR.c.id.in_(part), SR.c.status == "active"
+                )
+            )
+            for rid, library_id, local_id, fields in rows:
+                self._fields[rid] = fields
+                self._views[rid] = view(rid, self.libraries[library_id], local_id, fields)
+
+    def _blocks(self, record_ids: Sequence[int]) -> dict[tuple[str, str], list[int]]:
+        """Blocking key -> its records, for every blocking key of ``record_ids``."""
+        wanted: set[tuple[str, str]] = set()
+        for part in _chunks(record_ids):
+            wanted.update(
+                self.conn.execute(
+                    select(KEY.c.kind, KEY.c.value).where(
+                        KEY.c.source_record_id.in_(part), KEY.c.kind.in_(blocking.BLOCKING_KINDS)
+                    )
+                ).all()
+            )
+        by_kind: dict[str, list[str]] = defaultdict(list)
+        for kind, value in wanted:
+            by_kind[kind].append(value)
+        blocks: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for kind, values in by_kind.items():
+            for part in _chunks(sorted(values)):
+                rows = self.conn.execute(
+                    select(KEY.c.value, KEY.c.source_record_id).where(
+                        KEY.c.kind == kind, KEY.c.value.in_(part)
+                    )
+                )
+                for value, rid in rows:
+                    blocks[(kind, value)].append(rid)
+        return blocks
+
+    # --------------------------------------------------------------------------------- deciding
+    def _untrusted(self, blocks: dict[tuple[str, str], list[int]]) -> frozenset[str]:
+        """ISBNs on the ignore list, and ISBNs shared by records with clearly different titles."""
+        untrusted = set(self.ignore_isbns)
+        for (kind, value), members in blocks.items():
+            if kind != "isbn" or len(members) < 2 or len(members) > MAX_BLOCK:
+                continue
+            titles = {self._views[m].title for m in members if m in self._views}
+            if any(fuzz.ratio(x, y) < UNTRUSTED_TITLE_SCORE for x, y in combinations(sorted(titles), 2)):
+                untrusted.add(value)
+        return frozenset(untrusted)
+
+    def _pairs(self, touched: set[int], blocks: dict[tuple[str, str], list[int]]) -> set[tuple[int, int]]:
+        pairs: set[tuple[int, int]] = set()
+        for (kind, _value), members in blocks.items():
+            if len(members) < 2 or len(members) > MAX_BLOCK:
+                continue
+            if kind in blocking.IDENTIFIER_KINDS and len(members) <= MAX_REDECIDE_BLOCK:
+                candidates = combinations(sorted(set(members)), 2)
+            else:
+                inside = sorted(set(members) & touched)
+                candidates = ((min(t, m), max(t, m)) for t in inside for m in members if m != t)
+            for a, b in candidates:
+                va, vb = self._views.get(a), self._views.get(b)
+                if va is not None and vb is not None and va.library != vb.library:
+                    pairs.add((a, b))
+        return pairs
+
+    def explain_pair(self, a: int, b: int) -> Decision:
+        self._load([a, b])
+        blocks = self._blocks([a, b])
+        self._load({m for members in blocks.values() for m in members})
+        return decide(self._views[a], self._views[b], self._untrusted(blocks))
+
+    # ------------------------------------------------------------------------------- clustering
+    def _accepted_edges(self, nodes: set[int]) -> list[tuple[int, int, str]]:
+        edges = []
+        ordered = sorted(nodes)
+        for part in _chunks(ordered):
+            rows = self.conn.execute(
+                select(DECISION.c.record_a_id, DECISION.c.record_b_id, DECISION.c.rule).where(
+                    DECISION.c.accepted.is_(True),
+                    or_(DECISION.c.record_a_id.in_(part), DECISION.c.record_b_id.in_(part)),
+                )
+            )
+            edges.extend(rows.all())
+        return list(set(edges))
+
+    def _closure(self, seeds: set[int]) -> tuple[set[int], list[tuple[int, int, str]]]:
+        nodes, frontier = set(seeds), set(seeds)
+        edges: set[tuple[int, int, str]] = set()
+        while frontier:
+            found = self._accepted_edges(frontier)
+            edges.update(found)
+            frontier = {n for a, b, _ in found for n in (a, b)} - nodes
+            nodes |= frontier
+        return nodes, sorted(edges)
+
+    def _clusters(self, nodes: set[int], edges: list[tuple[int, int, str]]) -> list[list[int]]:
+        """Connected components, joined strongest edge first, never two records of one library."""
+        parent = {n: n for n in nodes}
+        libraries = {n: {self._views[n].library} for n in nodes}
+
+        def root(n: int) -> int:
+            while parent[n] != n:
+                parent[n] = parent[parent[n]]
+                n = parent[n]
+            return n
+
+        def order(edge: tuple[int, int, str]) -> tuple[Any, ...]:
+            a, b, rule = edge
+            keys = sorted((self._views[a].order_key, self._views[b].order_key))
+            return (-STRENGTH.get(rule, 0), keys)
+
+        for a, b, _rule in sorted((e for e in edges if e[0] in nodes and e[1] in nodes), key=order):
+            ra, rb = root(a), root(b)
+            if ra == rb or libraries[ra] & libraries[rb]:
+                continue
+            keep, gone = sorted((ra, rb), key=lambda r: self._views[r].order_key)
+            parent[gone] = keep
+            libraries[keep] |= libraries.pop(gone)
+        groups: dict[int, list[int]] = defaultdict(list)
+        for n in nodes:
+            groups[root(n)].append(n)
+        clusters = [sorted(g, key=lambda n: self._views[n].order_key) for g in groups.values()]
+        return sorted(clusters, key=lambda c: self._views[c[0]].order_key)
+
+    # ---------------------------------------------------------------------------------- writing
+    def _allocate_union_ids(self, count: int) -> list[int]:
+        if count == 0:
+            return []
+        if self.conn.dialect.name == "postgresql":
+            rows = self.conn.exec_driver_sql(
+                "SELECT nextval(pg_get_serial_sequence('union_record', 'id')) FROM generate_series(1, %s)",
+                (count,),
+            )
+            return [r[0] for r in rows]
+        start = self.conn.execute(select(func.coalesce(func.max(UNION.c.id), 0))).scalar_one()
+        return list(range(start + 1, start + 1 + count))
+
+    def _union_row(self, members: list[int]) -> dict[str, Any]:
+        merged = merge([(self._views[m].order_key, self._fields[m]) for m in members])
+        return {
+            "title": display_title(merged),
+            "title_key": fold(merged.get("sort_title") or merged.get("title")) or None,
+            "year": merged.get("year"),
+            "fields": merged,
+            "member_count": len(members),
+            "library_count": len({self._views[m].library for m in members}),
+            "updated_at": utcnow(),
+        }
+
+    def process(self, touched_ids: Iterable[int]) -> DedupResult:
+        """Bring union records up to date after ``touched_ids`` were added, changed or deleted."""
+        result = DedupResult()
+        touched = set(touched_ids)
+        if not touched:
+            return result
+        self._fields.clear()  # what other jobs or batches changed is read afresh; memory stays bounded
+        self._views.clear()
+        previous: dict[int, int | None] = {}
+        for part in _chunks(sorted(touched)):
+            previous.update(
+                self.conn.execute(select(SR.c.id, SR.c.union_record_id).where(SR.c.id.in_(part))).all()
+            )
+        self._load(touched)
+        active = {t for t in touched if t in self._views}
+
+        blocks = self._blocks(sorted(active))
+        self._load({m for members in blocks.values() if len(members) <= MAX_BLOCK for m in members})
+        untrusted = self._untrusted(blocks)
+        pairs = self._pairs(active, blocks)
+
+        # Old edges of the touched records: their other ends may now belong elsewhere.
+        old_neighbours = {n for a, b, _ in self._accepted_edges(touched) for n in (a, b)}
+        old_unions = {u for u in previous.values() if u is not None}
+        mates: set[int] = set()
+        for part in _chunks(sorted(old_unions)):
+            mates.update(self.conn.execute(select(SR.c.id).where(SR.c.union_record_id.in_(part))).scalars())
+
+        for part in _chunks(sorted(touched)):
+            self.conn.execute(
+                delete(DECISION).where(
+                    or_(DECISION.c.record_a_id.in_(part), DECISION.c.record_b_id.in_(part))
+                )
+            )
+        others = sorted(p for p in pairs if p[0] not in touched and p[1] not in touched)
+        for a, b in others:
+            self.conn.execute(
+                delete(DECISION).where(and_(DECISION.c.record_a_id == a, DECISION.c.record_b_id == b))
+            )
+        rows = []
+        now = utcnow()
+        for a, b in sorted(pairs):
+            decision = decide(self._views[a], self._views[b], untrusted)
+            rows.append(
+                {
+                    "record_a_id": a,
+                    "record_b_id": b,
+                    "accepted": decision.accepted,
+                    "rule": decision.rule,
+                    "reason": decision.reason,
+                    "decided_at": now,
+                }
+            )
+        if rows:
+            self.conn.execute(insert(DECISION), rows)
+        result.decisions = len(rows)
+        result.accepted = sum(r["accepted"] for r in rows)
+
+        seeds = active | old_neighbours | mates | {r["record_a_id"] for r in rows if r["accepted"]}
+        seeds |= {r["record_b_id"] for r in rows if r["accepted"]}
+        self._load(seeds)
+        seeds = {s for s in seeds if s in self._views}
+        nodes, edges = self._closure(seeds)
+        self._load(nodes)
+        nodes = {n for n in nodes if n in self._views}
+        for part in _chunks(sorted(nodes - previous.keys())):
+            previous.update(
+                self.conn.execute(select(SR.c.id, SR.c.union_record_id).where(SR.c.id.in_(part))).all()
+            )
+        self._write_clusters(self._clusters(nodes, edges), previous, touched, result)
+        return result
+
+    def _write_clusters(
+        self,
+        clusters: list[list[int]],
+        previous: dict[int, int | None],
+        touched: set[int],
+        result: DedupResult,
+    ) -> None:
+        used: set[int] = set()
+        assignment: dict[int, int | None] = {}
+        fresh: list[list[int]] = []
+        for members in clusters:
+            counts = Counter(previous.get(m) for m in members if previous.get(m) is not None)
+            choice = next(
+                (u for u, _ in sorted(counts.items(), key=lambda x: (-x[1], x[0])) if u not in used), None
+            )
+            if choice is None:
+                fresh.append(members)
+                continue
+            used.add(choice)
+            for m in members:
+                assignment[m] = choice
+        new_ids = self._allocate_union_ids(len(fresh))
+        now = utcnow()
+        inserts = []
+        for uid, members in zip(new_ids, fresh, strict=True):
+            used.add(uid)
+            inserts.append({"id": uid, "created_at": now, **self._union_row(members)})
+            for m in members:
+                assignment[m] = uid
+        if inserts:
+            self.conn.execute(insert(UNION), inserts)
+        by_union: dict[int, list[int]] = defaultdict(list)
+        for m, uid in assignment.items():
+            by_union[uid].append(m)  # type: ignore[index]
+        for uid, members in by_union.items():
+            if uid in new_ids:
+                continue
+            before = sorted(m for m, u in previous.items() if u == uid)
+            if before != sorted(members) or touched & set(members):
+                members.sort(key=lambda n: self._views[n].order_key)
+                self.conn.execute(update(UNION).where(UNION.c.id == uid).values(**self._union_row(members)))
+                result.union_ids.add(uid)
+        result.union_ids.update(new_ids)
+        changed = [(uid, m) for m, uid in assignment.items() if previous.get(m) != uid]
+        if changed:
+            self.conn.exec_driver_sql(
+                "UPDATE source_record SET union_record_id = "
+                + ("?" if self.conn.dialect.paramstyle == "qmark" else "%s")
+                + " WHERE id = "
+                + ("?" if self.conn.dialect.paramstyle == "qmark" else "%s"),
+                changed,
+            )
+        gone_records = [m for m in touched if m not in self._views and previous.get(m) is not None]
+        for part in _chunks(gone_records):
+            self.conn.execute(update(SR).where(SR.c.id.in_(part)).values(union_record_id=None))
+        orphans = {u for u in previous.values() if u is not None} - used
+        for part in _chunks(sorted(orphans)):
+            still = set(
+                self.conn.execute(
+                    select(SR.c.union_record_id).where(
+                        SR.c.union_record_id.in_(part), SR.c.status == "active"
+                    )
+                ).scalars()
+            )
+            dead = [u for u in part if u not in still]
+            if dead:
+                self.conn.execute(
+                    update(SR).where(SR.c.union_record_id.in_(dead)).values(union_record_id=None)
+                )
+                self.conn.execute(delete(UNION).where(UNION.c.id.in_(dead)))
+                result.union_ids.update(dead)
+
+
+def rebuild(conn: Connection, ignore_isbns: Iterable[str] = (), batch: int = 2000) -> DedupResult:
+    """Decide every candidate pair again and rebuild all union records (ids kept where clusters stay)."""
+    conn.execute(delete(DECISION))
+    total = DedupResult()
+    ids = list(conn.execute(select(SR.c.id).where(SR.c.status == "active").order_by(SR.c.id)).scalars())
+    dedup = Deduplicator(conn, ignore_isbns)
+    for part in _chunks(ids, batch):
+        step = dedup.process(part)
+        total.union_ids |= step.union_ids
+        total.decisions += step.decisions
+        total.accepted += step.accepted
+    orphans = (
+        conn.execute(
+            select(UNION.c.id).where(
+                ~UNION.c.id.in_(select(SR.c.union_record_id).where(SR.c.union_record_id.is_not(None)))
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for part in _chunks(orphans):
+        conn.execute(delete(UNION).where(UNION.c.id.in_(part)))
+    total.union_ids.update(orphans)
+    return total
