@@ -225,6 +225,7 @@ def ingest(
                 batch_size=batch_size or settings.ingest_batch_size,
                 workers=workers,
                 ignore_isbns=settings.dedup_ignore_isbns,
+                search=_search_engine(engine),
             )
     except IngestError as exc:
         where = f" (job {exc.job_id})" if exc.job_id else ""
@@ -247,6 +248,138 @@ def ingest(
         err.print(f"  record {rejection['record_number']}{at}: {rejection['reason']}")
     if summary["rejected"] > 20:
         err.print(f"  ... {summary['rejected'] - 20} more rejected records in the job report")
+
+
+# ------------------------------------------------------------------------------------------ search
+def _search_engine(engine: Any) -> Any:
+    from catalog.search.engine import ConfigurationError, open_search
+
+    try:
+        return open_search(_settings(), engine)
+    except ConfigurationError as exc:
+        raise CliError(str(exc)) from None
+
+
+@app.command("search")
+def search(
+    query: Annotated[str, typer.Argument(help='Words, "a phrase", or an ISBN/ISSN.')],
+    library: Annotated[
+        list[str] | None, typer.Option("--library", "-l", help="Only what this library holds.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100, help="How many hits.")] = 20,
+    page: Annotated[int, typer.Option(min=1, help="Which page of hits.")] = 1,
+    sort: Annotated[str, typer.Option(help="relevance, year_desc, year_asc or title.")] = "relevance",
+    as_json: JsonOption = False,
+) -> None:
+    """Search the union catalogue with the same engine as the service."""
+    from catalog.search.query import QueryError, SearchQuery
+
+    engine = _engine()
+    try:
+        result = _search_engine(engine).search(
+            SearchQuery(
+                q=query,
+                libraries=[c.upper() for c in library or []],
+                per_page=limit,
+                page=page,
+                sort=sort,
+                facets=False,
+            )
+        )
+    except QueryError as exc:
+        raise CliError(str(exc)) from None
+    if as_json:
+        _print_json(
+            {
+                "total": result.total,
+                "hits": [
+                    {"id": h.id, "title": h.title, "year": h.year, "isbns": h.isbns, "libraries": h.libraries}
+                    for h in result.hits
+                ],
+            }
+        )
+        return
+    err.print(f"{result.total} union records")
+    for hit in result.hits:
+        held = ", ".join(hit.libraries) or "-"
+        out.print(f"{hit.id:>8}  {hit.title}  ({hit.year or '?'})  [{held}]", markup=False, highlight=False)
+
+
+@app.command("holdings")
+def holdings_cmd(
+    isbn: Annotated[str | None, typer.Option(help="ISBN-10 or -13, hyphens allowed.")] = None,
+    issn: Annotated[str | None, typer.Option(help="ISSN.")] = None,
+    union_id: Annotated[int | None, typer.Option("--id", help="Union record id.")] = None,
+    library: Annotated[
+        list[str] | None, typer.Option("--library", "-l", help="Only these libraries.")
+    ] = None,
+    all_editions: Annotated[
+        bool, typer.Option("--all-editions", help="Other editions of the work too.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Which member libraries hold an ISBN, an ISSN or a union record."""
+    from catalog.lookup import InvalidIdentifier, lookup
+
+    given = [(k, v) for k, v in (("isbn", isbn), ("issn", issn), ("id", union_id)) if v is not None]
+    if len(given) != 1:
+        raise CliError("give exactly one of --isbn, --issn or --id")
+    kind, value = given[0]
+    engine = _engine()
+    with engine.connect() as conn:
+        try:
+            data = lookup(conn, kind, str(value), libraries=library, all_editions=all_editions)
+        except InvalidIdentifier as exc:
+            raise CliError(str(exc)) from None
+    if as_json:
+        _print_json(data)
+        return
+    if not data["records"]:
+        err.print("no library holds it")
+        return
+    for record in data["records"]:
+        out.print(
+            f"{record['id']}: {record['title']} ({record['year'] or '?'}) [{record['match']}]", markup=False
+        )
+        for lib in record["libraries"]:
+            calls = sorted({i["call_number"] for i in lib["items"] if i["call_number"]})
+            out.print(f"    {lib['code']:<10} {lib['copies']} copies  {', '.join(calls)}", markup=False)
+
+
+@app.command("reindex")
+def reindex(as_json: JsonOption = False) -> None:
+    """Rebuild the search index from the catalogue (searches keep working meanwhile)."""
+    engine = _engine()
+    search_engine = _search_engine(engine)
+    with err.status("reindexing"):
+        count = search_engine.rebuild(engine)
+    if as_json:
+        _print_json({"engine": search_engine.name, "documents": count})
+    else:
+        err.print(f"{search_engine.name} index rebuilt: {count} documents")
+
+
+@app.command("check-index")
+def check_index(
+    sample: Annotated[int, typer.Option(min=1, max=100_000, help="Documents compared one by one.")] = 200,
+    as_json: JsonOption = False,
+) -> None:
+    """Compare the catalogue and the search index; exit code 1 when they drifted apart."""
+    from catalog.search.consistency import check
+
+    engine = _engine()
+    report = check(engine, _search_engine(engine), sample=sample)
+    if as_json:
+        _print_json(report)
+    else:
+        state = "in sync" if report["in_sync"] else "DRIFT"
+        err.print(
+            f"{report['engine']}: {state}: {report['catalogue_union_records']} union records, "
+            f"{report['index_documents']} documents; of {report['sampled']} sampled, "
+            f"{len(report['missing'])} missing and {len(report['stale'])} stale"
+        )
+    if not report["in_sync"]:
+        raise typer.Exit(1)
 
 
 # ------------------------------------------------------------------------------------------- dedup
@@ -297,20 +430,20 @@ def dedup(
                 markup=False,
             )
         return
+    search_engine = _search_engine(engine)
     with err.status("rebuilding union records"), engine.begin() as conn:
-        result = clusters.rebuild(conn, settings.dedup_ignore_isbns)
-    summary = {
-        "pairs_decided": result.decisions,
-        "pairs_accepted": result.accepted,
-        "union_records_changed": len(result.union_ids),
-    }
+        clusters.rebuild(conn, settings.dedup_ignore_isbns)
+        decided, accepted = conn.exec_driver_sql(
+            "SELECT count(*), coalesce(sum(CASE WHEN accepted THEN 1 ELSE 0 END), 0) FROM match_decision"
+        ).one()
+        unions = conn.exec_driver_sql("SELECT count(*) FROM union_record").scalar_one()
+    with err.status("reindexing"):
+        search_engine.rebuild(engine)
+    summary = {"pairs_decided": decided, "pairs_accepted": accepted, "union_records": unions}
     if as_json:
         _print_json(summary)
     else:
-        err.print(
-            f"rebuilt: {summary['pairs_decided']} pairs decided, {summary['pairs_accepted']} merged, "
-            f"{summary['union_records_changed']} union records changed"
-        )
+        err.print(f"rebuilt: {decided} pairs decided, {accepted} merged, {unions} union records")
 
 
 # ----------------------------------------------------------------------------------- serve / demo
@@ -326,6 +459,7 @@ def serve(
 
     settings = _settings()
     engine = _engine(migrate="always")
+    _search_engine(engine)  # a PostgreSQL catalogue without Meilisearch is refused here, before serving
     err.print(f"unioncat serving on http://{host}:{port}/  (API docs: http://{host}:{port}/api/v1/docs)")
     uvicorn.run(create_app(engine, settings), host=host, port=port, log_level="warning")
 

@@ -47,6 +47,10 @@ def ingest_rate(path: Path, database_url: str | None, workdir: Path) -> dict[str
         "seconds": round(result.seconds, 1),
         "records_per_s": round(summary["read"] / result.seconds),
         "peak_rss_mb": round(result.peak_rss_mb),
+        "dedup_seconds": summary["dedup_seconds"],
+        "dedup_share_of_rest": round(
+            summary["dedup_seconds"] / max(result.seconds - summary["dedup_seconds"], 1e-9), 3
+        ),
     }
 
 

@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     )
     meili_url: str | None = Field(default=None, description="Meilisearch URL; absent = embedded search.")
     meili_key: str | None = Field(default=None, description="Meilisearch API key.")
+    meili_index: str = Field(default="union_records", description="Name of the Meilisearch index.")
     admin_token: str | None = Field(default=None, description="Token that manages libraries and tokens.")
     max_upload_bytes: int = Field(default=2 * 1024**3, gt=0, description="Largest accepted upload.")
     ingest_batch_size: int = Field(default=2000, ge=1, le=100_000, description="Records written per batch.")

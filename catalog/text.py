@@ -128,3 +128,36 @@ def fold(text: str | None) -> str:
     base = unicodedata.normalize("NFD", repair(text).casefold())
     base = "".join(ch for ch in base if not unicodedata.combining(ch)).translate(_FOLD_TABLE)
     return _NON_WORD.sub(" ", base).strip()
+
+
+_TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")
+_VOWELS = frozenset("aeiouy")
+_OLD_STYLE = re.compile(r"^([^aeiouy]*)(o[ae]|uy)$")
+
+
+def _canonical_word(word: str) -> str:
+    decomposed = unicodedata.normalize("NFD", word)
+    tones = [ch for ch in decomposed if ch in _TONES]
+    if len(tones) != 1:
+        return word
+    base = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    match = _OLD_STYLE.match(base.lower())
+    if not match:
+        return word
+    # "hòa" / "hoà", "thúy" / "thuý": the tone goes on the last vowel, as the newer style writes it.
+    out = []
+    for ch in decomposed:
+        if ch in _TONES:
+            continue
+        out.append(ch)
+    rebuilt = "".join(out)
+    return unicodedata.normalize("NFC", rebuilt + tones[0])
+
+
+def exact_key(text: str | None) -> str:
+    """Lower-case text that keeps its diacritics, with one tone placement for "hòa"/"hoà" alike:
+    what a query with diacritics is matched against to rank exact spellings first."""
+    if not text:
+        return ""
+    words = _NON_WORD.sub(" ", display(text).lower()).split()
+    return " ".join(_canonical_word(w) for w in words)

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
+from sqlalchemy.engine import Engine
 
 from catalog.dedup.clusters import Deduplicator
 from catalog.identifiers import isbn13
+from catalog.search.documents import documents
+from catalog.search.engine import SearchEngine
 
 
 @dataclass
 class UpdateSummary:
+    dedup_seconds: float = 0.0
+    index_seconds: float = 0.0
     union_records_changed: int = 0
     pairs_decided: int = 0
     pairs_accepted: int = 0
@@ -20,16 +26,46 @@ class UpdateSummary:
 
 
 class CatalogueUpdater:
-    """Runs after each batch a job writes, on the job's transaction: all of it commits or none does."""
+    """Runs after each batch a job writes, on the job's transaction: all of it commits or none does.
 
-    def __init__(self, conn: Connection, ignore_isbns: Iterable[str] = ()) -> None:
+    Union records are brought up to date, then the search documents of the union records that
+    changed. A transactional engine (the embedded one) is written at once, in the same transaction;
+    for another (Meilisearch) the changed ids are kept for :meth:`push_after_commit`.
+    """
+
+    def __init__(
+        self, conn: Connection, ignore_isbns: Iterable[str] = (), search: SearchEngine | None = None
+    ) -> None:
         normalised = {isbn13(v) or v for v in ignore_isbns}
+        self.conn = conn
         self.dedup = Deduplicator(conn, normalised)
+        self.search = search
         self.summary = UpdateSummary()
 
     def records_changed(self, source_record_ids: Iterable[int]) -> None:
+        start = time.perf_counter()
         result = self.dedup.process(source_record_ids)
+        self.summary.dedup_seconds += time.perf_counter() - start
         self.summary.pairs_decided += result.decisions
         self.summary.pairs_accepted += result.accepted
         self.summary.changed_union_ids |= result.union_ids
         self.summary.union_records_changed = len(self.summary.changed_union_ids)
+        if self.search is not None and self.search.transactional and result.union_ids:
+            start = time.perf_counter()
+            docs, gone = documents(self.conn, result.union_ids)
+            self.search.delete(self.conn, gone)
+            self.search.upsert(self.conn, docs)
+            self.summary.index_seconds += time.perf_counter() - start
+
+
+def push_after_commit(catalogue: Engine, search: SearchEngine, union_ids: Iterable[int]) -> int:
+    """Send the documents of ``union_ids`` to a non-transactional engine once the job has committed."""
+    ids = sorted(set(union_ids))
+    sent = 0
+    with catalogue.connect() as conn:
+        for i in range(0, len(ids), 5000):
+            docs, gone = documents(conn, ids[i : i + 5000])
+            search.delete(None, gone)
+            search.upsert(None, docs)
+            sent += len(docs)
+    return sent

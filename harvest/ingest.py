@@ -8,6 +8,7 @@ this process, on a single transaction, so a job that fails or is killed changes 
 from __future__ import annotations
 
 import os
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -25,8 +26,10 @@ from catalog.holdings import HoldingsProfile
 from catalog.libraries import get_library
 from catalog.models import JobMode, Library, utcnow
 from catalog.records import PreparedRecord, RecordRejected, prepare
+from catalog.search.embedded import EmbeddedSearchEngine
+from catalog.search.engine import SearchEngine
 from catalog.store import LibraryWriter, WriteResult
-from catalog.updates import CatalogueUpdater
+from catalog.updates import CatalogueUpdater, UpdateSummary, push_after_commit
 from harvest import fast_iso2709, sources
 from harvest.incoming import FormatError, Incoming
 
@@ -155,13 +158,18 @@ def ingest_file(
     job_id: int | None = None,
     after_batch: Callable[[Any, WriteResult], None] | None = None,
     ignore_isbns: Sequence[str] = (),
+    search: SearchEngine | None = None,
 ) -> dict[str, Any]:
     """Run one ingest job and return its summary (the job's counts, status and id).
 
     Raises :class:`IngestError` when the job failed (the job is recorded as failed with the reason).
-    After each written batch the union records of the touched records are brought up to date (and
-    ``after_batch`` runs, if given), inside the job's transaction: all of it commits or none does.
+    After each written batch the union records of the touched records are brought up to date, and
+    their search documents (``search``; by default the embedded engine of a SQLite catalogue), and
+    ``after_batch`` runs, if given: inside the job's transaction, so all of it commits or none does.
+    A search engine that is not transactional (Meilisearch) is sent the changes after the commit.
     """
+    if search is None and engine.dialect.name == "sqlite":
+        search = EmbeddedSearchEngine(engine)
     jobs.recover_interrupted(engine)
     fmt = sources.normalise_format(fmt)
     with Session(engine) as session:
@@ -174,7 +182,7 @@ def ingest_file(
     jobs.mark_running(engine, job_id)
     counts = {k: 0 for k in jobs.COUNTS}
     try:
-        _run(
+        updates = _run(
             engine,
             library_id,
             job_id,
@@ -188,6 +196,7 @@ def ingest_file(
             _choose_workers(path, workers),
             after_batch,
             ignore_isbns,
+            search,
         )
     except FormatError as exc:
         return _failed(engine, job_id, str(exc), counts)
@@ -200,7 +209,18 @@ def ingest_file(
         jobs.fail(engine, job_id, reason + "; nothing was changed", counts)
         raise
     with engine.connect() as conn:
-        return jobs.job_dict(conn, job_id, code)
+        summary = jobs.job_dict(conn, job_id, code)
+    summary["union_records_changed"] = updates.union_records_changed
+    summary["dedup_seconds"] = round(updates.dedup_seconds, 2)
+    summary["index_seconds"] = round(updates.index_seconds, 2)
+    if search is not None and not search.transactional and updates.changed_union_ids:
+        start = time.perf_counter()
+        try:
+            push_after_commit(engine, search, updates.changed_union_ids)
+        except Exception as exc:  # the catalogue is right; the index catches up with 'unioncat reindex'
+            summary["index_error"] = f"search index not updated ({exc}); run 'unioncat reindex'"
+        summary["index_seconds"] = round(summary["index_seconds"] + time.perf_counter() - start, 2)
+    return summary
 
 
 def _failed(engine: Engine, job_id: int, reason: str, counts: dict[str, int]) -> dict[str, Any]:
@@ -222,12 +242,13 @@ def _run(
     workers: int,
     after_batch: Callable[[Any, WriteResult], None] | None,
     ignore_isbns: Sequence[str],
-) -> None:
+    search: SearchEngine | None,
+) -> UpdateSummary:
     items = sources.read_path(path, fmt, decoded=False)
     with engine.begin() as conn:
         _lock_library(conn, library_id)
         writer = LibraryWriter(conn, library_id, job_id, utcnow())
-        updater = CatalogueUpdater(conn, ignore_isbns)
+        updater = CatalogueUpdater(conn, ignore_isbns, search)
 
         def written(result: WriteResult) -> None:
             updater.records_changed(result.touched)
@@ -290,3 +311,4 @@ def _run(
         if progress is not None:
             progress(counts["read"], None)
         jobs.finish(conn, job_id, counts)
+    return updater.summary

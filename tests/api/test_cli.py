@@ -169,3 +169,71 @@ def test_serve_and_demo_answer_health(command: str, tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_search_holdings_dedup_and_index_commands(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from harvest.iso2709 import split_records
+
+    with open(VIETNAMESE, "rb") as fh:
+        raws = [raw for _offset, raw in split_records(fh)]
+    (tmp_path / "a.mrc").write_bytes(b"".join(raws[:300]))
+    (tmp_path / "b.mrc").write_bytes(b"".join(raws[200:]))
+    for code, name in (("VNU-LIC", "a.mrc"), ("HUST-LIB", "b.mrc")):
+        _ok(run_cli("library", "add", code, "--name", code))
+        _ok(run_cli("ingest", str(tmp_path / name), "-l", code))
+    found = json.loads(_ok(run_cli("search", "path of emancipation", "--json")).stdout)
+    assert found["total"] >= 1
+    first = found["hits"][0]
+    assert set(first) == {"id", "title", "year", "isbns", "libraries"}
+    assert first["isbns"] == ["9781888375152"] and first["libraries"] == ["VNU-LIC"]
+    shared = json.loads(
+        _ok(run_cli("search", "viet nam", "--library", "HUST-LIB", "--limit", "5", "--json")).stdout
+    )
+    assert shared["hits"] and all("HUST-LIB" in h["libraries"] for h in shared["hits"])
+    assert "union records" in _ok(run_cli("search", "dai hoc")).stderr
+    held = json.loads(_ok(run_cli("holdings", "--isbn", "1-888375-15-9", "--json")).stdout)
+    assert held["query"] == {"kind": "isbn", "value": "9781888375152"}
+    assert [lib["code"] for lib in held["records"][0]["libraries"]] == ["VNU-LIC"]
+    by_id = json.loads(_ok(run_cli("holdings", "--id", str(first["id"]), "--json")).stdout)
+    assert by_id["records"][0]["title"] == first["title"]
+    _fails(run_cli("holdings", "--isbn", "12345"), "error: not a valid ISBN")
+    _fails(run_cli("holdings"), "error: give exactly one of")
+    _fails(run_cli("search", "x", "--sort", "sideways"), "error: unknown sort")
+    # union records: 100 records are held by both libraries
+    lines = [json.loads(line) for line in _ok(run_cli("dedup", "--list", "--json")).stdout.splitlines()]
+    assert len(lines) == 529
+    assert sum(1 for entry in lines if len(entry["members"]) == 2) == 100
+    pair = next(entry for entry in lines if len(entry["members"]) == 2)
+    assert {m[0] for m in pair["members"]} == {"VNU-LIC", "HUST-LIB"}
+    explained = json.loads(_ok(run_cli("dedup", "--explain", str(pair["id"]), "--json")).stdout)
+    assert explained["decisions"] and explained["decisions"][0]["accepted"]
+    assert "merged" in _ok(run_cli("dedup", "--explain", str(pair["id"]))).stdout
+    _fails(run_cli("dedup", "--explain", "999999"), "error: no union record 999999")
+    _fails(run_cli("dedup"), "error: give exactly one of")
+    rebuilt = json.loads(_ok(run_cli("dedup", "--rebuild", "--json")).stdout)
+    assert rebuilt["union_records"] == 529 and rebuilt["pairs_accepted"] == 100
+    checked = json.loads(_ok(run_cli("check-index", "--json")).stdout)
+    assert checked["in_sync"] and checked["index_documents"] == 529
+    assert json.loads(_ok(run_cli("reindex", "--json")).stdout)["documents"] == 529
+
+
+def test_check_index_reports_drift(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    _ok(run_cli("library", "add", "VNU-LIC", "--name", "VNU"))
+    _ok(run_cli("ingest", str(fixture("marc.dat")), "-l", "VNU-LIC"))
+    with sqlite3.connect(tmp_path / "data" / "unioncat.db") as conn:
+        conn.execute("DELETE FROM search_doc WHERE union_id = (SELECT min(union_id) FROM search_doc)")
+    drift = run_cli("check-index", "--json", "--sample", "1000")
+    assert drift.returncode == 1 and not json.loads(drift.stdout)["in_sync"]
+    _ok(run_cli("reindex"))
+    _ok(run_cli("check-index"))
+
+
+def test_postgresql_without_meilisearch_is_refused(run_cli) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import PG_URL
+
+    if not PG_URL:
+        pytest.skip("no PostgreSQL server (UNIONCAT_TEST_POSTGRES_URL)")
+    result = run_cli("search", "x", env={"UNIONCAT_DATABASE_URL": PG_URL})
+    _fails(result, "searches with Meilisearch: set UNIONCAT_MEILI_URL")

@@ -1,0 +1,304 @@
+"""The embedded search engine: SQLite FTS5 inside the catalogue database.
+
+It needs no server, and its index is written in the same transaction as the catalogue, so the two
+never disagree after a job. Text is indexed folded (see catalog.text.fold), so "dai hoc ha noi" and
+"ĐẠI HỌC HÀ NỘI" are the same words; a column with diacritics kept ranks exact spellings first.
+All user input reaches SQL as bound parameters or as quoted FTS5 strings.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, text
+from sqlalchemy.engine import Engine
+
+from catalog.search import documents as docs_module
+from catalog.search.query import FACETS, Hit, ParsedQuery, SearchQuery, SearchResult, highlight, parse
+from catalog.text import exact_key, fold
+
+BM25 = "bm25(search_fts, 10.0, 4.0, 2.0, 1.0, 0.0)"
+TEXT_COLUMNS = "{title authors subjects other}"
+_BLANK_FACETS_TTL = 30.0
+
+
+def _quote(word: str) -> str:
+    return '"' + word.replace('"', '""') + '"'
+
+
+def match_expression(parsed: ParsedQuery) -> str | None:
+    """The FTS5 MATCH string for a parsed query (every word quoted: no operator can be injected)."""
+    if parsed.isbn:
+        return f"other : {_quote(parsed.isbn)}"
+    if parsed.issn:
+        return f"other : {_quote(parsed.issn.replace('-', ''))}"
+    parts = []
+    for i, term in enumerate(parsed.terms):
+        last = i == len(parsed.terms) - 1
+        parts.append(_quote(term) + ("*" if last and parsed.prefix_last else ""))
+    parts += [_quote(" ".join(phrase)) for phrase in parsed.phrases]
+    if not parts:
+        return None
+    return f"{TEXT_COLUMNS} : ({' AND '.join(parts)})"
+
+
+def exact_expression(parsed: ParsedQuery) -> str | None:
+    if not parsed.exact_terms:
+        return None
+    words = [_quote(w) for w in parsed.exact_terms]  # whole words: "hồ" ranks above "hồi"
+    return f"exact : ({' AND '.join(words)})"
+
+
+def _facet_rows(doc: dict[str, Any]) -> list[tuple[str, str, int]]:
+    uid = doc["id"]
+    rows = [("library", code, uid) for code in doc["libraries"]]
+    rows += [("language", code, uid) for code in doc["languages"]]
+    if doc["material_type"]:
+        rows.append(("material_type", doc["material_type"], uid))
+    if doc["decade"]:
+        rows.append(("decade", str(doc["decade"]), uid))
+    rows += [("subject", s, uid) for s in doc["subjects"]]
+    rows += [("author", a, uid) for a in doc["authors"]]
+    return list(dict.fromkeys(rows))
+
+
+def _hit_payload(doc: dict[str, Any]) -> str:
+    keep = (
+        "title",
+        "authors",
+        "year",
+        "material_type",
+        "isbns",
+        "libraries",
+        "library_count",
+        "copies",
+        "has_digital",
+    )
+    payload = {k: doc[k] for k in keep}
+    payload["isbns"] = [i for i in doc["isbns"] if len(i) == 13]
+    return orjson.dumps(payload).decode()
+
+
+class EmbeddedSearchEngine:
+    name = "embedded"
+    transactional = True
+
+    def __init__(self, catalogue: Engine) -> None:
+        self.catalogue = catalogue
+        self._blank_facets: tuple[float, dict[str, list[tuple[str, int]]]] | None = None
+
+    # --------------------------------------------------------------------------------- writing
+    def upsert(self, conn: Connection | None, docs: Sequence[dict[str, Any]]) -> None:
+        if not docs:
+            return
+        assert conn is not None, "the embedded engine writes inside the catalogue's transaction"
+        self.delete(conn, [d["id"] for d in docs])
+        raw = conn.connection.driver_connection
+        raw.executemany(
+            "INSERT INTO search_fts (rowid, title, authors, subjects, other, exact) VALUES (?, ?, ?, ?, ?, ?)",  # noqa: E501
+            [
+                (
+                    d["id"],
+                    fold(" ".join(filter(None, [d["title"], d["subtitle"]]))),
+                    fold(" ; ".join(d["authors"])),
+                    fold(" ; ".join(d["subjects"])),
+                    " ".join(
+                        [
+                            fold(
+                                " ".join(filter(None, [d["publisher"], *d["series"], *d["classification"]]))
+                            ),
+                            *d["isbns"],
+                            *d["issns"],
+                        ]
+                    ),
+                    exact_key(
+                        " ".join(filter(None, [d["title"], d["subtitle"], *d["authors"], *d["subjects"]]))
+                    ),
+                )
+                for d in docs
+            ],
+        )
+        raw.executemany(
+            "INSERT INTO search_doc (union_id, year, title_sort, has_digital, doc) VALUES (?, ?, ?, ?, ?)",
+            [
+                (d["id"], d["year"], d["title_sort"] or "", int(d["has_digital"]), _hit_payload(d))
+                for d in docs
+            ],
+        )
+        raw.executemany(
+            "INSERT OR IGNORE INTO search_facet (facet, value, union_id) VALUES (?, ?, ?)",
+            [row for d in docs for row in _facet_rows(d)],
+        )
+        self._blank_facets = None
+
+    def delete(self, conn: Connection | None, ids: Sequence[int]) -> None:
+        if not ids:
+            return
+        assert conn is not None
+        raw = conn.connection.driver_connection
+        for i in range(0, len(ids), 900):
+            part = list(ids[i : i + 900])
+            marks = ",".join("?" * len(part))
+            raw.execute(f"DELETE FROM search_fts WHERE rowid IN ({marks})", part)
+            raw.execute(f"DELETE FROM search_doc WHERE union_id IN ({marks})", part)
+            raw.execute(f"DELETE FROM search_facet WHERE union_id IN ({marks})", part)
+        self._blank_facets = None
+
+    def rebuild(self, catalogue: Engine) -> int:
+        """Rebuild the whole index in one transaction: readers see the old index until it commits."""
+        count = 0
+        with catalogue.begin() as conn:
+            for table in ("search_fts", "search_doc", "search_facet"):
+                conn.exec_driver_sql(f"DELETE FROM {table}")
+            for ids in docs_module.all_union_ids(conn):
+                found, _gone = docs_module.documents(conn, ids)
+                self.upsert(conn, found)
+                count += len(found)
+        return count
+
+    # --------------------------------------------------------------------------------- reading
+    def _where(self, query: SearchQuery, params: dict[str, Any]) -> list[str]:
+        clauses = []
+        facet_filters = {
+            "library": query.libraries,
+            "language": query.languages,
+            "material_type": query.material_types,
+            "subject": query.subjects,
+            "author": query.authors,
+            "decade": [str(d) for d in query.decades],
+        }
+        for facet, values in facet_filters.items():
+            if not values:
+                continue
+            names = []
+            for n, value in enumerate(values):
+                params[f"{facet}_{n}"] = value
+                names.append(f":{facet}_{n}")
+            params[f"facet_{facet}"] = facet
+            clauses.append(
+                f"d.union_id IN (SELECT union_id FROM search_facet WHERE facet = :facet_{facet} "
+                f"AND value IN ({', '.join(names)}))"
+            )
+        if query.year_from is not None:
+            params["year_from"] = query.year_from
+            clauses.append("d.year >= :year_from")
+        if query.year_to is not None:
+            params["year_to"] = query.year_to
+            clauses.append("d.year <= :year_to")
+        if query.has_digital is not None:
+            params["has_digital"] = int(query.has_digital)
+            clauses.append("d.has_digital = :has_digital")
+        return clauses
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        query.validate()
+        parsed = parse(query.q)
+        params: dict[str, Any] = {}
+        match = match_expression(parsed)
+        source = "search_doc d"
+        score = "0.0"
+        if match:
+            params["match"] = match
+            source = (
+                f"(SELECT rowid AS id, {BM25} AS score FROM search_fts WHERE search_fts MATCH :match) m "
+                "JOIN search_doc d ON d.union_id = m.id"
+            )
+            score = "m.score"
+        elif not parsed.empty:
+            return SearchResult(0, [], {}, query.page, query.per_page)
+        where = self._where(query, params)
+        where_sql = f" WHERE {' AND '.join(where)}" if where else ""
+        exact = exact_expression(parsed)
+        order = {
+            "relevance": f"{score}, d.union_id",
+            "year_desc": "d.year IS NULL, d.year DESC, d.title_sort, d.union_id",
+            "year_asc": "d.year IS NULL, d.year ASC, d.title_sort, d.union_id",
+            "title": "d.title_sort = '', d.title_sort, d.year, d.union_id",
+        }[query.sort]
+        if exact and query.sort == "relevance":
+            params["exact"] = exact
+            order = (
+                "d.union_id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :exact) DESC, " + order
+            )
+        params.update(limit=query.per_page, offset=query.offset)
+        page = "LIMIT :limit OFFSET :offset"
+        with self.catalogue.connect() as conn:
+            total = conn.execute(text(f"SELECT count(*) FROM {source}{where_sql}"), params).scalar_one()
+            rows = conn.execute(
+                text(f"SELECT d.union_id, d.doc FROM {source}{where_sql} ORDER BY {order} {page}"),
+                params,
+            ).all()
+            facets = {}
+            if query.facets:
+                facets = self._facets(
+                    conn, source, where_sql, params, query.facet_limit, blank=not match and not where
+                )
+        hits = []
+        for uid, payload in rows:
+            doc = orjson.loads(payload)
+            hits.append(
+                Hit(
+                    id=uid,
+                    title=doc["title"],
+                    authors=doc["authors"],
+                    year=doc["year"],
+                    material_type=doc["material_type"],
+                    isbns=doc["isbns"],
+                    libraries=doc["libraries"],
+                    library_count=doc["library_count"],
+                    copies=doc["copies"],
+                    has_digital=doc["has_digital"],
+                    highlight={
+                        "title": highlight(doc["title"], parsed),
+                        "authors": highlight(" ; ".join(doc["authors"]), parsed),
+                    },
+                )
+            )
+        return SearchResult(total, hits, facets, query.page, query.per_page)
+
+    def _facets(
+        self, conn: Connection, source: str, where_sql: str, params: dict[str, Any], limit: int, blank: bool
+    ) -> dict[str, list[tuple[str, int]]]:
+        if blank and self._blank_facets and time.monotonic() - self._blank_facets[0] < _BLANK_FACETS_TTL:
+            counts = self._blank_facets[1]
+        else:
+            inner = f"SELECT d.union_id FROM {source}{where_sql}"
+            sql = (
+                "SELECT facet, value, count(*) AS n FROM search_facet "
+                + ("" if blank else f"WHERE union_id IN ({inner}) ")
+                + "GROUP BY facet, value"
+            )
+            grouped: dict[str, list[tuple[str, int]]] = defaultdict(list)
+            for facet, value, n in conn.execute(text(sql), {} if blank else params):
+                grouped[facet].append((value, n))
+            counts = {f: sorted(grouped.get(f, []), key=lambda vc: (-vc[1], vc[0])) for f in FACETS}
+            if blank:
+                self._blank_facets = (time.monotonic(), counts)
+        return {facet: values[:limit] for facet, values in counts.items()}
+
+    def count(self) -> int:
+        with self.catalogue.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM search_doc")).scalar_one()
+
+    def documents(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        out = {}
+        with self.catalogue.connect() as conn:
+            for i in range(0, len(ids), 900):
+                part = list(ids[i : i + 900])
+                marks = ",".join(f":id{n}" for n in range(len(part)))
+                rows = conn.execute(
+                    text(f"SELECT union_id, doc FROM search_doc WHERE union_id IN ({marks})"),
+                    {f"id{n}": int(v) for n, v in enumerate(part)},
+                )
+                out.update({uid: orjson.loads(doc) for uid, doc in rows})
+        return out
+
+    def health(self) -> dict[str, Any]:
+        try:
+            return {"engine": self.name, "status": "ok", "documents": self.count()}
+        except Exception as exc:
+            return {"engine": self.name, "status": "unavailable", "detail": str(exc)[:200]}

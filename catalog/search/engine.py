@@ -1,0 +1,63 @@
+"""The interface both search engines implement, and how the configured one is chosen."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from sqlalchemy import Connection
+from sqlalchemy.engine import Engine
+
+from catalog.search.query import SearchQuery, SearchResult
+from catalog.settings import Settings
+
+
+class SearchUnavailable(RuntimeError):
+    """The search engine cannot be reached or refused a request."""
+
+
+class SearchEngine(Protocol):
+    name: str
+    # True when writes happen on the catalogue's own connection, inside its transaction.
+    transactional: bool
+
+    def upsert(self, conn: Connection | None, docs: Sequence[dict[str, Any]]) -> None: ...
+
+    def delete(self, conn: Connection | None, ids: Sequence[int]) -> None: ...
+
+    def search(self, query: SearchQuery) -> SearchResult: ...
+
+    def count(self) -> int: ...
+
+    def documents(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """The stored documents of ``ids`` (for consistency checks)."""
+        ...
+
+    def rebuild(self, catalogue: Engine) -> int:
+        """Index every union record anew; searches keep working on the old index meanwhile."""
+        ...
+
+    def health(self) -> dict[str, Any]: ...
+
+
+class ConfigurationError(RuntimeError):
+    pass
+
+
+def open_search(settings: Settings, catalogue: Engine) -> SearchEngine:
+    """Meilisearch when its URL is configured; otherwise the embedded engine of a SQLite catalogue.
+
+    A PostgreSQL catalogue without Meilisearch is refused: production searches with Meilisearch.
+    """
+    if settings.meili_url:
+        from catalog.search.meili import MeiliSearchEngine
+
+        return MeiliSearchEngine(settings.meili_url, settings.meili_key, settings.meili_index)
+    if catalogue.dialect.name != "sqlite":
+        raise ConfigurationError(
+            "a PostgreSQL catalogue searches with Meilisearch: set UNIONCAT_MEILI_URL "
+            "(the embedded search engine serves SQLite catalogues only)"
+        )
+    from catalog.search.embedded import EmbeddedSearchEngine
+
+    return EmbeddedSearchEngine(catalogue)

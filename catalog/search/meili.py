@@ -1,0 +1,274 @@
+"""The Meilisearch engine (production), through the official ``meilisearch`` client.
+
+Every write is a Meilisearch task; each is awaited and a failed task raises :class:`SearchUnavailable`
+with Meilisearch's own message. A rebuild fills a fresh index and swaps it with the live one in one
+atomic step, so searches never see an empty or half-built index. Documents carry folded copies of
+their text (``*_folded``) so that "dai hoc ha noi" finds "Đại học Hà Nội" whatever Meilisearch's own
+normalisation does, while the original text ranks exact spellings first.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import meilisearch
+from meilisearch.errors import MeilisearchApiError, MeilisearchCommunicationError, MeilisearchTimeoutError
+from sqlalchemy.engine import Engine
+
+from catalog.search import documents as docs_module
+from catalog.search.engine import SearchUnavailable
+from catalog.search.query import FACETS, Hit, SearchQuery, SearchResult, highlight, parse
+from catalog.text import fold
+
+BATCH = 10_000
+TASK_TIMEOUT_MS = 10 * 60 * 1000
+FACET_ATTRIBUTES = {
+    "library": "libraries",
+    "language": "languages",
+    "material_type": "material_type",
+    "decade": "decade",
+    "subject": "subjects",
+    "author": "authors",
+}
+SETTINGS: dict[str, Any] = {
+    "searchableAttributes": [
+        "title",
+        "title_folded",
+        "authors",
+        "authors_folded",
+        "subjects",
+        "subjects_folded",
+        "series",
+        "publisher_folded",
+        "classification",
+        "isbns",
+        "issns",
+    ],
+    "filterableAttributes": [
+        "libraries",
+        "languages",
+        "material_type",
+        "decade",
+        "year",
+        "subjects",
+        "authors",
+        "has_digital",
+    ],
+    "sortableAttributes": ["year", "title_sort"],
+    "typoTolerance": {"disableOnAttributes": ["isbns", "issns"], "disableOnNumbers": True},
+    "localizedAttributes": [
+        {"attributePatterns": ["title", "subtitle", "authors", "subjects"], "locales": ["vie"]}
+    ],
+    "faceting": {"maxValuesPerFacet": 200, "sortFacetValuesBy": {"*": "count"}},
+    "pagination": {"maxTotalHits": 100_000},
+}
+SORT = {"relevance": None, "year_desc": ["year:desc"], "year_asc": ["year:asc"], "title": ["title_sort:asc"]}
+
+
+def quote(value: str) -> str:
+    """A filter value as a Meilisearch string literal: nothing in it can end the string."""
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def filters(query: SearchQuery) -> list[str | list[str]]:
+    """The filter as Meilisearch's array form: inner lists are OR, the outer list is AND."""
+    out: list[str | list[str]] = []
+    for attribute, values in (
+        ("libraries", query.libraries),
+        ("languages", query.languages),
+        ("material_type", query.material_types),
+        ("subjects", query.subjects),
+        ("authors", query.authors),
+    ):
+        if values:
+            out.append([f"{attribute} = {quote(v)}" for v in values])
+    if query.decades:
+        out.append([f"decade = {int(d)}" for d in query.decades])
+    if query.year_from is not None:
+        out.append(f"year >= {int(query.year_from)}")
+    if query.year_to is not None:
+        out.append(f"year <= {int(query.year_to)}")
+    if query.has_digital is not None:
+        out.append(f"has_digital = {'true' if query.has_digital else 'false'}")
+    return out
+
+
+def to_meili(doc: dict[str, Any]) -> dict[str, Any]:
+    meili = dict(doc)
+    meili["title_folded"] = fold(" ".join(filter(None, [doc["title"], doc["subtitle"]])))
+    meili["authors_folded"] = [fold(a) for a in doc["authors"]]
+    meili["subjects_folded"] = [fold(s) for s in doc["subjects"]]
+    meili["publisher_folded"] = fold(doc["publisher"])
+    return meili
+
+
+class MeiliSearchEngine:
+    name = "meilisearch"
+    transactional = False
+
+    def __init__(self, url: str, key: str | None, index: str = "union_records", timeout: int = 30) -> None:
+        self.client = meilisearch.Client(url, key, timeout=timeout)
+        self.uid = index
+        self._settings_applied = False
+
+    # ---------------------------------------------------------------------------------- tasks
+    def _wait(self, task: Any) -> None:
+        uid = task.task_uid
+        try:
+            done = self.client.wait_for_task(uid, timeout_in_ms=TASK_TIMEOUT_MS, interval_in_ms=100)
+        except MeilisearchTimeoutError as exc:
+            raise SearchUnavailable(f"Meilisearch task {uid} did not finish in time") from exc
+        if done.status != "succeeded":
+            error = done.error or {}
+            raise SearchUnavailable(
+                f"Meilisearch task {uid} ({done.type}) {done.status}: "
+                f"{error.get('message', 'no message')} [{error.get('code', '?')}]"
+            )
+
+    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except MeilisearchApiError as exc:
+            raise SearchUnavailable(f"Meilisearch refused to {what}: {exc.message} [{exc.code}]") from exc
+        except MeilisearchCommunicationError as exc:
+            raise SearchUnavailable(f"Meilisearch cannot be reached to {what}: {exc}") from exc
+
+    def ensure_index(self, uid: str | None = None) -> None:
+        """Create the index if needed and apply the settings (once per process for the live index)."""
+        uid = uid or self.uid
+        if uid == self.uid and self._settings_applied:
+            return
+        try:
+            self.client.get_index(uid)
+        except MeilisearchApiError as exc:
+            if exc.code != "index_not_found":
+                raise SearchUnavailable(f"Meilisearch refused to read index {uid}: {exc.message}") from exc
+            self._wait(self._call("create an index", self.client.create_index, uid, {"primaryKey": "id"}))
+        except MeilisearchCommunicationError as exc:
+            raise SearchUnavailable(f"Meilisearch cannot be reached: {exc}") from exc
+        self._wait(self._call("apply settings", self.client.index(uid).update_settings, SETTINGS))
+        if uid == self.uid:
+            self._settings_applied = True
+
+    # -------------------------------------------------------------------------------- writing
+    def upsert(self, conn: Any, docs: Sequence[dict[str, Any]], uid: str | None = None) -> None:
+        if not docs:
+            return
+        self.ensure_index(uid)
+        index = self.client.index(uid or self.uid)
+        for i in range(0, len(docs), BATCH):
+            batch = [to_meili(d) for d in docs[i : i + BATCH]]
+            self._wait(self._call("add documents", index.add_documents, batch, primary_key="id"))
+
+    def delete(self, conn: Any, ids: Sequence[int]) -> None:
+        if not ids:
+            return
+        self.ensure_index()
+        index = self.client.index(self.uid)
+        for i in range(0, len(ids), BATCH):
+            self._wait(
+                self._call("delete documents", index.delete_documents, [int(x) for x in ids[i : i + BATCH]])
+            )
+
+    def rebuild(self, catalogue: Engine) -> int:
+        """Fill a new index, then swap it with the live one atomically and drop the old one."""
+        self.ensure_index()
+        fresh = f"{self.uid}_rebuild_{int(time.time())}"
+        self.ensure_index(fresh)
+        count = 0
+        with catalogue.connect() as conn:
+            for ids in docs_module.all_union_ids(conn, batch=BATCH):
+                found, _gone = docs_module.documents(conn, ids)
+                self.upsert(None, found, uid=fresh)
+                count += len(found)
+        self._wait(self._call("swap indexes", self.client.swap_indexes, [{"indexes": [self.uid, fresh]}]))
+        self._wait(self._call("delete the old index", self.client.delete_index, fresh))
+        return count
+
+    # -------------------------------------------------------------------------------- reading
+    def search(self, query: SearchQuery) -> SearchResult:
+        query.validate()
+        parsed = parse(query.q)
+        text = parsed.isbn or (parsed.issn or "").replace("-", "") or query.q.strip()
+        params: dict[str, Any] = {
+            "page": query.page,
+            "hitsPerPage": query.per_page,
+            "filter": filters(query),
+            "attributesToRetrieve": [
+                "id",
+                "title",
+                "authors",
+                "year",
+                "material_type",
+                "isbns",
+                "libraries",
+                "library_count",
+                "copies",
+                "has_digital",
+            ],
+        }
+        if parsed.isbn or parsed.issn:
+            params["attributesToSearchOn"] = ["isbns", "issns"]
+        if SORT[query.sort]:
+            params["sort"] = SORT[query.sort]
+        if query.facets:
+            params["facets"] = [FACET_ATTRIBUTES[f] for f in FACETS]
+        self.ensure_index()
+        response = self._call("search", self.client.index(self.uid).search, text, params)
+        hits = [
+            Hit(
+                id=int(h["id"]),
+                title=h.get("title"),
+                authors=h.get("authors") or [],
+                year=h.get("year"),
+                material_type=h.get("material_type"),
+                isbns=[i for i in h.get("isbns") or [] if len(i) == 13],
+                libraries=h.get("libraries") or [],
+                library_count=h.get("library_count") or 0,
+                copies=h.get("copies") or 0,
+                has_digital=bool(h.get("has_digital")),
+                highlight={
+                    "title": highlight(h.get("title"), parsed),
+                    "authors": highlight(" ; ".join(h.get("authors") or []), parsed),
+                },
+            )
+            for h in response.get("hits", [])
+        ]
+        distribution = response.get("facetDistribution") or {}
+        facets = {}
+        if query.facets:
+            for facet in FACETS:
+                counts = distribution.get(FACET_ATTRIBUTES[facet], {})
+                facets[facet] = sorted(counts.items(), key=lambda vc: (-vc[1], vc[0]))[: query.facet_limit]
+        total = response.get("totalHits", response.get("estimatedTotalHits", len(hits)))
+        return SearchResult(int(total), hits, facets, query.page, query.per_page)
+
+    def count(self) -> int:
+        stats = self._call("read index stats", self.client.index(self.uid).get_stats)
+        return int(stats.number_of_documents)
+
+    def documents(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        out = {}
+        for i in range(0, len(ids), 1000):
+            part = [int(x) for x in ids[i : i + 1000]]
+            result = self._call(
+                "read documents",
+                self.client.index(self.uid).get_documents,
+                {"filter": f"id IN [{', '.join(map(str, part))}]", "limit": len(part)},
+            )
+            for doc in result.results:
+                data = dict(doc)
+                out[int(data["id"])] = data
+        return out
+
+    def health(self) -> dict[str, Any]:
+        try:
+            status = self.client.health()
+            return {
+                "engine": self.name,
+                "status": "ok" if status.get("status") == "available" else "unavailable",
+            }
+        except Exception as exc:
+            return {"engine": self.name, "status": "unavailable", "detail": str(exc)[:200]}

@@ -1,0 +1,170 @@
+"""What a search asks and what it answers, the same for every engine."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from catalog.identifiers import isbn13, issn
+from catalog.text import fold
+
+SORTS = ("relevance", "year_desc", "year_asc", "title")
+FACETS = ("library", "language", "material_type", "decade", "subject", "author")
+MAX_QUERY_LENGTH = 500
+MAX_PER_PAGE = 100
+MAX_PAGE = 1000
+_PHRASE = re.compile(r'"([^"]*)"')
+_ISBN_QUERY = re.compile(r"^[\dXx\-\s]{10,17}$")
+
+
+class QueryError(ValueError):
+    """A search request that cannot be answered as asked (bad sort, page out of range ...)."""
+
+
+@dataclass
+class SearchQuery:
+    q: str = ""
+    libraries: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
+    material_types: list[str] = field(default_factory=list)
+    subjects: list[str] = field(default_factory=list)
+    authors: list[str] = field(default_factory=list)
+    decades: list[int] = field(default_factory=list)
+    year_from: int | None = None
+    year_to: int | None = None
+    has_digital: bool | None = None
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 20
+    facets: bool = True
+    facet_limit: int = 20
+
+    def validate(self) -> SearchQuery:
+        if len(self.q) > MAX_QUERY_LENGTH:
+            raise QueryError(f"the query is longer than {MAX_QUERY_LENGTH} characters")
+        if self.sort not in SORTS:
+            raise QueryError(f"unknown sort {self.sort!r}; use one of: {', '.join(SORTS)}")
+        if not 1 <= self.page <= MAX_PAGE:
+            raise QueryError(f"page must be between 1 and {MAX_PAGE}")
+        if not 1 <= self.per_page <= MAX_PER_PAGE:
+            raise QueryError(f"per_page must be between 1 and {MAX_PER_PAGE}")
+        if not 1 <= self.facet_limit <= 200:
+            raise QueryError("facet_limit must be between 1 and 200")
+        if self.year_from is not None and self.year_to is not None and self.year_from > self.year_to:
+            raise QueryError("year_from is after year_to")
+        return self
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.per_page
+
+
+@dataclass
+class ParsedQuery:
+    """The words of a query: folded terms (the last one a prefix unless the query ends with a space),
+    phrases, an ISBN/ISSN when the query is one, and the terms with diacritics for exact ranking."""
+
+    terms: list[str]
+    phrases: list[list[str]]
+    prefix_last: bool
+    isbn: str | None
+    issn: str | None
+    exact_terms: list[str]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.terms or self.phrases or self.isbn or self.issn)
+
+    @property
+    def words(self) -> list[str]:
+        return self.terms + [w for p in self.phrases for w in p]
+
+
+def parse(q: str) -> ParsedQuery:
+    from catalog.text import exact_key
+
+    text = q.strip()
+    isbn = isbn13(text) if _ISBN_QUERY.match(text) else None
+    issn_value = issn(text) if not isbn and re.fullmatch(r"\d{4}-?\d{3}[\dXx]", text) else None
+    if isbn or issn_value:
+        return ParsedQuery([], [], False, isbn, issn_value, [])
+    phrases = [fold(p).split() for p in _PHRASE.findall(text)]
+    rest = _PHRASE.sub(" ", text)
+    terms = fold(rest).split()
+    prefix_last = bool(terms) and not q.endswith((" ", '"')) and not _PHRASE.search(text[-1:] or "")
+    exact = exact_key(text.replace('"', " ")).split() if any(ord(ch) > 127 for ch in text) else []
+    return ParsedQuery(terms, [p for p in phrases if p], prefix_last, None, None, exact)
+
+
+@dataclass
+class Hit:
+    id: int
+    title: str | None
+    authors: list[str]
+    year: int | None
+    material_type: str | None
+    isbns: list[str]
+    libraries: list[str]
+    library_count: int
+    copies: int
+    has_digital: bool
+    highlight: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "authors": self.authors,
+            "year": self.year,
+            "material_type": self.material_type,
+            "isbns": self.isbns,
+            "libraries": self.libraries,
+            "library_count": self.library_count,
+            "copies": self.copies,
+            "has_digital": self.has_digital,
+            "highlight": self.highlight,
+        }
+
+
+@dataclass
+class SearchResult:
+    total: int
+    hits: list[Hit]
+    facets: dict[str, list[tuple[str, int]]]
+    page: int
+    per_page: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "page": self.page,
+            "per_page": self.per_page,
+            "hits": [h.as_dict() for h in self.hits],
+            "facets": {k: [{"value": v, "count": c} for v, c in vs] for k, vs in self.facets.items()},
+        }
+
+
+_WORD = re.compile(r"\w+")
+
+
+def highlight(text: str | None, parsed: ParsedQuery) -> str:
+    """HTML-escaped ``text`` with the words the query matched wrapped in <mark>, diacritics kept."""
+    if not text:
+        return ""
+    words = set(parsed.words)
+    prefix = parsed.terms[-1] if parsed.prefix_last and parsed.terms else None
+    out, last = [], 0
+    for match in _WORD.finditer(text):
+        key = fold(match.group())
+        if key in words or (prefix and key.startswith(prefix)):
+            out.append(html.escape(text[last : match.start()]))
+            out.append(f"<mark>{html.escape(match.group())}</mark>")
+            last = match.end()
+    out.append(html.escape(text[last:]))
+    return "".join(out)
+
+
+def decade_of(year: int | None) -> int | None:
+    return (year // 10) * 10 if year else None
