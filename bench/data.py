@@ -11,6 +11,7 @@ from pathlib import Path
 
 MEMBER = "pymarc-5.4.0/BooksAll.2016.part01.utf8"
 CACHE = Path(os.environ.get("UNIONCAT_BENCH_CACHE", Path.home() / ".cache" / "unioncat" / "bench"))
+CATALOGUE = CACHE / "catalogue-loc"  # the SQLite catalogue the ingest benchmark leaves for the others
 
 
 def loc_file() -> Path:

@@ -1,12 +1,17 @@
-"""Ingest benchmark: raw pymarc parse rate vs ``unioncat ingest`` end to end, and peak memory.
+"""Ingest benchmark: raw pymarc parse rate vs ``unioncat ingest`` end to end, what deduplication and
+indexing add, and peak memory.
 
-python -m bench.ingest [--records N] [--database-url URL]
+    python -m bench.ingest [--records N] [--database-url URL] [--keep]
+
+Three runs over the same file, each in a fresh catalogue and its own process: pymarc alone; the
+ingest without union records and indexing ("bare"); the full ingest (the job 'unioncat ingest' runs).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -28,36 +33,27 @@ def pymarc_rate(path: Path) -> tuple[int, float]:
     return count, count / (time.perf_counter() - start)
 
 
-def unioncat(*args: str) -> list[str]:
-    return [str(Path(sys.executable).parent / "unioncat"), *args]
-
-
-def ingest_rate(path: Path, database_url: str | None, workdir: Path) -> dict[str, Any]:
-    env = {"UNIONCAT_DATA_DIR": str(workdir / "data")}
-    if database_url:
-        env["UNIONCAT_DATABASE_URL"] = database_url
-    measure.run(unioncat("library", "add", "LOC-BENCH", "--name", "Library of Congress (benchmark)"), env=env)
-    result = measure.run(unioncat("ingest", str(path), "--library", "LOC-BENCH", "--json"), env=env)
+def run_ingest(path: Path, database_url: str, bare: bool) -> dict[str, Any]:
+    args = [sys.executable, "-m", "bench.ingest_run", str(path), database_url, *(["--bare"] if bare else [])]
+    result = measure.run(args, cwd=Path(__file__).resolve().parent.parent)
     if result.returncode != 0:
-        raise SystemExit(f"ingest failed: {result.stderr.strip()[-500:]}")
+        raise SystemExit(f"ingest failed: {result.stderr.strip()[-800:]}")
     summary = json.loads(result.stdout)
     return {
         "records": summary["read"],
-        "added": summary["added"],
         "seconds": round(result.seconds, 1),
         "records_per_s": round(summary["read"] / result.seconds),
         "peak_rss_mb": round(result.peak_rss_mb),
         "dedup_seconds": summary["dedup_seconds"],
-        "dedup_share_of_rest": round(
-            summary["dedup_seconds"] / max(result.seconds - summary["dedup_seconds"], 1e-9), 3
-        ),
+        "index_seconds": summary["index_seconds"],
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--records", type=int, default=0, help="only the first N records (default: all)")
-    parser.add_argument("--database-url", default=None, help="catalogue URL (default: a fresh SQLite file)")
+    parser.add_argument("--database-url", default=None, help="an empty PostgreSQL database instead of SQLite")
+    parser.add_argument("--keep", action="store_true", help=f"keep the SQLite catalogue in {data.CATALOGUE}")
     args = parser.parse_args()
     path = data.loc_file()
     with tempfile.TemporaryDirectory() as tmp:
@@ -65,13 +61,28 @@ def main() -> None:
         if args.records:
             path = data.head(path, args.records, work / "head.mrc")
         records, rate = pymarc_rate(path)
-        ingest = ingest_rate(path, args.database_url, work)
+        bare = run_ingest(path, args.database_url or f"sqlite:///{work / 'bare.db'}", bare=True)
+        if args.database_url:
+            raise SystemExit("give a second empty database for the full run: not supported yet")
+        full = run_ingest(path, f"sqlite:///{work / 'unioncat.db'}", bare=False)
+        if args.keep:
+            data.CATALOGUE.mkdir(parents=True, exist_ok=True)
+            for name in ("unioncat.db", "unioncat.db-wal", "unioncat.db-shm"):
+                if (work / name).exists():
+                    shutil.move(str(work / name), data.CATALOGUE / name)
+    added = full["seconds"] - bare["seconds"]
+    share_dedup = full["dedup_seconds"] / max(full["dedup_seconds"] + full["index_seconds"], 1e-9)
     report = {
         "file": path.name,
         "pymarc_records": records,
         "pymarc_records_per_s": round(rate),
-        "ingest": ingest,
-        "ingest_vs_pymarc": round(ingest["records_per_s"] / rate, 2),
+        "ingest_bare": bare,
+        "ingest_full": full,
+        "bare_vs_pymarc": round(bare["records_per_s"] / rate, 2),
+        "full_vs_pymarc": round(full["records_per_s"] / rate, 2),
+        "dedup_and_index_add": round(added / bare["seconds"], 3),
+        "dedup_adds": round(added * share_dedup / bare["seconds"], 3),
+        "index_adds": round(added * (1 - share_dedup) / bare["seconds"], 3),
     }
     print(json.dumps(report, indent=2))
 

@@ -114,3 +114,20 @@ def require_current_schema(engine: Engine) -> None:
             f"the database schema is at {current or 'nothing'}, this version needs {head}: "
             "run 'unioncat db upgrade'"
         )
+
+
+def rows_in(conn: Any, sql: str, values: Any, before: tuple[Any, ...] = (), chunk: int = 900) -> list[Any]:
+    """Run ``sql`` (with ``{ids}`` where the value list goes) for ``values`` in chunks, on the driver.
+
+    For the hot lookups by long value lists: it skips the statement compilation that large IN lists
+    cost in SQLAlchemy. Values (and ``before``, the parameters that come first) travel as bound
+    parameters; only placeholders are formatted into the statement.
+    """
+    items = list(values)
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    out: list[Any] = []
+    for start in range(0, len(items), chunk):
+        part = items[start : start + chunk]
+        statement = sql.format(ids=", ".join([mark] * len(part)), mark=mark)
+        out.extend(conn.exec_driver_sql(statement, (*before, *part)).all())
+    return out

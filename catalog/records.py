@@ -12,6 +12,7 @@ from pymarc import Record
 from catalog import holdings, marc_fields
 from catalog.dedup.keys import blocking_keys
 from catalog.holdings import HoldingsProfile
+from catalog.search.documents import document
 from catalog.text import fold
 
 
@@ -33,6 +34,9 @@ class PreparedRecord:
     keys: list[tuple[str, str]]
     holdings: list[tuple[Any, ...]]  # values in holdings.HOLDING_FIELDS order
     warnings: list[str] = field(default_factory=list)
+    # The search document this record gives as a union record of its own (the common case), built
+    # here so that ingest workers, not the single writer, do the folding.
+    document: dict[str, Any] | None = None
 
     fields_json: str = ""
 
@@ -91,6 +95,10 @@ def prepare(
     if not fields.get("title"):
         notes.append("no title (245 $a)")
     title = marc_fields.display_title(fields)
+    items = [tuple(h[name] for name in holdings.HOLDING_FIELDS) for h in holdings.extract(chosen, grouped)]
+    doc = document(0, title, fields, {})
+    copies_at = holdings.HOLDING_FIELDS.index("copies")
+    doc["copies"] = sum(1 if item[copies_at] is None else item[copies_at] for item in items)
     return PreparedRecord(
         local_id=local_id,
         raw=raw,
@@ -102,8 +110,7 @@ def prepare(
         year=fields.get("year"),
         material_type=fields.get("material_type"),
         keys=match_keys(fields),
-        holdings=[
-            tuple(h[name] for name in holdings.HOLDING_FIELDS) for h in holdings.extract(chosen, grouped)
-        ],
+        holdings=items,
         warnings=notes,
+        document=doc,
     )

@@ -30,6 +30,8 @@ class WriteResult:
     unchanged: int = 0
     deleted: int = 0
     touched: set[int] = field(default_factory=set)  # source record ids added, changed or deleted
+    # prepared search documents of the records written, by source record id (see PreparedRecord)
+    documents: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def merge(self, other: WriteResult) -> None:
         self.added += other.added
@@ -37,6 +39,7 @@ class WriteResult:
         self.unchanged += other.unchanged
         self.deleted += other.deleted
         self.touched |= other.touched
+        self.documents.update(other.documents)
 
 
 _SR_WRITE = (
@@ -189,6 +192,7 @@ class LibraryWriter:
             )
         self._insert_dependents(ids_by_record)
         result.touched.update(rid for rid, _ in ids_by_record)
+        result.documents.update((rid, rec.document) for rid, rec in ids_by_record if rec.document is not None)
         return result
 
     def _drop_dependents(self, ids: Sequence[int]) -> None:

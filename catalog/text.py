@@ -136,6 +136,8 @@ _OLD_STYLE = re.compile(r"^([^aeiouy]*)(o[ae]|uy)$")
 
 
 def _canonical_word(word: str) -> str:
+    if word.isascii():
+        return word
     decomposed = unicodedata.normalize("NFD", word)
     tones = [ch for ch in decomposed if ch in _TONES]
     if len(tones) != 1:

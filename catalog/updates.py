@@ -34,15 +34,24 @@ class CatalogueUpdater:
     """
 
     def __init__(
-        self, conn: Connection, ignore_isbns: Iterable[str] = (), search: SearchEngine | None = None
+        self,
+        conn: Connection,
+        ignore_isbns: Iterable[str] = (),
+        search: SearchEngine | None = None,
+        library_code: str | None = None,
     ) -> None:
         normalised = {isbn13(v) or v for v in ignore_isbns}
         self.conn = conn
         self.dedup = Deduplicator(conn, normalised)
         self.search = search
+        self.library_code = library_code
         self.summary = UpdateSummary()
 
-    def records_changed(self, source_record_ids: Iterable[int]) -> None:
+    def records_changed(
+        self, source_record_ids: Iterable[int], prepared: dict[int, dict] | None = None
+    ) -> None:
+        """Union records and search documents for what a batch changed; ``prepared`` are the search
+        documents the ingest built for the records (used for records that stay union records alone)."""
         start = time.perf_counter()
         result = self.dedup.process(source_record_ids)
         self.summary.dedup_seconds += time.perf_counter() - start
@@ -52,9 +61,15 @@ class CatalogueUpdater:
         self.summary.union_records_changed = len(self.summary.changed_union_ids)
         if self.search is not None and self.search.transactional and result.union_ids:
             start = time.perf_counter()
-            docs, gone = documents(self.conn, result.union_ids)
+            ready = []
+            for union_id, record_id in result.singletons.items():
+                doc = (prepared or {}).get(record_id)
+                if doc is not None and self.library_code:
+                    ready.append(dict(doc, id=union_id, libraries=[self.library_code], library_count=1))
+            done = {d["id"] for d in ready}
+            docs, gone = documents(self.conn, [u for u in result.union_ids if u not in done])
             self.search.delete(self.conn, gone)
-            self.search.upsert(self.conn, docs)
+            self.search.upsert(self.conn, docs + ready)
             self.summary.index_seconds += time.perf_counter() - start
 
 

@@ -159,6 +159,7 @@ def ingest_file(
     after_batch: Callable[[Any, WriteResult], None] | None = None,
     ignore_isbns: Sequence[str] = (),
     search: SearchEngine | None = None,
+    maintain: bool = True,
 ) -> dict[str, Any]:
     """Run one ingest job and return its summary (the job's counts, status and id).
 
@@ -167,6 +168,8 @@ def ingest_file(
     their search documents (``search``; by default the embedded engine of a SQLite catalogue), and
     ``after_batch`` runs, if given: inside the job's transaction, so all of it commits or none does.
     A search engine that is not transactional (Meilisearch) is sent the changes after the commit.
+    ``maintain=False`` skips union records and indexing: only for benchmarks that measure their cost
+    (the catalogue is left without them; 'unioncat dedup --rebuild' puts it right).
     """
     if search is None and engine.dialect.name == "sqlite":
         search = EmbeddedSearchEngine(engine)
@@ -185,6 +188,7 @@ def ingest_file(
         updates = _run(
             engine,
             library_id,
+            code,
             job_id,
             path,
             mode,
@@ -197,6 +201,7 @@ def ingest_file(
             after_batch,
             ignore_isbns,
             search,
+            maintain,
         )
     except FormatError as exc:
         return _failed(engine, job_id, str(exc), counts)
@@ -231,6 +236,7 @@ def _failed(engine: Engine, job_id: int, reason: str, counts: dict[str, int]) ->
 def _run(
     engine: Engine,
     library_id: int,
+    code: str,
     job_id: int,
     path: Path,
     mode: str,
@@ -243,15 +249,17 @@ def _run(
     after_batch: Callable[[Any, WriteResult], None] | None,
     ignore_isbns: Sequence[str],
     search: SearchEngine | None,
+    maintain: bool,
 ) -> UpdateSummary:
     items = sources.read_path(path, fmt, decoded=False)
     with engine.begin() as conn:
         _lock_library(conn, library_id)
         writer = LibraryWriter(conn, library_id, job_id, utcnow())
-        updater = CatalogueUpdater(conn, ignore_isbns, search)
+        updater = CatalogueUpdater(conn, ignore_isbns, search, code)
 
         def written(result: WriteResult) -> None:
-            updater.records_changed(result.touched)
+            if maintain:
+                updater.records_changed(result.touched, result.documents)
             if after_batch:
                 after_batch(conn, result)
 

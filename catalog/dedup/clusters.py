@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
 
+import orjson
 from rapidfuzz import fuzz
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
+from catalog.db import rows_in
 from catalog.dedup import keys as blocking
 from catalog.dedup.merge import merge
 from catalog.dedup.rules import STRENGTH, Decision, MatchView, decide, view
@@ -45,6 +47,7 @@ def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]
 @dataclass
 class DedupResult:
     union_ids: set[int] = field(default_factory=set)  # created, changed or deleted union records
+    singletons: dict[int, int] = field(default_factory=dict)  # new union id -> its one source record
     decisions: int = 0
     accepted: int = 0
 
@@ -58,6 +61,7 @@ class Deduplicator:
         self._libraries: dict[int, str] | None = None
         self._views: dict[int, MatchView] = {}
         self._fields: dict[int, dict[str, Any]] = {}
+        self._library_of: dict[int, int] = {}
 
     # ----------------------------------------------------------------------------------- loading
     @property
@@ -68,40 +72,35 @@ class Deduplicator:
 
     def _load(self, ids: Iterable[int]) -> None:
         missing = sorted(set(ids) - self._fields.keys())
-        for part in _chunks(missing):
-            rows = self.conn.execute(
-                select(SR.c.id, SR.c.library_id, SR.c.local_id, SR.c.fields).where(
-                    SR.c.id.in_(part), SR.c.status == "active"
-                )
-            )
-            for rid, library_id, local_id, fields in rows:
-                self._fields[rid] = fields
-                self._views[rid] = view(rid, self.libraries[library_id], local_id, fields)
+        rows = rows_in(
+            self.conn,
+            "SELECT id, library_id, local_id, fields FROM source_record "
+            "WHERE status = 'active' AND id IN ({ids})",
+            missing,
+        )
+        for rid, library_id, local_id, fields in rows:
+            data = orjson.loads(fields) if isinstance(fields, (str, bytes)) else fields
+            self._fields[rid] = data
+            self._library_of[rid] = library_id
+            self._views[rid] = view(rid, self.libraries[library_id], local_id, data)
 
     def _blocks(self, record_ids: Sequence[int]) -> dict[tuple[str, str], list[int]]:
         """Blocking key -> its records, for every blocking key of ``record_ids``."""
-        wanted: set[tuple[str, str]] = set()
-        for part in _chunks(record_ids):
-            wanted.update(
-                self.conn.execute(
-                    select(KEY.c.kind, KEY.c.value).where(
-                        KEY.c.source_record_id.in_(part), KEY.c.kind.in_(blocking.BLOCKING_KINDS)
-                    )
-                ).all()
+        wanted = {
+            (kind, value)
+            for kind, value in rows_in(
+                self.conn, "SELECT kind, value FROM record_key WHERE source_record_id IN ({ids})", record_ids
             )
+            if kind in blocking.BLOCKING_KINDS
+        }
         by_kind: dict[str, list[str]] = defaultdict(list)
         for kind, value in wanted:
             by_kind[kind].append(value)
         blocks: dict[tuple[str, str], list[int]] = defaultdict(list)
         for kind, values in by_kind.items():
-            for part in _chunks(sorted(values)):
-                rows = self.conn.execute(
-                    select(KEY.c.value, KEY.c.source_record_id).where(
-                        KEY.c.kind == kind, KEY.c.value.in_(part)
-                    )
-                )
-                for value, rid in rows:
-                    blocks[(kind, value)].append(rid)
+            sql = "SELECT value, source_record_id FROM record_key WHERE kind = {mark} AND value IN ({ids})"
+            for value, rid in rows_in(self.conn, sql, sorted(values), before=(kind,)):
+                blocks[(kind, value)].append(rid)
         return blocks
 
     # --------------------------------------------------------------------------------- deciding
@@ -127,12 +126,13 @@ class Deduplicator:
                 inside = sorted(set(members) & touched)
                 candidates = ((min(t, m), max(t, m)) for t in inside for m in members if m != t)
             for a, b in candidates:
-                va, vb = self._views.get(a), self._views.get(b)
-                if va is not None and vb is not None and va.library != vb.library:
+                la, lb = self._library_of.get(a), self._library_of.get(b)
+                if la is not None and lb is not None and la != lb:
                     pairs.add((a, b))
         return pairs
 
     def explain_pair(self, a: int, b: int) -> Decision:
+        self._meta([a, b])
         self._load([a, b])
         blocks = self._blocks([a, b])
         self._load({m for members in blocks.values() for m in members})
@@ -140,17 +140,12 @@ class Deduplicator:
 
     # ------------------------------------------------------------------------------- clustering
     def _accepted_edges(self, nodes: set[int]) -> list[tuple[int, int, str]]:
-        edges = []
-        ordered = sorted(nodes)
-        for part in _chunks(ordered):
-            rows = self.conn.execute(
-                select(DECISION.c.record_a_id, DECISION.c.record_b_id, DECISION.c.rule).where(
-                    DECISION.c.accepted.is_(True),
-                    or_(DECISION.c.record_a_id.in_(part), DECISION.c.record_b_id.in_(part)),
-                )
-            )
-            edges.extend(rows.all())
-        return list(set(edges))
+        edges: set[tuple[int, int, str]] = set()
+        for column in ("record_a_id", "record_b_id"):
+            sql = "SELECT record_a_id, record_b_id, rule FROM match_decision WHERE accepted AND "
+            sql += f"{column} IN ({{ids}})"
+            edges.update(tuple(r) for r in rows_in(self.conn, sql, sorted(nodes)))  # type: ignore[misc]
+        return list(edges)
 
     def _closure(self, seeds: set[int]) -> tuple[set[int], list[tuple[int, int, str]]]:
         nodes, frontier = set(seeds), set(seeds)
@@ -216,6 +211,15 @@ class Deduplicator:
             "updated_at": utcnow(),
         }
 
+    def _meta(self, ids: Iterable[int]) -> None:
+        """Library and status of records, cheaply (no fields): enough to know which pairs to decide."""
+        missing = set(ids) - self._library_of.keys()
+        for rid, library_id, status in rows_in(
+            self.conn, "SELECT id, library_id, status FROM source_record WHERE id IN ({ids})", sorted(missing)
+        ):
+            if status == "active":
+                self._library_of[rid] = library_id
+
     def process(self, touched_ids: Iterable[int]) -> DedupResult:
         """Bring union records up to date after ``touched_ids`` were added, changed or deleted."""
         result = DedupResult()
@@ -224,32 +228,46 @@ class Deduplicator:
             return result
         self._fields.clear()  # what other jobs or batches changed is read afresh; memory stays bounded
         self._views.clear()
-        previous: dict[int, int | None] = {}
-        for part in _chunks(sorted(touched)):
-            previous.update(
-                self.conn.execute(select(SR.c.id, SR.c.union_record_id).where(SR.c.id.in_(part))).all()
+        self._library_of.clear()
+        previous: dict[int, int | None] = dict(
+            rows_in(
+                self.conn,
+                "SELECT id, union_record_id FROM source_record WHERE id IN ({ids})",
+                sorted(touched),
             )
-        self._load(touched)
-        active = {t for t in touched if t in self._views}
+        )
+        self._meta(touched)
+        active = {t for t in touched if t in self._library_of}
 
         blocks = self._blocks(sorted(active))
-        self._load({m for members in blocks.values() if len(members) <= MAX_BLOCK for m in members})
-        untrusted = self._untrusted(blocks)
+        self._meta({m for members in blocks.values() if len(members) <= MAX_BLOCK for m in members})
         pairs = self._pairs(active, blocks)
+        in_pairs = {n for pair in pairs for n in pair}
+        self._load(in_pairs)
+        untrusted = self._untrusted(blocks)
 
         # Old edges of the touched records: their other ends may now belong elsewhere.
-        old_neighbours = {n for a, b, _ in self._accepted_edges(touched) for n in (a, b)}
+        old_edges = self._accepted_edges(touched)
+        old_neighbours = {n for a, b, _ in old_edges for n in (a, b)}
         old_unions = {u for u in previous.values() if u is not None}
         mates: set[int] = set()
-        for part in _chunks(sorted(old_unions)):
-            mates.update(self.conn.execute(select(SR.c.id).where(SR.c.union_record_id.in_(part))).scalars())
-
-        for part in _chunks(sorted(touched)):
-            self.conn.execute(
-                delete(DECISION).where(
-                    or_(DECISION.c.record_a_id.in_(part), DECISION.c.record_b_id.in_(part))
+        if old_unions:
+            mates = {
+                r[0]
+                for r in rows_in(
+                    self.conn,
+                    "SELECT id FROM source_record WHERE union_record_id IN ({ids})",
+                    sorted(old_unions),
                 )
-            )
+            }
+
+        if old_edges or pairs:
+            for part in _chunks(sorted(touched)):
+                self.conn.execute(
+                    delete(DECISION).where(
+                        or_(DECISION.c.record_a_id.in_(part), DECISION.c.record_b_id.in_(part))
+                    )
+                )
         others = sorted(p for p in pairs if p[0] not in touched and p[1] not in touched)
         for a, b in others:
             self.conn.execute(
@@ -273,20 +291,51 @@ class Deduplicator:
             self.conn.execute(insert(DECISION), rows)
         result.decisions = len(rows)
         result.accepted = sum(r["accepted"] for r in rows)
+        accepted_nodes = {r["record_a_id"] for r in rows if r["accepted"]} | {
+            r["record_b_id"] for r in rows if r["accepted"]
+        }
 
-        seeds = active | old_neighbours | mates | {r["record_a_id"] for r in rows if r["accepted"]}
-        seeds |= {r["record_b_id"] for r in rows if r["accepted"]}
+        # New records with no candidate, no old union and no old edge are union records of their own:
+        # written straight from the source record, with no merge to compute.
+        alone = sorted(
+            t
+            for t in active
+            if t not in accepted_nodes and previous.get(t) is None and t not in old_neighbours
+        )
+        if alone:
+            self._insert_singletons(alone, result)
+        seeds = (active - set(alone)) | old_neighbours | mates | accepted_nodes
         self._load(seeds)
         seeds = {s for s in seeds if s in self._views}
+        if not seeds and not (touched - active):
+            return result
         nodes, edges = self._closure(seeds)
         self._load(nodes)
         nodes = {n for n in nodes if n in self._views}
-        for part in _chunks(sorted(nodes - previous.keys())):
-            previous.update(
-                self.conn.execute(select(SR.c.id, SR.c.union_record_id).where(SR.c.id.in_(part))).all()
-            )
+        missing = sorted(nodes - previous.keys())
+        previous.update(
+            rows_in(self.conn, "SELECT id, union_record_id FROM source_record WHERE id IN ({ids})", missing)
+        )
         self._write_clusters(self._clusters(nodes, edges), previous, touched, result)
         return result
+
+    def _insert_singletons(self, record_ids: list[int], result: DedupResult) -> None:
+        new_ids = self._allocate_union_ids(len(record_ids))
+        mark = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
+        now = UNION.c.created_at.type.dialect_impl(self.conn.dialect).bind_processor(self.conn.dialect)
+        stamp = now(utcnow()) if now else utcnow()
+        self.conn.exec_driver_sql(
+            "INSERT INTO union_record (id, title, title_key, year, fields, member_count, library_count, "
+            f"created_at, updated_at) SELECT {mark}, title, title_key, year, fields, 1, 1, {mark}, {mark} "
+            f"FROM source_record WHERE id = {mark}",
+            [(uid, stamp, stamp, rid) for uid, rid in zip(new_ids, record_ids, strict=True)],
+        )
+        self.conn.exec_driver_sql(
+            f"UPDATE source_record SET union_record_id = {mark} WHERE id = {mark}",
+            list(zip(new_ids, record_ids, strict=True)),
+        )
+        result.union_ids.update(new_ids)
+        result.singletons.update(zip(new_ids, record_ids, strict=True))
 
     def _write_clusters(
         self,

@@ -6,12 +6,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+import orjson
+from sqlalchemy import Connection, select
 
+from catalog.db import rows_in
 from catalog.identifiers import isbn10
 from catalog.models import Holding, Library, SourceRecord, UnionRecord
 from catalog.search.query import decade_of
-from catalog.text import fold
+from catalog.text import exact_key, fold
 
 SR = SourceRecord.__table__  # type: ignore[attr-defined]
 HOLDING = Holding.__table__  # type: ignore[attr-defined]
@@ -32,7 +34,7 @@ def document(
     isbns += [v for v in (isbn10(i) for i in isbns) if v]
     links = fields.get("links") or []
     year = fields.get("year")
-    return {
+    doc = {
         "id": union_id,
         "title": title,
         "subtitle": fields.get("subtitle"),
@@ -53,38 +55,54 @@ def document(
         "has_digital": bool(fields.get("electronic")) or any(link.get("kind") != "related" for link in links),
         "title_sort": fold(fields.get("sort_title") or fields.get("title")),
     }
+    return with_search_text(doc)
+
+
+def with_search_text(doc: dict[str, Any]) -> dict[str, Any]:
+    """Add the folded text both engines search (and the diacritics-keeping text that ranks exact
+    spellings first). Computed where the document is built: in the ingest's worker processes."""
+    doc["title_folded"] = fold(" ".join(filter(None, [doc["title"], doc["subtitle"]])))
+    doc["authors_folded"] = [fold(a) for a in doc["authors"]]
+    doc["subjects_folded"] = [fold(s) for s in doc["subjects"]]
+    doc["publisher_folded"] = fold(doc["publisher"])
+    doc["other_folded"] = " ".join(
+        [
+            fold(" ".join(filter(None, [doc["publisher"], *doc["series"], *doc["classification"]]))),
+            *doc["isbns"],
+            *doc["issns"],
+        ]
+    )
+    doc["exact"] = exact_key(
+        " ".join(filter(None, [doc["title"], doc["subtitle"], *doc["authors"], *doc["subjects"]]))
+    )
+    return doc
 
 
 def holdings_summary(conn: Connection, union_ids: Sequence[int]) -> dict[int, dict[str, int]]:
     """Union id -> {library code: copies} (a holding without a count is one copy)."""
     out: dict[int, dict[str, int]] = defaultdict(dict)
-    for part in _chunks(union_ids):
-        rows = conn.execute(
-            select(SR.c.union_record_id, LIBRARY.c.code, func.sum(func.coalesce(HOLDING.c.copies, 1)))
-            .select_from(HOLDING)
-            .join(SR, SR.c.id == HOLDING.c.source_record_id)
-            .join(LIBRARY, LIBRARY.c.id == HOLDING.c.library_id)
-            .where(SR.c.union_record_id.in_(part), SR.c.status == "active")
-            .group_by(SR.c.union_record_id, LIBRARY.c.code)
-        )
-        for uid, code, copies in rows:
-            out[uid][code] = int(copies or 0)
+    rows = rows_in(
+        conn,
+        "SELECT s.union_record_id, l.code, sum(coalesce(h.copies, 1)) FROM holding h "
+        "JOIN source_record s ON s.id = h.source_record_id JOIN library l ON l.id = h.library_id "
+        "WHERE s.status = 'active' AND s.union_record_id IN ({ids}) GROUP BY s.union_record_id, l.code",
+        union_ids,
+    )
+    for uid, code, copies in rows:
+        out[uid][code] = int(copies or 0)
     return out
 
 
 def documents(conn: Connection, union_ids: Iterable[int]) -> tuple[list[dict[str, Any]], list[int]]:
     """(documents of the union records that exist, ids of those that no longer do)."""
     ids = sorted(set(union_ids))
-    docs: list[dict[str, Any]] = []
-    found: set[int] = set()
-    for part in _chunks(ids):
-        rows = conn.execute(
-            select(UNION.c.id, UNION.c.title, UNION.c.fields).where(UNION.c.id.in_(part))
-        ).all()
-        summary = holdings_summary(conn, [r.id for r in rows])
-        for uid, title, fields in rows:
-            found.add(uid)
-            docs.append(document(uid, title, fields or {}, summary.get(uid, {})))
+    rows = rows_in(conn, "SELECT id, title, fields FROM union_record WHERE id IN ({ids})", ids)
+    summary = holdings_summary(conn, [r[0] for r in rows])
+    docs = []
+    for uid, title, fields in rows:
+        data = orjson.loads(fields) if isinstance(fields, (str, bytes)) else (fields or {})
+        docs.append(document(uid, title, data, summary.get(uid, {})))
+    found = {d["id"] for d in docs}
     return docs, [i for i in ids if i not in found]
 
 

@@ -19,7 +19,6 @@ from sqlalchemy.engine import Engine
 
 from catalog.search import documents as docs_module
 from catalog.search.query import FACETS, Hit, ParsedQuery, SearchQuery, SearchResult, highlight, parse
-from catalog.text import exact_key, fold
 
 BM25 = "bm25(search_fts, 10.0, 4.0, 2.0, 1.0, 0.0)"
 TEXT_COLUMNS = "{title authors subjects other}"
@@ -103,21 +102,11 @@ class EmbeddedSearchEngine:
             [
                 (
                     d["id"],
-                    fold(" ".join(filter(None, [d["title"], d["subtitle"]]))),
-                    fold(" ; ".join(d["authors"])),
-                    fold(" ; ".join(d["subjects"])),
-                    " ".join(
-                        [
-                            fold(
-                                " ".join(filter(None, [d["publisher"], *d["series"], *d["classification"]]))
-                            ),
-                            *d["isbns"],
-                            *d["issns"],
-                        ]
-                    ),
-                    exact_key(
-                        " ".join(filter(None, [d["title"], d["subtitle"], *d["authors"], *d["subjects"]]))
-                    ),
+                    d["title_folded"],
+                    " ; ".join(d["authors_folded"]),
+                    " ; ".join(d["subjects_folded"]),
+                    d["other_folded"],
+                    d["exact"],
                 )
                 for d in docs
             ],

@@ -20,7 +20,6 @@ from sqlalchemy.engine import Engine
 from catalog.search import documents as docs_module
 from catalog.search.engine import SearchUnavailable
 from catalog.search.query import FACETS, Hit, SearchQuery, SearchResult, highlight, parse
-from catalog.text import fold
 
 BATCH = 10_000
 TASK_TIMEOUT_MS = 10 * 60 * 1000
@@ -96,12 +95,8 @@ def filters(query: SearchQuery) -> list[str | list[str]]:
 
 
 def to_meili(doc: dict[str, Any]) -> dict[str, Any]:
-    meili = dict(doc)
-    meili["title_folded"] = fold(" ".join(filter(None, [doc["title"], doc["subtitle"]])))
-    meili["authors_folded"] = [fold(a) for a in doc["authors"]]
-    meili["subjects_folded"] = [fold(s) for s in doc["subjects"]]
-    meili["publisher_folded"] = fold(doc["publisher"])
-    return meili
+    """The document as sent: the folded text is already in it; the embedded engine's extras are not."""
+    return {k: v for k, v in doc.items() if k not in ("other_folded", "exact")}
 
 
 class MeiliSearchEngine:

@@ -11,6 +11,7 @@ import pytest
 import responses
 from responses import matchers
 
+from catalog.search.documents import with_search_text
 from catalog.search.engine import SearchUnavailable
 from catalog.search.meili import SETTINGS, MeiliSearchEngine, filters
 from catalog.search.query import SearchQuery
@@ -117,11 +118,12 @@ def test_index_created_with_settings_then_documents_added() -> None:
     )
     responses.get(f"{URL}/tasks/3", json=_done(3))
     engine = MeiliSearchEngine(URL, "master-key")
-    engine.upsert(None, [DOC])
+    engine.upsert(None, [with_search_text(dict(DOC))])
     sent = json.loads(add.calls[0].request.body)
     assert sent[0]["id"] == 7 and sent[0]["title"] == DOC["title"]
     assert sent[0]["title_folded"] == "dai hoc quoc gia ha noi lich su lich su"
     assert sent[0]["authors_folded"] == ["nguyen van an"]
+    assert "exact" not in sent[0] and "other_folded" not in sent[0]  # the embedded engine's own columns
     assert add.calls[0].request.headers["Authorization"] == "Bearer master-key"
     settings = SETTINGS
     assert settings["typoTolerance"]["disableOnAttributes"] == ["isbns", "issns"]

@@ -24,7 +24,7 @@ def upgrade() -> None:
     op.execute(
         "CREATE VIRTUAL TABLE search_fts USING fts5("
         "title, authors, subjects, other, exact, "
-        "tokenize = 'unicode61 remove_diacritics 0', prefix = '1 2 3')"
+        "tokenize = 'unicode61 remove_diacritics 0')"
     )
     op.execute(
         "CREATE TABLE search_doc ("

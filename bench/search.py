@@ -1,0 +1,110 @@
+"""Search latency: a fixed mix of 1,000 queries on the catalogue the ingest benchmark left behind.
+
+    python -m bench.ingest --keep      # once: ingests the 250,000 LoC records, keeps the catalogue
+    python -m bench.search [--queries 1000] [--url http://127.0.0.1:8000]
+
+The mix (seeded, so every run asks the same): single words, several words, Vietnamese typed without
+diacritics, prefixes (search as you type), ISBNs, and queries with filters; every query asks for all
+facets. Latency is measured in-process on the embedded engine, and through HTTP when --url names a
+running service (the API's search endpoint).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import time
+from typing import Any
+
+from sqlalchemy import text
+
+from bench import data
+from catalog.db import make_engine
+from catalog.search.embedded import EmbeddedSearchEngine
+from catalog.search.query import SearchQuery
+from catalog.text import fold
+
+VIETNAMESE = [
+    "viet nam", "lich su", "van hoc", "dai hoc", "ha noi", "chien tranh", "kinh te", "van hoa", "ho chi minh",
+    "nguyen", "tran", "phat giao", "tho", "truyen", "dan toc", "giao duc", "xa hoi", "khoa hoc", "ngon ngu",
+]  # fmt: skip
+
+
+def query_mix(engine: Any, count: int, seed: int = 2026) -> list[SearchQuery]:
+    rng = random.Random(seed)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT title, fields FROM union_record WHERE id % 97 = 0 AND title IS NOT NULL LIMIT 5000")
+        ).all()
+        libraries = [r[0] for r in conn.execute(text("SELECT code FROM library"))]
+    titles = [fold(r[0]).split() for r in rows]
+    words = [w for t in titles for w in t if len(w) > 3]
+    isbns = [i for r in rows for i in (json.loads(r[1]) if isinstance(r[1], str) else r[1]).get("isbns", [])]
+    queries: list[SearchQuery] = []
+    while len(queries) < count:
+        kind = rng.random()
+        if kind < 0.25:
+            q = SearchQuery(q=rng.choice(words) + " ")
+        elif kind < 0.45:
+            title = rng.choice([t for t in titles if len(t) >= 2])
+            start = rng.randrange(0, len(title) - 1)
+            q = SearchQuery(q=" ".join(title[start : start + rng.choice((2, 3))]) + " ")
+        elif kind < 0.6:
+            q = SearchQuery(q=rng.choice(VIETNAMESE))
+        elif kind < 0.75:
+            word = rng.choice(words)
+            q = SearchQuery(q=word[: rng.choice((3, 4, 5))])  # typing: the last word is a prefix
+        elif kind < 0.8 and isbns:
+            q = SearchQuery(q=rng.choice(isbns))
+        else:
+            q = SearchQuery(
+                q=rng.choice(words),
+                libraries=[rng.choice(libraries)] if rng.random() < 0.5 else [],
+                year_from=rng.choice((1950, 1980, 2000)),
+                languages=["eng"] if rng.random() < 0.5 else [],
+            )
+        queries.append(q)
+    return queries
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "p50_ms": round(statistics.median(ordered), 2),
+        "p95_ms": round(ordered[int(len(ordered) * 0.95) - 1], 2),
+        "max_ms": round(ordered[-1], 2),
+    }
+
+
+def in_process(queries: list[SearchQuery]) -> dict[str, Any]:
+    engine = make_engine(f"sqlite:///{data.CATALOGUE / 'unioncat.db'}")
+    search = EmbeddedSearchEngine(engine)
+    for q in queries[:50]:  # warm the page cache
+        search.search(q)
+    samples = []
+    for q in queries:
+        start = time.perf_counter()
+        search.search(q)
+        samples.append((time.perf_counter() - start) * 1000)
+    return {"queries": len(queries), **percentiles(samples)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--queries", type=int, default=1000)
+    args = parser.parse_args()
+    path = data.CATALOGUE / "unioncat.db"
+    if not path.exists():
+        raise SystemExit(f"no benchmark catalogue at {path}: run 'python -m bench.ingest --keep' first")
+    engine = make_engine(f"sqlite:///{path}")
+    queries = query_mix(engine, args.queries)
+    with engine.connect() as conn:
+        documents = conn.execute(text("SELECT count(*) FROM search_doc")).scalar_one()
+    report = {"documents": documents, "in_process": in_process(queries)}
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
