@@ -15,7 +15,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from catalog import db, holdings
-from catalog.db import session_scope
+from catalog.db import session_scope, writing
 from catalog.libraries import (
     LibraryError,
     add_library,
@@ -24,6 +24,7 @@ from catalog.libraries import (
     library_stats,
     list_libraries,
 )
+from catalog.models import Library
 from catalog.settings import Settings
 from harvest.incoming import FormatError
 from harvest.ingest import IngestError, ingest_file
@@ -38,9 +39,11 @@ app = typer.Typer(
     add_completion=False,
 )
 db_app = typer.Typer(help="The catalogue database.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens of member libraries.", no_args_is_help=True)
 library_app = typer.Typer(help="Member libraries.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(library_app, name="library")
+app.add_typer(token_app, name="token")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -159,6 +162,69 @@ def library_show(
     for key, value in data.items():
         if value not in (None, ""):
             out.print(f"{key:>20}: {value}")
+
+
+# ------------------------------------------------------------------------------------------- token
+@token_app.command("create")
+def token_create(
+    library: Annotated[str, typer.Option("--library", "-l", help="The library the token writes for.")],
+    name: Annotated[str, typer.Option(help="What the token is for (e.g. 'Koha nightly export').")] = "",
+    as_json: JsonOption = False,
+) -> None:
+    """Create a token for a library; it is printed once and only its hash is kept."""
+    from catalog import tokens
+
+    with session_scope(_engine()) as session:
+        record, token = tokens.create_token(session, library, name)
+        data = {**tokens.token_dict(record, get_library(session, library).code), "token": token}
+    if as_json:
+        _print_json(data)
+    else:
+        err.print(f"token {data['id']} for {data['library']} (shown once, keep it safe):")
+        out.print(token, markup=False, highlight=False)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[int, typer.Argument(help="The token's id (see 'token list').")],
+    as_json: JsonOption = False,
+) -> None:
+    """Revoke a token: requests with it are refused from now on."""
+    from catalog import tokens
+
+    with session_scope(_engine()) as session:
+        try:
+            record = tokens.revoke(session, token_id)
+        except tokens.TokenError as exc:
+            raise CliError(str(exc)) from None
+        data = tokens.token_dict(record, session.get(Library, record.library_id).code)  # type: ignore[union-attr]
+    if as_json:
+        _print_json(data)
+    else:
+        err.print(f"token {token_id} revoked")
+
+
+@token_app.command("list")
+def token_list(
+    library: Annotated[
+        str | None, typer.Option("--library", "-l", help="Only this library's tokens.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List tokens (never the tokens themselves)."""
+    from catalog import tokens
+
+    with session_scope(_engine()) as session:
+        rows = tokens.list_tokens(session, library)
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("id", "library", "name", "prefix", "created", "revoked")
+    for row in rows:
+        table.add_row(
+            str(row["id"]), row["library"], row["name"], row["prefix"], row["created_at"], str(row["revoked"])
+        )
+    out.print(table)
 
 
 # ------------------------------------------------------------------------------------------ ingest
@@ -431,7 +497,7 @@ def dedup(
             )
         return
     search_engine = _search_engine(engine)
-    with err.status("rebuilding union records"), engine.begin() as conn:
+    with err.status("rebuilding union records"), writing(engine) as conn:
         clusters.rebuild(conn, settings.dedup_ignore_isbns)
         decided, accepted = conn.exec_driver_sql(
             "SELECT count(*), coalesce(sum(CASE WHEN accepted THEN 1 ELSE 0 END), 0) FROM match_decision"

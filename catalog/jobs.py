@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.engine import Engine
 
+from catalog.db import writing
 from catalog.models import IngestJob, JobMode, JobRejection, JobStatus, Library, utcnow
 
 JOB = IngestJob.__table__  # type: ignore[attr-defined]
@@ -27,7 +28,7 @@ def create_job(
     """A queued job for ``library``, committed at once so that it can be followed and reported on."""
     if mode not in {m.value for m in JobMode}:
         raise JobError(f"unknown mode {mode!r}; use snapshot, update or delete")
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         return conn.execute(
             insert(JOB)
             .values(
@@ -44,7 +45,7 @@ def create_job(
 
 
 def mark_running(engine: Engine, job_id: int) -> None:
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         conn.execute(
             update(JOB)
             .where(JOB.c.id == job_id)
@@ -83,7 +84,7 @@ def fail(engine: Engine, job_id: int, reason: str, counts: dict[str, int] | None
     if counts:
         values["read"] = counts.get("read", 0)
         values["rejected"] = counts.get("rejected", 0)
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         conn.execute(update(JOB).where(JOB.c.id == job_id).values(**values))
 
 
@@ -104,7 +105,7 @@ def recover_interrupted(engine: Engine) -> list[int]:
     the job history say so.
     """
     host = socket.gethostname()
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         rows = conn.execute(
             select(JOB.c.id, JOB.c.pid).where(JOB.c.status == JobStatus.RUNNING.value, JOB.c.host == host)
         ).all()

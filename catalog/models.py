@@ -219,3 +219,18 @@ class MatchDecision(SQLModel, table=True):
     rule: str = Field(max_length=64)
     reason: str
     decided_at: datetime = _when(default_factory=utcnow)
+
+
+class ApiToken(SQLModel, table=True):
+    """A library's API token: only its SHA-256 is stored; the token itself is shown once."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    library_id: int = Field(sa_column=Column(Integer, ForeignKey("library.id"), nullable=False, index=True))
+    name: str = Field(default="", max_length=200)
+    prefix: str = Field(max_length=16, description="the first characters, to recognise a token in lists")
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = _when(default_factory=utcnow)
+    last_used_at: datetime | None = _when(default=None)
+    revoked_at: datetime | None = _when(default=None)

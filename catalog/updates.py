@@ -65,7 +65,15 @@ class CatalogueUpdater:
             for union_id, record_id in result.singletons.items():
                 doc = (prepared or {}).get(record_id)
                 if doc is not None and self.library_code:
-                    ready.append(dict(doc, id=union_id, libraries=[self.library_code], library_count=1))
+                    ready.append(
+                        dict(
+                            doc,
+                            id=union_id,
+                            libraries=[self.library_code],
+                            holdings={self.library_code: doc["copies"]},
+                            library_count=1,
+                        )
+                    )
             done = {d["id"] for d in ready}
             docs, gone = documents(self.conn, [u for u in result.union_ids if u not in done])
             self.search.delete(self.conn, gone)

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from catalog import holdings, jobs
+from catalog.db import writing
 from catalog.holdings import HoldingsProfile
 from catalog.libraries import get_library
 from catalog.models import JobMode, Library, utcnow
@@ -252,7 +253,7 @@ def _run(
     maintain: bool,
 ) -> UpdateSummary:
     items = sources.read_path(path, fmt, decoded=False)
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         _lock_library(conn, library_id)
         writer = LibraryWriter(conn, library_id, job_id, utcnow())
         updater = CatalogueUpdater(conn, ignore_isbns, search, code)

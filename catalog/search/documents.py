@@ -50,6 +50,7 @@ def document(
         "issns": [v.replace("-", "") for v in fields.get("issns") or []],
         "classification": [v for values in (fields.get("classification") or {}).values() for v in values],
         "libraries": sorted(holdings),
+        "holdings": dict(sorted(holdings.items())),
         "library_count": len(holdings),
         "copies": sum(holdings.values()),
         "has_digital": bool(fields.get("electronic")) or any(link.get("kind") != "related" for link in links),

@@ -17,12 +17,14 @@ import orjson
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import Engine
 
+from catalog.db import writing
 from catalog.search import documents as docs_module
 from catalog.search.query import FACETS, Hit, ParsedQuery, SearchQuery, SearchResult, highlight, parse
 
 BM25 = "bm25(search_fts, 10.0, 4.0, 2.0, 1.0, 0.0)"
 TEXT_COLUMNS = "{title authors subjects other}"
 _BLANK_FACETS_TTL = 30.0
+FACET_SAMPLE = 5000
 
 
 def _quote(word: str) -> str:
@@ -73,6 +75,7 @@ def _hit_payload(doc: dict[str, Any]) -> str:
         "material_type",
         "isbns",
         "libraries",
+        "holdings",
         "library_count",
         "copies",
         "has_digital",
@@ -140,7 +143,7 @@ class EmbeddedSearchEngine:
     def rebuild(self, catalogue: Engine) -> int:
         """Rebuild the whole index in one transaction: readers see the old index until it commits."""
         count = 0
-        with catalogue.begin() as conn:
+        with writing(catalogue) as conn:
             for table in ("search_fts", "search_doc", "search_facet"):
                 conn.exec_driver_sql(f"DELETE FROM {table}")
             for ids in docs_module.all_union_ids(conn):
@@ -169,8 +172,8 @@ class EmbeddedSearchEngine:
                 names.append(f":{facet}_{n}")
             params[f"facet_{facet}"] = facet
             clauses.append(
-                f"d.union_id IN (SELECT union_id FROM search_facet WHERE facet = :facet_{facet} "
-                f"AND value IN ({', '.join(names)}))"
+                f"EXISTS (SELECT 1 FROM search_facet f WHERE f.facet = :facet_{facet} "
+                f"AND f.value IN ({', '.join(names)}) AND f.union_id = d.union_id)"
             )
         if query.year_from is not None:
             params["year_from"] = query.year_from
@@ -224,7 +227,7 @@ class EmbeddedSearchEngine:
             facets = {}
             if query.facets:
                 facets = self._facets(
-                    conn, source, where_sql, params, query.facet_limit, blank=not match and not where
+                    conn, source, where_sql, order, params, query.facet_limit, blank=not match and not where
                 )
         hits = []
         for uid, payload in rows:
@@ -238,6 +241,7 @@ class EmbeddedSearchEngine:
                     material_type=doc["material_type"],
                     isbns=doc["isbns"],
                     libraries=doc["libraries"],
+                    holdings=doc.get("holdings", {}),
                     library_count=doc["library_count"],
                     copies=doc["copies"],
                     has_digital=doc["has_digital"],
@@ -247,15 +251,25 @@ class EmbeddedSearchEngine:
                     },
                 )
             )
-        return SearchResult(total, hits, facets, query.page, query.per_page)
+        exact = not facets or (not match and not where) or total <= FACET_SAMPLE
+        return SearchResult(total, hits, facets, query.page, query.per_page, facets_exact=exact)
 
     def _facets(
-        self, conn: Connection, source: str, where_sql: str, params: dict[str, Any], limit: int, blank: bool
+        self,
+        conn: Connection,
+        source: str,
+        where_sql: str,
+        order: str,
+        params: dict[str, Any],
+        limit: int,
+        blank: bool,
     ) -> dict[str, list[tuple[str, int]]]:
         if blank and self._blank_facets and time.monotonic() - self._blank_facets[0] < _BLANK_FACETS_TTL:
             counts = self._blank_facets[1]
         else:
-            inner = f"SELECT d.union_id FROM {source}{where_sql}"
+            # Facets of a very broad query are counted over its best FACET_SAMPLE matches (by the
+            # requested order): exact for every query narrower than that, and fast for the rest.
+            inner = f"SELECT d.union_id FROM {source}{where_sql} ORDER BY {order} LIMIT {FACET_SAMPLE}"
             sql = (
                 "SELECT facet, value, count(*) AS n FROM search_facet "
                 + ("" if blank else f"WHERE union_id IN ({inner}) ")

@@ -111,6 +111,7 @@ class Hit:
     copies: int
     has_digital: bool
     highlight: dict[str, str] = field(default_factory=dict)
+    holdings: dict[str, int] = field(default_factory=dict)  # library code -> copies
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -124,6 +125,7 @@ class Hit:
             "library_count": self.library_count,
             "copies": self.copies,
             "has_digital": self.has_digital,
+            "holdings": self.holdings,
             "highlight": self.highlight,
         }
 
@@ -135,10 +137,12 @@ class SearchResult:
     facets: dict[str, list[tuple[str, int]]]
     page: int
     per_page: int
+    facets_exact: bool = True  # False: a very broad query's facets counted over its best matches
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "total": self.total,
+            "facets_exact": self.facets_exact,
             "page": self.page,
             "per_page": self.per_page,
             "hits": [h.as_dict() for h in self.hits],

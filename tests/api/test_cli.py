@@ -230,10 +230,16 @@ def test_check_index_reports_drift(run_cli, tmp_path: Path) -> None:  # type: ig
     _ok(run_cli("check-index"))
 
 
+@pytest.mark.postgres
 def test_postgresql_without_meilisearch_is_refused(run_cli) -> None:  # type: ignore[no-untyped-def]
-    from tests.conftest import PG_URL
+    from tests.conftest import _pg_database
 
-    if not PG_URL:
-        pytest.skip("no PostgreSQL server (UNIONCAT_TEST_POSTGRES_URL)")
-    result = run_cli("search", "x", env={"UNIONCAT_DATABASE_URL": PG_URL})
-    _fails(result, "searches with Meilisearch: set UNIONCAT_MEILI_URL")
+    for url in _pg_database():  # a fresh database, dropped afterwards
+        _fails(
+            run_cli("search", "x", env={"UNIONCAT_DATABASE_URL": url}),
+            "searches with Meilisearch: set UNIONCAT_MEILI_URL",
+        )
+        _fails(
+            run_cli("serve", env={"UNIONCAT_DATABASE_URL": url}),
+            "searches with Meilisearch: set UNIONCAT_MEILI_URL",
+        )

@@ -1,0 +1,99 @@
+"""Exports: a source record as received (or converted), and a union record as one merged MARC record."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from pymarc import Field, Indicators, Record, Subfield, record_to_xml
+from sqlalchemy import Connection, select
+
+from catalog.dedup.merge import completeness
+from catalog.models import Library, SourceRecord
+from harvest import sources
+from harvest.incoming import Incoming
+
+FORMATS = {
+    "marcxml": "application/marcxml+xml",
+    "iso2709": "application/marc",
+    "marcjson": "application/json",
+}
+ALIASES = {"xml": "marcxml", "marc": "iso2709", "mrc": "iso2709", "json": "marcjson"}
+SR = SourceRecord.__table__  # type: ignore[attr-defined]
+LIBRARY = Library.__table__  # type: ignore[attr-defined]
+
+
+class ExportError(ValueError):
+    pass
+
+
+def normalise(fmt: str) -> str:
+    key = ALIASES.get(fmt.lower(), fmt.lower())
+    if key not in FORMATS:
+        raise ExportError(f"unknown export format {fmt!r}; use marcxml, iso2709 or marcjson")
+    return key
+
+
+def decode(raw: bytes, raw_format: str) -> Record:
+    """The stored raw record as a pymarc record (the same readers as the ingest)."""
+    context = None
+    if raw_format == "marcxml":  # the record's own prefix, whatever the file declared it as
+        match = re.match(rb"\s*<(?:([A-Za-z_][\w.-]*):)?record", raw)
+        prefix = match.group(1) if match and match.group(1) else b""
+        context = ({prefix: b"http://www.loc.gov/MARC21/slim"}, None)
+    item = sources.decode(Incoming(number=1, offset=0, raw=raw, raw_format=raw_format, context=context))
+    if item.record is None:
+        raise ExportError(f"the stored record cannot be decoded: {item.error}")
+    return item.record
+
+
+def serialise(record: Record, fmt: str) -> bytes:
+    if fmt == "iso2709":
+        record.leader = record.leader[:9] + "a" + record.leader[10:]
+        return record.as_marc()
+    if fmt == "marcxml":
+        return b'<?xml version="1.0" encoding="UTF-8"?>\n' + record_to_xml(record, namespace=True)
+    return json.dumps(record.as_dict(), ensure_ascii=False).encode()
+
+
+def source_export(raw: bytes, raw_format: str, fmt: str) -> bytes:
+    """The record byte for byte as the library sent it when the format is the one it came in."""
+    if fmt == raw_format:
+        return raw
+    return serialise(decode(raw, raw_format), fmt)
+
+
+def union_export(conn: Connection, union_id: int, fmt: str) -> bytes | None:
+    rows = conn.execute(
+        select(SR.c.raw, SR.c.raw_format, SR.c.fields, SR.c.local_id, LIBRARY.c.code)
+        .join(LIBRARY, LIBRARY.c.id == SR.c.library_id)
+        .where(SR.c.union_record_id == union_id, SR.c.status == "active")
+    ).all()
+    if not rows:
+        return None
+    members: list[Any] = sorted(rows, key=lambda r: (-completeness(r.fields or {}), r.code, r.local_id))
+    record = decode(members[0].raw, members[0].raw_format)
+    for field in record.get_fields("001", "003"):
+        record.remove_field(field)
+    record.add_ordered_field(Field(tag="001", data=f"union-{union_id}"))
+    record.add_ordered_field(Field(tag="003", data="UNIONCAT"))
+    present = {f.get("a") for f in record.get_fields("035")}
+    for member in members:
+        number = f"({member.code}){member.local_id}"
+        if number not in present:
+            record.add_ordered_field(
+                Field(tag="035", indicators=Indicators(" ", " "), subfields=[Subfield("a", number)])
+            )
+    isbns = {v for f in record.get_fields("020") for v in f.get_subfields("a")}
+    from catalog.identifiers import isbn13
+
+    known = {isbn13(v) for v in isbns}
+    for member in members[1:]:
+        for isbn in (member.fields or {}).get("isbns", []):
+            if isbn not in known:
+                known.add(isbn)
+                record.add_ordered_field(
+                    Field(tag="020", indicators=Indicators(" ", " "), subfields=[Subfield("a", isbn)])
+                )
+    return serialise(record, fmt)

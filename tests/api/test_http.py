@@ -1,0 +1,272 @@
+"""The HTTP API: the whole flow through a real server on 127.0.0.1, authorisation, problem details."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+from pymarc import MARCReader, parse_xml_to_array
+
+from catalog import db
+from catalog.settings import Settings
+from tests.conftest import KOHA, VIETNAMESE, fixture
+
+ADMIN = "admin-secret-for-tests"
+
+
+def _settings(tmp_path: Path, **extra: object) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=f"sqlite:///{tmp_path / 'data' / 'unioncat.db'}",
+        admin_token=ADMIN,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    from api.app import create_app
+
+    settings = _settings(tmp_path)
+    engine = db.make_engine(settings.resolved_database_url)
+    db.upgrade(engine)
+    app = create_app(engine, settings)
+    with TestClient(app) as test_client:
+        test_client.app_state = app.state  # type: ignore[attr-defined]
+        yield test_client
+
+
+def _admin() -> dict[str, str]:
+    return {"Authorization": f"Bearer {ADMIN}"}
+
+
+def _library(client: TestClient, code: str, **extra: object) -> str:
+    created = client.post(
+        "/api/v1/libraries", json={"code": code, "name_vi": f"Thư viện {code}", **extra}, headers=_admin()
+    )
+    assert created.status_code == 201, created.text
+    token = client.post(f"/api/v1/libraries/{code}/tokens", params={"name": "tests"}, headers=_admin())
+    assert token.status_code == 201
+    return token.json()["token"]
+
+
+def _wait_job(client, url: str, token: str, timeout: float = 60) -> dict:  # type: ignore[no-untyped-def]
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        job = client.get(url, headers={"Authorization": f"Bearer {token}"}).json()
+        if job["status"] in ("succeeded", "failed"):
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {url} did not finish")
+
+
+def _problem(response: httpx.Response, status: int) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status and body["title"] and body["detail"]
+    assert "Traceback" not in response.text
+    return body
+
+
+def test_authorisation_matrix(client: TestClient) -> None:
+    vnu = _library(client, "VNU-LIC")
+    hust = _library(client, "HUST-LIB")
+    data = VIETNAMESE.read_bytes()
+    url = "/api/v1/libraries/VNU-LIC/uploads"
+    _problem(client.post(url, content=data), 401)
+    _problem(client.post(url, content=data, headers={"Authorization": "Bearer nonsense"}), 401)
+    _problem(client.post(url, content=data, headers={"Authorization": f"Bearer {hust}"}), 403)
+    _problem(
+        client.post(
+            "/api/v1/libraries",
+            json={"code": "X-LIB", "name_vi": "x"},
+            headers={"Authorization": f"Bearer {vnu}"},
+        ),
+        403,
+    )
+    # nothing was changed by the refused requests
+    assert client.get("/api/v1/libraries/VNU-LIC").json()["records"] == 0
+    accepted = client.post(url, content=data, headers={"Authorization": f"Bearer {vnu}"})
+    assert accepted.status_code == 202
+    # the admin may upload for any library
+    assert (
+        client.post("/api/v1/libraries/HUST-LIB/uploads", content=data, headers=_admin()).status_code == 202
+    )
+    # another library's job is not visible
+    _problem(client.get(accepted.headers["location"], headers={"Authorization": f"Bearer {hust}"}), 403)
+    # a revoked token is refused
+    tokens = client.get("/api/v1/tokens", headers=_admin()).json()
+    vnu_token = next(t for t in tokens if t["library"] == "VNU-LIC")
+    assert "token" not in vnu_token and vnu_token["prefix"] == vnu[:10]
+    assert client.delete(f"/api/v1/tokens/{vnu_token['id']}", headers=_admin()).json()["revoked"]
+    _problem(client.post(url, content=data, headers={"Authorization": f"Bearer {vnu}"}), 401)
+    _problem(
+        client.post("/api/v1/libraries", json={"code": "VNU-LIC", "name_vi": "again"}, headers=_admin()), 409
+    )
+
+
+def test_problem_details_and_validation(client: TestClient) -> None:
+    _problem(client.get("/api/v1/records/999999"), 404)
+    _problem(client.get("/api/v1/libraries/NOPE"), 404)
+    body = _problem(client.get("/api/v1/search", params={"per_page": 1000}), 422)
+    assert "per_page" in body["detail"]
+    _problem(client.get("/api/v1/search", params={"q": "x" * 600}), 422)
+    _problem(client.get("/api/v1/search", params={"sort": "sideways"}), 422)
+    _problem(client.get("/api/v1/holdings", params={"isbn": "123"}), 422)
+    _problem(client.get("/api/v1/holdings"), 422)
+    _problem(client.get("/api/v1/nowhere"), 404)
+
+
+def test_bad_uploads_end_as_failed_jobs_or_clear_refusals(tmp_path: Path) -> None:
+    from api.app import create_app
+
+    settings = _settings(tmp_path, max_upload_bytes=100_000)
+    engine = db.make_engine(settings.resolved_database_url)
+    db.upgrade(engine)
+    with TestClient(create_app(engine, settings)) as client:
+        token = _library(client, "VNU-LIC")
+        auth = {"Authorization": f"Bearer {token}"}
+        junk = client.post(
+            "/api/v1/libraries/VNU-LIC/uploads", content=b"%PDF-1.4 this is a report", headers=auth
+        )
+        assert junk.status_code == 202
+        job = _wait_job(client, junk.headers["location"], token)
+        assert job["status"] == "failed" and "not a MARC file" in job["error"]
+        _problem(
+            client.post("/api/v1/libraries/VNU-LIC/uploads", content=VIETNAMESE.read_bytes(), headers=auth),
+            413,
+        )
+        _problem(client.post("/api/v1/libraries/VNU-LIC/uploads", content=b"", headers=auth), 422)
+        _problem(
+            client.post(
+                "/api/v1/libraries/VNU-LIC/uploads", params={"mode": "replace"}, content=b"x", headers=auth
+            ),
+            422,
+        )
+        assert not list((tmp_path / "data" / "uploads").glob("incoming-*"))  # nothing half-written left
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    from api.app import create_app
+
+    settings = _settings(tmp_path)
+    engine = db.make_engine(settings.resolved_database_url)
+    db.upgrade(engine)
+    port = _free_port()
+    config = uvicorn.Config(create_app(engine, settings), host="127.0.0.1", port=port, log_level="warning")
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not instance.started and time.time() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    instance.should_exit = True
+    thread.join(timeout=30)
+
+
+def test_whole_flow_through_a_real_server(server: str) -> None:
+    with httpx.Client(base_url=server, timeout=30) as http:
+        token = _library(
+            http, "VNU-LIC", city="Hà Nội", opac_url_pattern="https://opac.vnu.edu.vn/record/{id}"
+        )  # type: ignore[arg-type]
+        koha_token = _library(http, "TNU-LRC", holdings_profile="koha")  # type: ignore[arg-type]
+        with open(VIETNAMESE, "rb") as fh:
+            upload = http.post(
+                "/api/v1/libraries/VNU-LIC/uploads",
+                params={"mode": "snapshot"},
+                files={"file": ("vietnamese.mrc", fh, "application/marc")},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        assert upload.status_code == 202 and upload.headers["location"] == upload.json()["url"]
+        job = _wait_job(http, upload.headers["location"], token)
+        assert (job["status"], job["read"], job["added"], job["mode"]) == ("succeeded", 529, 529, "snapshot")
+        koha = http.post(
+            "/api/v1/libraries/TNU-LRC/uploads",
+            content=KOHA.read_bytes(),
+            headers={"Authorization": f"Bearer {koha_token}"},
+        )
+        assert _wait_job(http, koha.headers["location"], koha_token)["added"] == 436
+        # search finds it, across libraries, with the holding libraries named
+        found = http.get("/api/v1/search", params={"q": "path of emancipation"}).json()
+        hit = found["hits"][0]
+        assert hit["libraries"] == [{"code": "VNU-LIC", "name": "Thư viện VNU-LIC", "copies": 1}]
+        assert set(found["facets"]) == {"library", "language", "material_type", "decade", "subject", "author"}
+        # holdings lookup by ISBN-10 with hyphens
+        held = http.get("/api/v1/holdings", params={"isbn": "1-888375-15-9"}).json()
+        [record] = held["records"]
+        [library] = record["libraries"]
+        assert (
+            library["code"] == "VNU-LIC" and library["opac_url"] == "https://opac.vnu.edu.vn/record/00038496"
+        )
+        assert library["items"][0]["call_number"] == "BQ5675 .N43 2000"
+        koha_held = http.get("/api/v1/holdings", params={"isbn": "9780670026623"}).json()
+        assert koha_held["records"][0]["libraries"][0]["items"][0]["barcode"] == "3999900000001"
+        # the union record and its exports round-trip through pymarc
+        union = http.get(f"/api/v1/records/{hit['id']}").json()
+        assert union["members"][0]["local_id"] == "00038496"
+        raw = http.get("/api/v1/libraries/VNU-LIC/records/00038496/export").content
+        assert raw in VIETNAMESE.read_bytes()  # byte for byte as received
+        original = next(MARCReader(raw, to_unicode=True, force_utf8=True))
+        as_xml = parse_xml_to_array(
+            io.BytesIO(
+                http.get(
+                    "/api/v1/libraries/VNU-LIC/records/00038496/export", params={"format": "marcxml"}
+                ).content
+            )
+        )[0]
+        as_json = json.loads(
+            http.get(
+                "/api/v1/libraries/VNU-LIC/records/00038496/export", params={"format": "marcjson"}
+            ).content
+        )
+        assert as_xml["245"].value() == original["245"].value()
+        assert as_json["fields"][0] == {"001": original["001"].data}
+        merged = next(
+            MARCReader(http.get(f"/api/v1/records/{hit['id']}/export", params={"format": "iso2709"}).content)
+        )
+        assert merged["001"].data == f"union-{hit['id']}"
+        assert merged["245"]["a"] == original["245"]["a"]
+        assert "(VNU-LIC)00038496" in [f["a"] for f in merged.get_fields("035")]
+        merged_xml = parse_xml_to_array(io.BytesIO(http.get(f"/api/v1/records/{hit['id']}/export").content))[
+            0
+        ]
+        assert merged_xml["020"]["a"] == original["020"]["a"]
+        # jobs, rejections, library history
+        auth = {"Authorization": f"Bearer {token}"}
+        bad = http.post(
+            "/api/v1/libraries/VNU-LIC/uploads", content=fixture("bad_records.mrc").read_bytes(), headers=auth
+        )
+        bad_job = _wait_job(http, bad.headers["location"], token)
+        assert bad_job["rejected"] == 9
+        page = http.get(
+            f"{bad.headers['location']}/rejections", params={"per_page": 5, "page": 2}, headers=auth
+        ).json()
+        assert page["total"] == 9 and [r["record_number"] for r in page["rejections"]] == [6, 7, 8, 9]
+        history = http.get("/api/v1/libraries/VNU-LIC/jobs", headers=auth).json()
+        assert [j["job_id"] for j in history][:2] == [bad_job["job_id"], job["job_id"]]
+        libraries = http.get("/api/v1/libraries").json()
+        assert {lib["code"]: lib["records"] for lib in libraries} == {"TNU-LRC": 436, "VNU-LIC": 529}
+        health = http.get("/health").json()
+        assert health["status"] == "ok" and health["search"]["documents"] == 965
+        admin = {"Authorization": f"Bearer {ADMIN}"}
+        assert http.post("/api/v1/admin/reindex", headers=admin).json()["documents"] == 965
+        assert http.post("/api/v1/admin/dedup-rebuild", headers=admin).json()["union_records"] == 965
+        _problem(http.post("/api/v1/admin/reindex", headers=auth), 403)
