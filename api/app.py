@@ -443,17 +443,34 @@ def create_app(
                 fmt = sources.normalise_format(format)
             except Exception as exc:
                 raise Problem(422, str(exc)) from None
-            settings.uploads_dir.mkdir(parents=True, exist_ok=True)
-            received = settings.uploads_dir / f"incoming-{uuid.uuid4().hex}"
-            filename = await _receive(request, received, settings.max_upload_bytes)
-            job_id = job_records.create_job(catalogue, lib, "upload", mode, fmt, filename)
-        target = app.state.worker.upload_path(job_id)
-        received.rename(target)
-        app.state.worker.submit(Task(job_id, lib.code, target, mode, fmt))
+        job_id = await accept_upload(lib.code, mode, fmt, request=request)
         url = f"{API}/jobs/{job_id}"
         return JSONResponse(
             {"job_id": job_id, "status": "queued", "url": url}, status_code=202, headers={"Location": url}
         )
+
+    async def accept_upload(
+        code: str, mode: str, fmt: str, request: Request | None = None, file: Any = None
+    ) -> int:
+        """Stream an upload to disk, record its job and queue it; the job id."""
+        settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+        received = settings.uploads_dir / f"incoming-{uuid.uuid4().hex}"
+        if file is not None:
+            filename = await _receive_file(file, received, settings.max_upload_bytes)
+        else:
+            assert request is not None
+            filename = await _receive(request, received, settings.max_upload_bytes)
+        with Session(catalogue) as db:
+            job_id = job_records.create_job(catalogue, get_library(db, code), "upload", mode, fmt, filename)
+        target = app.state.worker.upload_path(job_id)
+        received.rename(target)
+        app.state.worker.submit(Task(job_id, code, target, mode, fmt))
+        return job_id
+
+    async def accept_form_upload(code: str, mode: str, fmt: str, file: Any) -> int:
+        return await accept_upload(code, mode, fmt, file=file)
+
+    app.state.accept_upload = accept_form_upload
 
     # ------------------------------------------------------------------------------- jobs
     def _job_or_404(db: Session, job_id: JobId, who: tokens.Principal | None) -> tuple[IngestJob, str]:
@@ -537,6 +554,9 @@ def create_app(
         search_engine.rebuild(catalogue)
         return {"union_records": unions}
 
+    from .web import router
+
+    app.include_router(router(app))
     return app
 
 
@@ -561,6 +581,19 @@ def _library_names(engine: Engine) -> dict[str, str]:
     return names
 
 
+async def _receive_file(upload: Any, target: Path, limit: int) -> str:
+    size = 0
+    with open(target, "wb") as out:
+        while chunk := await upload.read(1 << 20):
+            size += len(chunk)
+            if size > limit:
+                out.close()
+                target.unlink(missing_ok=True)
+                raise Problem(413, f"the upload is larger than {limit} bytes")
+            out.write(chunk)
+    return upload.filename or "upload"
+
+
 async def _receive(request: Request, target: Path, limit: int) -> str:
     """Stream the upload (multipart 'file' or raw body) to ``target``; the original file name."""
     content_type = request.headers.get("content-type", "")
@@ -570,15 +603,7 @@ async def _receive(request: Request, target: Path, limit: int) -> str:
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
             raise Problem(422, "the multipart upload needs a 'file' field")
-        with open(target, "wb") as out:
-            while chunk := await upload.read(1 << 20):
-                size += len(chunk)
-                if size > limit:
-                    out.close()
-                    target.unlink(missing_ok=True)
-                    raise Problem(413, f"the upload is larger than {limit} bytes")
-                out.write(chunk)
-        return upload.filename or "upload"
+        return await _receive_file(upload, target, limit)
     with open(target, "wb") as out:
         async for chunk in request.stream():
             size += len(chunk)

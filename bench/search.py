@@ -1,12 +1,13 @@
 """Search latency: a fixed mix of 1,000 queries on the catalogue the ingest benchmark left behind.
 
     python -m bench.ingest --keep      # once: ingests the 250,000 LoC records, keeps the catalogue
-    python -m bench.search [--queries 1000] [--url http://127.0.0.1:8000]
+    python -m bench.search [--queries 1000] [--http]
 
 The mix (seeded, so every run asks the same): single words, several words, Vietnamese typed without
 diacritics, prefixes (search as you type), ISBNs, and queries with filters; every query asks for all
-facets. Latency is measured in-process on the embedded engine, and through HTTP when --url names a
-running service (the API's search endpoint).
+facets. Latency is measured in-process on the embedded engine and, with --http, through a
+'unioncat serve' started on loopback: search, holdings lookup by ISBN, and the throughput of a
+bounded load of concurrent clients.
 """
 
 from __future__ import annotations
@@ -91,9 +92,99 @@ def in_process(queries: list[SearchQuery]) -> dict[str, Any]:
     return {"queries": len(queries), **percentiles(samples)}
 
 
+def _params(q: SearchQuery) -> dict[str, Any]:
+    params: dict[str, Any] = {"q": q.q, "per_page": q.per_page}
+    if q.libraries:
+        params["library"] = q.libraries
+    if q.languages:
+        params["language"] = q.languages
+    if q.year_from is not None:
+        params["year_from"] = q.year_from
+    return params
+
+
+def through_http(
+    queries: list[SearchQuery], isbns: list[str], threads: int, seconds: float
+) -> dict[str, Any]:
+    """Start 'unioncat serve' on the benchmark catalogue and measure search, holdings and throughput."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import threading
+    from pathlib import Path
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "UNIONCAT_DATA_DIR": str(data.CATALOGUE), "UNIONCAT_DATABASE_URL": ""}
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "unioncat"), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=30) as http:
+            for _ in range(300):
+                try:
+                    if http.get("/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            for q in queries[:50]:
+                http.get("/api/v1/search", params=_params(q))
+            search_ms = []
+            for q in queries:
+                start = time.perf_counter()
+                http.get("/api/v1/search", params=_params(q)).raise_for_status()
+                search_ms.append((time.perf_counter() - start) * 1000)
+            holdings_ms = []
+            for isbn in isbns:
+                start = time.perf_counter()
+                http.get("/api/v1/holdings", params={"isbn": isbn}).raise_for_status()
+                holdings_ms.append((time.perf_counter() - start) * 1000)
+        done = [0] * threads
+        stop = time.monotonic() + seconds
+
+        def load(n: int) -> None:  # a bounded load: a fixed time, loopback only
+            with httpx.Client(base_url=base, timeout=30) as client:
+                i = n
+                while time.monotonic() < stop:
+                    client.get("/api/v1/search", params=_params(queries[i % len(queries)]))
+                    done[n] += 1
+                    i += threads
+
+        workers = [threading.Thread(target=load, args=(n,)) for n in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return {
+        "search": {"queries": len(search_ms), **percentiles(search_ms)},
+        "holdings_by_isbn": {"lookups": len(holdings_ms), **percentiles(holdings_ms)},
+        "throughput": {
+            "clients": threads,
+            "seconds": seconds,
+            "requests_per_s": round(sum(done) / seconds, 1),
+        },
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument(
+        "--http", action="store_true", help="also through HTTP ('unioncat serve' on loopback)"
+    )
+    parser.add_argument("--clients", type=int, default=4, help="concurrent clients of the throughput run")
+    parser.add_argument("--seconds", type=float, default=20, help="how long the throughput run lasts")
     args = parser.parse_args()
     path = data.CATALOGUE / "unioncat.db"
     if not path.exists():
@@ -102,7 +193,18 @@ def main() -> None:
     queries = query_mix(engine, args.queries)
     with engine.connect() as conn:
         documents = conn.execute(text("SELECT count(*) FROM search_doc")).scalar_one()
-    report = {"documents": documents, "in_process": in_process(queries)}
+    report: dict[str, Any] = {"documents": documents, "in_process": in_process(queries)}
+    if args.http:
+        with engine.connect() as conn:
+            isbns = [
+                r[0]
+                for r in conn.execute(
+                    text(
+                        "SELECT value FROM record_key WHERE kind = 'isbn' ORDER BY source_record_id LIMIT 500"
+                    )
+                )
+            ]
+        report["http"] = through_http(queries, isbns, args.clients, args.seconds)
     print(json.dumps(report, indent=2))
 
 
