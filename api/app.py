@@ -239,6 +239,17 @@ def create_app(
             "exports": {fmt: f"{API}/records/{record_id}/export?format={fmt}" for fmt in exports.FORMATS},
         }
 
+    @app.get(f"{API}/records/{{record_id}}/explain", tags=["records"])
+    def union_record_explain(record_id: RecordId, db: SessionDep) -> dict[str, Any]:
+        """Why the union record holds these records: every decision about its members, with the rule
+        and the reason (merged, or kept apart)."""
+        from catalog.dedup.report import UnknownUnionRecord, explain
+
+        try:
+            return explain(db.connection(), record_id)
+        except UnknownUnionRecord as exc:
+            raise Problem(404, str(exc)) from None
+
     @app.get(f"{API}/records/{{record_id}}/export", tags=["records"], response_class=Response)
     def union_record_export(
         record_id: RecordId, db: SessionDep, format: Annotated[str, Query(max_length=20)] = "marcxml"

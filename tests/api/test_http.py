@@ -221,6 +221,9 @@ def test_whole_flow_through_a_real_server(server: str) -> None:
         assert koha_held["records"][0]["libraries"][0]["items"][0]["barcode"] == "3999900000001"
         # the union record and its exports round-trip through pymarc
         union = http.get(f"/api/v1/records/{hit['id']}").json()
+        explained = http.get(f"/api/v1/records/{hit['id']}/explain").json()
+        assert explained["members"] == [{"library": "VNU-LIC", "local_id": "00038496", "title": hit["title"]}]
+        _problem(http.get("/api/v1/records/99999/explain"), 404)
         assert union["members"][0]["local_id"] == "00038496"
         raw = http.get("/api/v1/libraries/VNU-LIC/records/00038496/export").content
         assert raw in VIETNAMESE.read_bytes()  # byte for byte as received
