@@ -536,14 +536,7 @@ def create_app(
         lib = library_or_404(db, code)
         if not require(who).may_write(lib.code):
             raise Problem(403, f"only {lib.code} or an admin may see its jobs")
-        ids = db.scalars(
-            select(IngestJob.id)
-            .where(IngestJob.library_id == lib.id)
-            .order_by(IngestJob.id.desc())
-            .limit(limit)  # type: ignore[union-attr]
-        ).all()
-        conn = db.connection()
-        return [job_records.job_dict(conn, job_id, lib.code) for job_id in ids]
+        return job_records.library_jobs(db.connection(), lib.id, lib.code, limit)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------------------ admin
     @app.post(f"{API}/admin/reindex", tags=["admin"])

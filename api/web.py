@@ -211,13 +211,7 @@ def router(app: Any) -> APIRouter:
         if code:
             with Session(state.engine) as db:
                 lib = get_library(db, code)
-                ids = db.scalars(
-                    select(IngestJob.id)
-                    .where(IngestJob.library_id == lib.id)
-                    .order_by(IngestJob.id.desc())
-                    .limit(20)  # type: ignore[union-attr]
-                ).all()
-                jobs = [job_records.job_dict(db.connection(), i, code) for i in ids]
+                jobs = job_records.library_jobs(db.connection(), lib.id, code, 20)  # type: ignore[arg-type]
         message = translator(language)("bad_token") if error == "token" else None
         return render(request, "librarian.html", language, who=code, jobs=jobs, error=message)
 

@@ -158,3 +158,13 @@ def rejection_count(conn: Connection, job_id: int) -> int:
     return conn.execute(
         select(func.count()).select_from(REJECTION).where(REJECTION.c.job_id == job_id)
     ).scalar_one()
+
+
+def library_jobs(
+    conn: Connection, library_id: int, library_code: str, limit: int = 50
+) -> list[dict[str, Any]]:
+    """A library's most recent jobs, newest first."""
+    ids = conn.execute(
+        select(JOB.c.id).where(JOB.c.library_id == library_id).order_by(JOB.c.id.desc()).limit(limit)
+    ).scalars()
+    return [job_dict(conn, job_id, library_code) for job_id in list(ids)]

@@ -19,7 +19,16 @@ from sqlalchemy.engine import Engine
 
 from catalog.db import writing
 from catalog.search import documents as docs_module
-from catalog.search.query import FACETS, Hit, ParsedQuery, SearchQuery, SearchResult, highlight, parse
+from catalog.search.query import (
+    FACETS,
+    HIT_FIELDS,
+    Hit,
+    ParsedQuery,
+    SearchQuery,
+    SearchResult,
+    highlight,
+    parse,
+)
 
 BM25 = "bm25(search_fts, 10.0, 4.0, 2.0, 1.0, 0.0)"
 TEXT_COLUMNS = "{title authors subjects other}"
@@ -68,18 +77,7 @@ def _facet_rows(doc: dict[str, Any]) -> list[tuple[str, str, int]]:
 
 
 def _hit_payload(doc: dict[str, Any]) -> str:
-    keep = (
-        "title",
-        "authors",
-        "year",
-        "material_type",
-        "isbns",
-        "libraries",
-        "holdings",
-        "library_count",
-        "copies",
-        "has_digital",
-    )
+    keep = HIT_FIELDS
     payload = {k: doc[k] for k in keep}
     payload["isbns"] = [i for i in doc["isbns"] if len(i) == 13]
     return orjson.dumps(payload).decode()

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from catalog.search import documents as docs_module
 from catalog.search.engine import SearchUnavailable
-from catalog.search.query import FACETS, Hit, SearchQuery, SearchResult, highlight, parse
+from catalog.search.query import FACETS, HIT_FIELDS, Hit, SearchQuery, SearchResult, highlight, parse
 
 BATCH = 10_000
 TASK_TIMEOUT_MS = 10 * 60 * 1000
@@ -191,19 +191,7 @@ class MeiliSearchEngine:
             "page": query.page,
             "hitsPerPage": query.per_page,
             "filter": filters(query),
-            "attributesToRetrieve": [
-                "id",
-                "title",
-                "authors",
-                "year",
-                "material_type",
-                "isbns",
-                "libraries",
-                "holdings",
-                "library_count",
-                "copies",
-                "has_digital",
-            ],
+            "attributesToRetrieve": ["id", *HIT_FIELDS],
         }
         if parsed.isbn or parsed.issn:
             params["attributesToSearchOn"] = ["isbns", "issns"]

@@ -19,6 +19,13 @@ _PHRASE = re.compile(r'"([^"]*)"')
 _ISBN_QUERY = re.compile(r"^[\dXx\-\s]{10,17}$")
 
 
+# What a hit carries from its document (both engines store or retrieve exactly these).
+HIT_FIELDS = (
+    "title", "authors", "year", "material_type", "isbns", "libraries", "holdings", "library_count", "copies",
+    "has_digital",
+)  # fmt: skip
+
+
 class QueryError(ValueError):
     """A search request that cannot be answered as asked (bad sort, page out of range ...)."""
 
