@@ -335,7 +335,6 @@ def create_app(
     # --------------------------------------------------------------------------- holdings
     @app.get(f"{API}/holdings", tags=["holdings"])
     def holdings(
-        db: SessionDep,
         isbn: Annotated[str | None, Query(max_length=40)] = None,
         issn: Annotated[str | None, Query(max_length=20)] = None,
         lccn: Annotated[str | None, Query(max_length=40)] = None,
@@ -344,7 +343,7 @@ def create_app(
         library: Annotated[list[str], Query(max_length=50)] = [],  # noqa: B006
         region: Annotated[str | None, Query(max_length=100)] = None,
         all_editions: bool = False,
-    ) -> dict[str, Any]:
+    ) -> JSONResponse:
         """Who holds this? By ISBN (10 or 13, hyphens allowed), ISSN, LCCN, OCLC number or union record id;
         optionally only some libraries or a region, and widened to every edition of the work."""
         given = [
@@ -356,14 +355,16 @@ def create_app(
             raise Problem(422, "give exactly one of isbn, issn, lccn, oclc or id")
         kind, value = given[0]
         try:
-            return lookup(
-                db.connection(),
-                kind,
-                str(value),
-                libraries=library or None,
-                region=region,
-                all_editions=all_editions,
-            )
+            with catalogue.connect() as conn:
+                found = lookup(
+                    conn,
+                    kind,
+                    str(value),
+                    libraries=library or None,
+                    region=region,
+                    all_editions=all_editions,
+                )
+            return JSONResponse(found)
         except InvalidIdentifier as exc:
             raise Problem(422, str(exc)) from None
 
