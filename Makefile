@@ -7,14 +7,14 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench install
+.PHONY: run test lint bench install lock
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/activate
-	$(BIN)/pip install --quiet -e ".[test]"
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/activate
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -31,4 +31,11 @@ lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 bench: install
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.ingest --keep
+	$(BIN)/python -m bench.dedup_quality
+	$(BIN)/python -m bench.search --http
+
+lock: install
+	{ echo "# Exact versions of every dependency (runtime and test), used by make, CI and the Dockerfile alike."; \
+	  echo "# Refresh with 'make lock' after changing pyproject.toml."; \
+	  $(BIN)/pip freeze --exclude-editable | grep -v '^unioncat'; } > constraints.txt

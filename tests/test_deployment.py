@@ -1,0 +1,87 @@
+"""What can be checked of the deployment here (no Docker engine runs on these machines): the compose
+file's services, pins, health checks and wiring; the image's install steps; one source of versions."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tomllib
+
+import pytest
+import yaml
+
+from catalog.settings import Settings
+from tests.conftest import ROOT
+
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+
+
+def test_three_services_pinned_with_health_checks() -> None:
+    services = COMPOSE["services"]
+    assert set(services) == {"api", "postgres", "meilisearch"}
+    for name, service in services.items():
+        assert "healthcheck" in service, name
+        image = service.get("image", "")
+        assert re.search(r":v?\d+\.\d+", image), f"{name} image is not pinned: {image}"
+        assert "latest" not in image
+    assert services["api"]["depends_on"] == {
+        "postgres": {"condition": "service_healthy"},
+        "meilisearch": {"condition": "service_healthy"},
+    }
+    meili = services["meilisearch"]["environment"]
+    assert meili["MEILI_NO_ANALYTICS"] == "true" and "MEILI_MASTER_KEY" in meili
+    assert all(service.get("volumes") for service in services.values())
+
+
+def test_no_secret_in_the_compose_file_or_image() -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert "change-me" not in text
+    for variable in ("POSTGRES_PASSWORD", "MEILI_MASTER_KEY"):
+        assert "${" + variable + ":?" in text  # required from the environment, never defaulted
+    assert "ENV UNIONCAT_ADMIN_TOKEN" not in DOCKERFILE and "MEILI_MASTER_KEY" not in DOCKERFILE
+
+
+def test_api_service_is_configured_for_postgresql_and_meilisearch() -> None:
+    env = COMPOSE["services"]["api"]["environment"]
+    assert env["UNIONCAT_DATABASE_URL"].startswith("postgresql://")
+    assert env["UNIONCAT_MEILI_URL"] == "http://meilisearch:7700"
+
+
+def test_env_example_lists_every_setting() -> None:
+    text = (ROOT / ".env.example").read_text()
+    for name in Settings.model_fields:
+        assert f"UNIONCAT_{name.upper()}=" in text, name
+
+
+def test_image_installs_what_make_and_ci_install() -> None:
+    assert re.search(r"^FROM python:3\.11\.\d+-slim", DOCKERFILE, re.MULTILINE)
+    assert "pip install -c constraints.txt ." in DOCKERFILE
+    assert re.search(r"^USER unioncat$", DOCKERFILE, re.MULTILINE)
+    assert "-c constraints.txt" in (ROOT / "Makefile").read_text()
+    pins = {
+        line.split("==")[0].lower().replace("_", "-")
+        for line in (ROOT / "constraints.txt").read_text().splitlines()
+        if "==" in line
+    }
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = project["dependencies"] + project["optional-dependencies"]["test"]
+    for requirement in wanted:
+        name = re.split(r"[<>=\[ ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+        assert name in pins, f"{name} is not pinned in constraints.txt"
+
+
+@pytest.mark.skipif(shutil.which("docker") is None, reason="no docker client")
+def test_compose_config_validates_when_the_plugin_is_present() -> None:
+    probe = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip("the docker compose plugin is not installed here")
+    result = subprocess.run(
+        ["docker", "compose", "-f", str(ROOT / "docker-compose.yml"), "config", "--quiet"],
+        capture_output=True,
+        text=True,
+        env={"POSTGRES_PASSWORD": "x", "MEILI_MASTER_KEY": "y" * 16, "PATH": "/usr/bin:/bin:/usr/local/bin"},
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
