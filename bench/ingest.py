@@ -49,10 +49,35 @@ def run_ingest(path: Path, database_url: str, bare: bool) -> dict[str, Any]:
     }
 
 
+def run_postgres(path: Path, admin_url: str) -> dict[str, Any]:
+    """The bare ingest on a fresh PostgreSQL database (the full job needs Meilisearch for search)."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(
+        make_url(admin_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
+    )
+    name = f"unioncat_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        url = make_url(admin_url).set(drivername="postgresql+psycopg", database=name)
+        return run_ingest(path, url.render_as_string(hide_password=False), bare=True)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--records", type=int, default=0, help="only the first N records (default: all)")
-    parser.add_argument("--database-url", default=None, help="an empty PostgreSQL database instead of SQLite")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="a PostgreSQL admin URL: the bare ingest on a fresh database there",
+    )
     parser.add_argument("--keep", action="store_true", help=f"keep the SQLite catalogue in {data.CATALOGUE}")
     args = parser.parse_args()
     path = data.loc_file()
@@ -61,9 +86,15 @@ def main() -> None:
         if args.records:
             path = data.head(path, args.records, work / "head.mrc")
         records, rate = pymarc_rate(path)
-        bare = run_ingest(path, args.database_url or f"sqlite:///{work / 'bare.db'}", bare=True)
         if args.database_url:
-            raise SystemExit("give a second empty database for the full run: not supported yet")
+            postgres = run_postgres(path, args.database_url)
+            print(
+                json.dumps(
+                    {"file": path.name, "pymarc_records_per_s": round(rate), "postgresql": postgres}, indent=2
+                )
+            )
+            return
+        bare = run_ingest(path, f"sqlite:///{work / 'bare.db'}", bare=True)
         full = run_ingest(path, f"sqlite:///{work / 'unioncat.db'}", bare=False)
         if args.keep:
             data.CATALOGUE.mkdir(parents=True, exist_ok=True)

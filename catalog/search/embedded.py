@@ -33,7 +33,7 @@ from catalog.search.query import (
 BM25 = "bm25(search_fts, 10.0, 4.0, 2.0, 1.0, 0.0)"
 TEXT_COLUMNS = "{title authors subjects other}"
 _BLANK_FACETS_TTL = 30.0
-FACET_SAMPLE = 5000
+FACET_SAMPLE = 5000  # facets of a query matching more are counted over this many of its matches
 
 
 def _quote(word: str) -> str:
@@ -225,7 +225,7 @@ class EmbeddedSearchEngine:
             facets = {}
             if query.facets:
                 facets = self._facets(
-                    conn, source, where_sql, order, params, query.facet_limit, blank=not match and not where
+                    conn, source, where_sql, params, query.facet_limit, blank=not match and not where
                 )
         hits = []
         for uid, payload in rows:
@@ -257,7 +257,6 @@ class EmbeddedSearchEngine:
         conn: Connection,
         source: str,
         where_sql: str,
-        order: str,
         params: dict[str, Any],
         limit: int,
         blank: bool,
@@ -265,14 +264,17 @@ class EmbeddedSearchEngine:
         if blank and self._blank_facets and time.monotonic() - self._blank_facets[0] < _BLANK_FACETS_TTL:
             counts = self._blank_facets[1]
         else:
-            # Facets of a very broad query are counted over its best FACET_SAMPLE matches (by the
-            # requested order): exact for every query narrower than that, and fast for the rest.
-            inner = f"SELECT d.union_id FROM {source}{where_sql} ORDER BY {order} LIMIT {FACET_SAMPLE}"
-            sql = (
-                "SELECT facet, value, count(*) AS n FROM search_facet "
-                + ("" if blank else f"WHERE union_id IN ({inner}) ")
-                + "GROUP BY facet, value"
-            )
+            # Facets are counted over the matches, looked up by union id; for a very broad query over
+            # FACET_SAMPLE of its matches (taken as they come: ranking them would cost another pass):
+            # exact for every query narrower than that, and fast for the rest.
+            if blank:
+                sql = "SELECT facet, value, count(*) AS n FROM search_facet GROUP BY facet, value"
+            else:
+                inner = f"SELECT d.union_id AS id FROM {source}{where_sql} LIMIT {FACET_SAMPLE}"
+                sql = (
+                    f"SELECT f.facet, f.value, count(*) AS n FROM ({inner}) m "
+                    "JOIN search_facet f ON f.union_id = m.id GROUP BY f.facet, f.value"
+                )
             grouped: dict[str, list[tuple[str, int]]] = defaultdict(list)
             for facet, value, n in conn.execute(text(sql), {} if blank else params):
                 grouped[facet].append((value, n))
