@@ -21,6 +21,7 @@ SR = SourceRecord.__table__  # type: ignore[attr-defined]
 HOLDING = Holding.__table__  # type: ignore[attr-defined]
 KEY = RecordKey.__table__  # type: ignore[attr-defined]
 _LOOKUP_CHUNK = 900
+_FIRST_ANALYZE = 5000
 
 
 @dataclass
@@ -101,6 +102,8 @@ class LibraryWriter:
         self._update_record_sql = f"UPDATE {SR.name} SET {sets} WHERE id = {mark}"
         self._seen_sql = f"UPDATE {SR.name} SET last_seen = {mark}, last_job_id = {mark} WHERE id = {mark}"
         self._insert_holding_sql = _insert_sql(conn, HOLDING, _HOLDING_COLUMNS)
+        self._written = 0
+        self._next_analyze = _FIRST_ANALYZE
         self._insert_key_sql = _insert_sql(conn, KEY, _KEY_COLUMNS)
 
     def _existing(self, local_ids: Sequence[str]) -> dict[str, tuple[int, str, str]]:
@@ -115,8 +118,20 @@ class LibraryWriter:
                 found[local_id] = (rid, checksum, status)
         return found
 
+    def _keep_statistics_current(self) -> None:
+        """PostgreSQL plans by table statistics, and autoanalyze cannot see a job's rows before it
+        commits: a big first ingest would be planned as if the tables were empty (sequential scans,
+        quadratic time). ANALYZE inside the transaction sees them; run it each time the job's writes
+        double."""
+        if self.conn.dialect.name != "postgresql" or self._written < self._next_analyze:
+            return
+        self.conn.exec_driver_sql("ANALYZE source_record, holding, record_key, union_record, match_decision")
+        self._next_analyze = self._written * 2
+
     def write(self, batch: Sequence[PreparedRecord]) -> WriteResult:
         """Add, replace or confirm each record; a local id seen twice in ``batch`` is written in turn."""
+        self._written += len(batch)
+        self._keep_statistics_current()
         result = WriteResult()
         start = 0
         seen: set[str] = set()
