@@ -195,7 +195,7 @@ def create_app(
             raise Problem(422, str(exc)) from None
         except SearchUnavailable as exc:
             raise Problem(503, str(exc)) from None
-        names = _library_names(catalogue)
+        names = library_names(catalogue)
         data = result.as_dict()
         for hit in data["hits"]:
             hit["libraries"] = [
@@ -574,7 +574,8 @@ def _download(stem: str, fmt: str) -> dict[str, str]:
 _NAMES: dict[int, tuple[float, dict[str, str]]] = {}
 
 
-def _library_names(engine: Engine) -> dict[str, str]:
+def library_names(engine: Engine) -> dict[str, str]:
+    """Library code -> Vietnamese name, read at most every 30 seconds (search pages need them all)."""
     import time
 
     cached = _NAMES.get(id(engine))

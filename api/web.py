@@ -17,6 +17,7 @@ from catalog.lookup import holdings_of, other_editions
 from catalog.models import IngestJob, Library, SourceRecord, UnionRecord
 from catalog.search.query import FACETS, SORTS, QueryError, SearchQuery
 
+from .app import library_names
 from .i18n import LANGUAGES, translator
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -56,10 +57,6 @@ def router(app: Any) -> APIRouter:
         )
         response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax")
         return response
-
-    def names() -> dict[str, str]:
-        with Session(state.engine) as db:
-            return dict(db.execute(select(Library.code, Library.name_vi)).all())
 
     @web.get("/", response_class=HTMLResponse)
     def home(
@@ -112,7 +109,7 @@ def router(app: Any) -> APIRouter:
             page=page,
             per_page=query.per_page,
             page_url=page_url,
-            library_names=names(),
+            library_names=library_names(state.engine),
             plain_url=plain_url,
             plain_query=plain,
         )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event
+from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import Session, create_engine
 
@@ -123,6 +124,23 @@ def require_current_schema(engine: Engine) -> None:
         )
 
 
+def placeholder(conn: Any) -> str:
+    """The driver's parameter marker: ``?`` for sqlite3, ``%s`` for psycopg."""
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+def chunks(values: Sequence[Any], size: int = 900) -> Iterator[Sequence[Any]]:
+    """``values`` in slices of ``size``: IN lists stay under every driver's parameter limit."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def bind_datetime(conn: Any, value: datetime) -> Any:
+    """A datetime as the dialect stores it, for statements handed straight to the driver."""
+    to_db = DateTime(timezone=True).dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    return to_db(value) if to_db else value
+
+
 def rows_in(conn: Any, sql: str, values: Any, before: tuple[Any, ...] = (), chunk: int = 900) -> list[Any]:
     """Run ``sql`` (with ``{ids}`` where the value list goes) for ``values`` in chunks, on the driver.
 
@@ -130,11 +148,9 @@ def rows_in(conn: Any, sql: str, values: Any, before: tuple[Any, ...] = (), chun
     cost in SQLAlchemy. Values (and ``before``, the parameters that come first) travel as bound
     parameters; only placeholders are formatted into the statement.
     """
-    items = list(values)
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    mark = placeholder(conn)
     out: list[Any] = []
-    for start in range(0, len(items), chunk):
-        part = items[start : start + chunk]
+    for part in chunks(list(values), chunk):
         statement = sql.format(ids=", ".join([mark] * len(part)), mark=mark)
         out.extend(conn.exec_driver_sql(statement, (*before, *part)).all())
     return out

@@ -6,13 +6,14 @@ Everything here runs on the connection of the job's single transaction, so a job
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Column, Connection, Table, and_, delete, or_, select, update
 
+from catalog.db import bind_datetime, chunks, placeholder
 from catalog.holdings import HOLDING_FIELDS
 from catalog.models import Holding, RecordKey, RecordStatus, SourceRecord
 from catalog.records import PreparedRecord
@@ -20,7 +21,6 @@ from catalog.records import PreparedRecord
 SR = SourceRecord.__table__  # type: ignore[attr-defined]
 HOLDING = Holding.__table__  # type: ignore[attr-defined]
 KEY = RecordKey.__table__  # type: ignore[attr-defined]
-_LOOKUP_CHUNK = 900
 _FIRST_ANALYZE = 5000
 
 
@@ -64,7 +64,7 @@ _KEY_COLUMNS = ("source_record_id", "kind", "value")
 
 
 def _placeholder(conn: Connection, column: Column[Any]) -> str:
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    mark = placeholder(conn)
     if conn.dialect.name == "postgresql" and column.type._type_affinity.__name__ == "JSON":
         return mark + "::json"
     return mark
@@ -81,11 +81,6 @@ def _insert_sql(conn: Connection, table: Table, columns: Sequence[str]) -> str:
     return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
 
 
-def _chunks(items: Sequence[str], size: int = _LOOKUP_CHUNK) -> Iterable[Sequence[str]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
 class LibraryWriter:
     """Writes one library's records for one job on an open transaction."""
 
@@ -94,9 +89,8 @@ class LibraryWriter:
         self.library_id = library_id
         self.job_id = job_id
         self.now = now
-        to_db = SR.c.last_seen.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
-        self._now_param = to_db(now) if to_db else now
-        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        self._now_param = bind_datetime(conn, now)
+        mark = placeholder(conn)
         self._insert_record_sql = _insert_sql(conn, SR, (*_SR_WRITE, *_SR_NEW))
         sets = ", ".join(f"{name} = {_placeholder(conn, SR.c[name])}" for name in _SR_WRITE)
         self._update_record_sql = f"UPDATE {SR.name} SET {sets} WHERE id = {mark}"
@@ -108,7 +102,7 @@ class LibraryWriter:
 
     def _existing(self, local_ids: Sequence[str]) -> dict[str, tuple[int, str, str]]:
         found: dict[str, tuple[int, str, str]] = {}
-        for part in _chunks(local_ids):
+        for part in chunks(local_ids):
             rows = self.conn.execute(
                 select(SR.c.local_id, SR.c.id, SR.c.checksum, SR.c.status).where(
                     SR.c.library_id == self.library_id, SR.c.local_id.in_(part)
@@ -211,7 +205,7 @@ class LibraryWriter:
         return result
 
     def _drop_dependents(self, ids: Sequence[int]) -> None:
-        for part in _chunks(ids):  # type: ignore[arg-type]
+        for part in chunks(ids):  # type: ignore[arg-type]
             self.conn.execute(delete(HOLDING).where(HOLDING.c.source_record_id.in_(part)))
             self.conn.execute(delete(KEY).where(KEY.c.source_record_id.in_(part)))
 
@@ -230,7 +224,7 @@ class LibraryWriter:
         if not ids:
             return 0
         self._drop_dependents(ids)
-        for part in _chunks(ids):  # type: ignore[arg-type]
+        for part in chunks(ids):  # type: ignore[arg-type]
             self.conn.execute(
                 update(SR)
                 .where(SR.c.id.in_(part))
@@ -257,7 +251,7 @@ class LibraryWriter:
         """Delete mode: the listed records become deleted; those unknown or already deleted are unchanged."""
         unique = list(dict.fromkeys(local_ids))
         ids: list[int] = []
-        for part in _chunks(unique):
+        for part in chunks(unique):
             ids += (
                 self.conn.execute(
                     select(SR.c.id).where(

@@ -19,7 +19,7 @@ import orjson
 from rapidfuzz import fuzz
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
-from catalog.db import rows_in
+from catalog.db import bind_datetime, chunks, placeholder, rows_in
 from catalog.dedup import keys as blocking
 from catalog.dedup.merge import merge
 from catalog.dedup.rules import STRENGTH, Decision, MatchView, decide, view
@@ -33,15 +33,9 @@ DECISION = MatchDecision.__table__  # type: ignore[attr-defined]
 UNION = UnionRecord.__table__  # type: ignore[attr-defined]
 LIBRARY = Library.__table__  # type: ignore[attr-defined]
 
-CHUNK = 900
 MAX_BLOCK = 200  # a key shared by more records than this is too common to say anything
 MAX_REDECIDE_BLOCK = 50  # identifier blocks up to this size are re-decided whole when one member changes
 UNTRUSTED_TITLE_SCORE = 50  # an ISBN on records with titles this far apart is not trusted for matching
-
-
-def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(values), size):
-        yield values[i : i + size]
 
 
 @dataclass
@@ -262,7 +256,7 @@ class Deduplicator:
             }
 
         if old_edges or pairs:
-            for part in _chunks(sorted(touched)):
+            for part in chunks(sorted(touched)):
                 self.conn.execute(
                     delete(DECISION).where(
                         or_(DECISION.c.record_a_id.in_(part), DECISION.c.record_b_id.in_(part))
@@ -321,21 +315,24 @@ class Deduplicator:
 
     def _insert_singletons(self, record_ids: list[int], result: DedupResult) -> None:
         new_ids = self._allocate_union_ids(len(record_ids))
-        mark = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
-        now = UNION.c.created_at.type.dialect_impl(self.conn.dialect).bind_processor(self.conn.dialect)
-        stamp = now(utcnow()) if now else utcnow()
+        mark = placeholder(self.conn)
+        stamp = bind_datetime(self.conn, utcnow())
         self.conn.exec_driver_sql(
             "INSERT INTO union_record (id, title, title_key, year, fields, member_count, library_count, "
             f"created_at, updated_at) SELECT {mark}, title, title_key, year, fields, 1, 1, {mark}, {mark} "
             f"FROM source_record WHERE id = {mark}",
             [(uid, stamp, stamp, rid) for uid, rid in zip(new_ids, record_ids, strict=True)],
         )
-        self.conn.exec_driver_sql(
-            f"UPDATE source_record SET union_record_id = {mark} WHERE id = {mark}",
-            list(zip(new_ids, record_ids, strict=True)),
-        )
+        self._assign(list(zip(new_ids, record_ids, strict=True)))
         result.union_ids.update(new_ids)
         result.singletons.update(zip(new_ids, record_ids, strict=True))
+
+    def _assign(self, pairs: list[tuple[int, int]]) -> None:
+        """Point source records at union records: (union id, source record id) pairs."""
+        mark = placeholder(self.conn)
+        self.conn.exec_driver_sql(
+            f"UPDATE source_record SET union_record_id = {mark} WHERE id = {mark}", pairs
+        )
 
     def _write_clusters(
         self,
@@ -382,18 +379,12 @@ class Deduplicator:
         result.union_ids.update(new_ids)
         changed = [(uid, m) for m, uid in assignment.items() if previous.get(m) != uid]
         if changed:
-            self.conn.exec_driver_sql(
-                "UPDATE source_record SET union_record_id = "
-                + ("?" if self.conn.dialect.paramstyle == "qmark" else "%s")
-                + " WHERE id = "
-                + ("?" if self.conn.dialect.paramstyle == "qmark" else "%s"),
-                changed,
-            )
+            self._assign(changed)
         gone_records = [m for m in touched if m not in self._views and previous.get(m) is not None]
-        for part in _chunks(gone_records):
+        for part in chunks(gone_records):
             self.conn.execute(update(SR).where(SR.c.id.in_(part)).values(union_record_id=None))
         orphans = {u for u in previous.values() if u is not None} - used
-        for part in _chunks(sorted(orphans)):
+        for part in chunks(sorted(orphans)):
             still = set(
                 self.conn.execute(
                     select(SR.c.union_record_id).where(
@@ -416,7 +407,7 @@ def rebuild(conn: Connection, ignore_isbns: Iterable[str] = (), batch: int = 200
     total = DedupResult()
     ids = list(conn.execute(select(SR.c.id).where(SR.c.status == "active").order_by(SR.c.id)).scalars())
     dedup = Deduplicator(conn, ignore_isbns)
-    for part in _chunks(ids, batch):
+    for part in chunks(ids, batch):
         step = dedup.process(part)
         total.union_ids |= step.union_ids
         total.decisions += step.decisions
@@ -430,7 +421,7 @@ def rebuild(conn: Connection, ignore_isbns: Iterable[str] = (), batch: int = 200
         .scalars()
         .all()
     )
-    for part in _chunks(orphans):
+    for part in chunks(orphans):
         conn.execute(delete(UNION).where(UNION.c.id.in_(part)))
     total.union_ids.update(orphans)
     return total

@@ -19,12 +19,6 @@ SR = SourceRecord.__table__  # type: ignore[attr-defined]
 HOLDING = Holding.__table__  # type: ignore[attr-defined]
 UNION = UnionRecord.__table__  # type: ignore[attr-defined]
 LIBRARY = Library.__table__  # type: ignore[attr-defined]
-CHUNK = 900
-
-
-def _chunks(values: Sequence[int], size: int = CHUNK) -> Iterable[Sequence[int]]:
-    for i in range(0, len(values), size):
-        yield values[i : i + size]
 
 
 def document(

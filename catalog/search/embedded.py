@@ -17,7 +17,7 @@ import orjson
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import Engine
 
-from catalog.db import writing
+from catalog.db import chunks, rows_in, writing
 from catalog.search import documents as docs_module
 from catalog.search.query import (
     FACETS,
@@ -130,8 +130,7 @@ class EmbeddedSearchEngine:
             return
         assert conn is not None
         raw = conn.connection.driver_connection
-        for i in range(0, len(ids), 900):
-            part = list(ids[i : i + 900])
+        for part in chunks(list(ids)):
             marks = ",".join("?" * len(part))
             raw.execute(f"DELETE FROM search_fts WHERE rowid IN ({marks})", part)
             raw.execute(f"DELETE FROM search_doc WHERE union_id IN ({marks})", part)
@@ -288,17 +287,11 @@ class EmbeddedSearchEngine:
             return conn.execute(text("SELECT count(*) FROM search_doc")).scalar_one()
 
     def documents(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-        out = {}
         with self.catalogue.connect() as conn:
-            for i in range(0, len(ids), 900):
-                part = list(ids[i : i + 900])
-                marks = ",".join(f":id{n}" for n in range(len(part)))
-                rows = conn.execute(
-                    text(f"SELECT union_id, doc FROM search_doc WHERE union_id IN ({marks})"),
-                    {f"id{n}": int(v) for n, v in enumerate(part)},
-                )
-                out.update({uid: orjson.loads(doc) for uid, doc in rows})
-        return out
+            rows = rows_in(
+                conn, "SELECT union_id, doc FROM search_doc WHERE union_id IN ({ids})", [int(i) for i in ids]
+            )
+        return {uid: orjson.loads(doc) for uid, doc in rows}
 
     def health(self) -> dict[str, Any]:
         try:
