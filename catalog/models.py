@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -61,7 +61,14 @@ class Library(SQLModel, table=True):
     oai_metadata_prefix: str | None = Field(default=None, max_length=64)
     oai_set: str | None = Field(default=None, max_length=200)
     harvest_interval_hours: int | None = Field(default=None, ge=1)
-    last_harvest_datestamp: str | None = Field(default=None, max_length=32)
+    last_harvest_datestamp: str | None = Field(
+        default=None, max_length=32, description="Start of the last complete harvest, in the repository's time"
+    )
+    # An unfinished harvest (interrupted, or failed after some pages committed) goes on from here.
+    oai_resumption_token: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    oai_window_from: str | None = Field(default=None, max_length=32)
+    oai_window_start: str | None = Field(default=None, max_length=32)
+    oai_last_sweep: datetime | None = _when(default=None)
     created_at: datetime = _when(default_factory=utcnow)
     updated_at: datetime = _when(default_factory=utcnow)
 
@@ -109,6 +116,15 @@ class JobRejection(SQLModel, table=True):
     reason: str
 
 
+class UnionTombstone(SQLModel, table=True):
+    """A union record that no longer exists (filled by database triggers; see migration 0004)."""
+
+    __tablename__ = "union_tombstone"
+
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    deleted_at: datetime = _when(index=True)
+
+
 class UnionRecord(SQLModel, table=True):
     """A cluster of source records that describe the same edition."""
 
@@ -134,6 +150,7 @@ class SourceRecord(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     library_id: int = Field(sa_column=Column(Integer, ForeignKey("library.id"), nullable=False))
     local_id: str = Field(max_length=255)
+    oai_identifier: str | None = Field(default=None, max_length=255, description="As harvested over OAI-PMH")
     raw_format: str = Field(max_length=16, description="iso2709, marcxml or marcjson")
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     checksum: str = Field(max_length=64)
@@ -145,6 +162,7 @@ class SourceRecord(SQLModel, table=True):
     warnings: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     status: str = Field(default=RecordStatus.ACTIVE, max_length=16)
     deleted_at: datetime | None = _when(default=None)
+    changed_at: datetime | None = _when(default=None, description="Added, changed or deleted (OAI datestamp)")
     first_seen: datetime = _when(default_factory=utcnow)
     last_seen: datetime = _when(default_factory=utcnow)
     job_id: int | None = Field(

@@ -37,6 +37,7 @@ class PreparedRecord:
     # The search document this record gives as a union record of its own (the common case), built
     # here so that ingest workers, not the single writer, do the folding.
     document: dict[str, Any] | None = None
+    oai_identifier: str | None = None  # the record's identifier at the OAI-PMH repository it came from
 
     fields_json: str = ""
 

@@ -57,6 +57,8 @@ _SR_WRITE = (
     "deleted_at",
     "last_seen",
     "last_job_id",
+    "oai_identifier",
+    "changed_at",
 )
 _SR_NEW = ("library_id", "local_id", "first_seen", "job_id")
 _HOLDING_COLUMNS = ("library_id", "source_record_id", *HOLDING_FIELDS)
@@ -94,7 +96,10 @@ class LibraryWriter:
         self._insert_record_sql = _insert_sql(conn, SR, (*_SR_WRITE, *_SR_NEW))
         sets = ", ".join(f"{name} = {_placeholder(conn, SR.c[name])}" for name in _SR_WRITE)
         self._update_record_sql = f"UPDATE {SR.name} SET {sets} WHERE id = {mark}"
-        self._seen_sql = f"UPDATE {SR.name} SET last_seen = {mark}, last_job_id = {mark} WHERE id = {mark}"
+        self._seen_sql = (
+            f"UPDATE {SR.name} SET last_seen = {mark}, last_job_id = {mark}, "
+            f"oai_identifier = COALESCE({mark}, oai_identifier) WHERE id = {mark}"
+        )
         self._insert_holding_sql = _insert_sql(conn, HOLDING, _HOLDING_COLUMNS)
         self._written = 0
         self._next_analyze = _FIRST_ANALYZE
@@ -153,6 +158,8 @@ class LibraryWriter:
             None,
             self._now_param,
             self.job_id,
+            rec.oai_identifier,
+            self._now_param,
         )
 
     def _write_unique(self, batch: Sequence[PreparedRecord]) -> WriteResult:
@@ -162,20 +169,20 @@ class LibraryWriter:
         existing = self._existing([r.local_id for r in batch])
         new: list[PreparedRecord] = []
         changed: list[tuple[int, PreparedRecord]] = []
-        unchanged_ids: list[int] = []
+        unchanged: list[tuple[int, str | None]] = []
         for rec in batch:
             found = existing.get(rec.local_id)
             if found is None:
                 new.append(rec)
             elif found[1] == rec.checksum and found[2] == RecordStatus.ACTIVE:
-                unchanged_ids.append(found[0])
+                unchanged.append((found[0], rec.oai_identifier))
             elif found[2] != RecordStatus.ACTIVE:
                 changed.append((found[0], rec))
                 result.added += 1  # a deleted record that comes back
             else:
                 changed.append((found[0], rec))
                 result.updated += 1
-        result.unchanged = len(unchanged_ids)
+        result.unchanged = len(unchanged)
         result.added += len(new)
 
         ids_by_record: list[tuple[int, PreparedRecord]] = list(changed)
@@ -195,9 +202,9 @@ class LibraryWriter:
         if changed:
             self._drop_dependents([rid for rid, _ in changed])
             _executemany(self.conn, self._update_record_sql, [(*self._row(rec), rid) for rid, rec in changed])
-        if unchanged_ids:
+        if unchanged:
             _executemany(
-                self.conn, self._seen_sql, [(self._now_param, self.job_id, rid) for rid in unchanged_ids]
+                self.conn, self._seen_sql, [(self._now_param, self.job_id, oai, rid) for rid, oai in unchanged]
             )
         self._insert_dependents(ids_by_record)
         result.touched.update(rid for rid, _ in ids_by_record)
@@ -228,7 +235,12 @@ class LibraryWriter:
             self.conn.execute(
                 update(SR)
                 .where(SR.c.id.in_(part))
-                .values(status=RecordStatus.DELETED.value, deleted_at=self.now, last_job_id=self.job_id)
+                .values(
+                    status=RecordStatus.DELETED.value,
+                    deleted_at=self.now,
+                    changed_at=self.now,
+                    last_job_id=self.job_id,
+                )
             )
         return len(ids)
 
@@ -264,3 +276,48 @@ class LibraryWriter:
             )
         deleted = self._mark_deleted(ids)
         return WriteResult(deleted=deleted, unchanged=len(local_ids) - deleted, touched=set(ids))
+
+    def delete_oai_identifiers(self, identifiers: Sequence[str]) -> WriteResult:
+        """Records a harvested repository reports deleted. A record not known by its OAI identifier is
+        looked for by the identifier's last part as local id (``oai:host:123`` -> ``123``: Koha and
+        most repositories build their identifiers from the record number)."""
+        unique = list(dict.fromkeys(identifiers))
+        found: dict[str, int] = {}
+        for part in chunks(unique):
+            rows = self.conn.execute(
+                select(SR.c.oai_identifier, SR.c.id).where(
+                    SR.c.library_id == self.library_id,
+                    SR.c.oai_identifier.in_(part),
+                    SR.c.status == RecordStatus.ACTIVE.value,
+                )
+            )
+            found.update((oai, rid) for oai, rid in rows)
+        tails = {i.rsplit(":", 1)[-1]: i for i in unique if i not in found}
+        for part in chunks(list(tails)):
+            rows = self.conn.execute(
+                select(SR.c.local_id, SR.c.id).where(
+                    SR.c.library_id == self.library_id,
+                    SR.c.local_id.in_(part),
+                    SR.c.oai_identifier.is_(None),
+                    SR.c.status == RecordStatus.ACTIVE.value,
+                )
+            )
+            found.update((tails[local_id], rid) for local_id, rid in rows)
+        ids = sorted(set(found.values()))
+        deleted = self._mark_deleted(ids)
+        return WriteResult(deleted=deleted, unchanged=len(unique) - len(found), touched=set(ids))
+
+    def delete_oai_missing(self, present: set[str]) -> WriteResult:
+        """A ListIdentifiers sweep: harvested records whose identifier the repository no longer lists."""
+        gone = [
+            rid
+            for rid, oai in self.conn.execute(
+                select(SR.c.id, SR.c.oai_identifier).where(
+                    SR.c.library_id == self.library_id,
+                    SR.c.oai_identifier.is_not(None),
+                    SR.c.status == RecordStatus.ACTIVE.value,
+                )
+            )
+            if oai not in present
+        ]
+        return WriteResult(deleted=self._mark_deleted(gone), touched=set(gone))

@@ -6,13 +6,17 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, update
 from sqlalchemy.engine import Engine
 
+from catalog.db import chunks
 from catalog.dedup.clusters import Deduplicator
 from catalog.identifiers import isbn13
 from catalog.search.documents import documents
+from catalog.models import UnionRecord, utcnow
 from catalog.search.engine import SearchEngine
+
+UNION = UnionRecord.__table__  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -54,6 +58,11 @@ class CatalogueUpdater:
         documents the ingest built for the records (used for records that stay union records alone)."""
         start = time.perf_counter()
         result = self.dedup.process(source_record_ids)
+        touched = sorted(result.union_ids - result.singletons.keys())
+        if touched:  # a member or its holdings changed: the union record's OAI datestamp moves
+            stamp = utcnow()
+            for part in chunks(touched):
+                self.conn.execute(update(UNION).where(UNION.c.id.in_(part)).values(updated_at=stamp))
         self.summary.dedup_seconds += time.perf_counter() - start
         self.summary.pairs_decided += result.decisions
         self.summary.pairs_accepted += result.accepted

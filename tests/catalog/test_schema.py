@@ -30,6 +30,7 @@ TABLES = {
     "match_decision",
     "ingest_job",
     "job_rejection",
+    "union_tombstone",
 }
 
 
