@@ -63,6 +63,11 @@ def record_rejections(conn: Connection, job_id: int, rejections: Sequence[dict[s
         conn.execute(insert(REJECTION), [{"job_id": job_id, **r} for r in rejections])
 
 
+def set_counts(conn: Connection, job_id: int, counts: dict[str, int]) -> None:
+    """The counts of a job that commits as it goes (a harvest, page by page)."""
+    conn.execute(update(JOB).where(JOB.c.id == job_id).values(**{k: counts.get(k, 0) for k in COUNTS}))
+
+
 def finish(conn: Connection, job_id: int, counts: dict[str, int]) -> None:
     """Mark the job succeeded with its counts, inside the job's own transaction."""
     conn.execute(
@@ -107,21 +112,31 @@ def recover_interrupted(engine: Engine) -> list[int]:
     host = socket.gethostname()
     with writing(engine) as conn:
         rows = conn.execute(
-            select(JOB.c.id, JOB.c.pid).where(JOB.c.status == JobStatus.RUNNING.value, JOB.c.host == host)
+            select(JOB.c.id, JOB.c.pid, JOB.c.source).where(
+                JOB.c.status == JobStatus.RUNNING.value, JOB.c.host == host
+            )
         ).all()
-        dead = [job_id for job_id, pid in rows if pid is None or (pid != os.getpid() and not _pid_alive(pid))]
-        if dead:
+        dead = [
+            (job_id, source)
+            for job_id, pid, source in rows
+            if pid is None or (pid != os.getpid() and not _pid_alive(pid))
+        ]
+        for job_id, source in dead:
+            outcome = (
+                "the pages committed before stay, and the next harvest goes on after them"
+                if source == "oai"
+                else "nothing was changed"
+            )
             conn.execute(
                 update(JOB)
-                .where(JOB.c.id.in_(dead))
+                .where(JOB.c.id == job_id)
                 .values(
                     status=JobStatus.FAILED.value,
                     finished_at=utcnow(),
-                    error="interrupted: the process running the job ended before it finished; "
-                    "nothing was changed",
+                    error=f"interrupted: the process running the job ended before it finished; {outcome}",
                 )
             )
-    return dead
+    return [job_id for job_id, _ in dead]
 
 
 def job_dict(conn: Connection, job_id: int, library_code: str | None = None) -> dict[str, Any]:

@@ -62,7 +62,7 @@ class Library(SQLModel, table=True):
     oai_set: str | None = Field(default=None, max_length=200)
     harvest_interval_hours: int | None = Field(default=None, ge=1)
     last_harvest_datestamp: str | None = Field(
-        default=None, max_length=32, description="Start of the last complete harvest, in the repository's time"
+        default=None, max_length=32, description="Start of the last complete harvest (repository's clock)"
     )
     # An unfinished harvest (interrupted, or failed after some pages committed) goes on from here.
     oai_resumption_token: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -203,9 +203,8 @@ class LibraryWriter:
             self._drop_dependents([rid for rid, _ in changed])
             _executemany(self.conn, self._update_record_sql, [(*self._row(rec), rid) for rid, rec in changed])
         if unchanged:
-            _executemany(
-                self.conn, self._seen_sql, [(self._now_param, self.job_id, oai, rid) for rid, oai in unchanged]
-            )
+            seen = [(self._now_param, self.job_id, oai, rid) for rid, oai in unchanged]
+            _executemany(self.conn, self._seen_sql, seen)
         self._insert_dependents(ids_by_record)
         result.touched.update(rid for rid, _ in ids_by_record)
         result.documents.update((rid, rec.document) for rid, rec in ids_by_record if rec.document is not None)

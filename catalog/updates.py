@@ -12,8 +12,8 @@ from sqlalchemy.engine import Engine
 from catalog.db import chunks
 from catalog.dedup.clusters import Deduplicator
 from catalog.identifiers import isbn13
-from catalog.search.documents import documents
 from catalog.models import UnionRecord, utcnow
+from catalog.search.documents import documents
 from catalog.search.engine import SearchEngine
 
 UNION = UnionRecord.__table__  # type: ignore[attr-defined]

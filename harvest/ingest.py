@@ -58,7 +58,7 @@ class Outcome:
     reason: str | None
 
 
-def _profile_for(library: Library) -> HoldingsProfile | None:
+def profile_for(library: Library) -> HoldingsProfile | None:
     try:
         return holdings.resolve(library.holdings_profile, library.holdings_config)
     except ValueError as exc:
@@ -137,7 +137,7 @@ def _choose_workers(path: Path, workers: int | None) -> int:
     return min(os.cpu_count() or 1, 4) if size >= PARALLEL_MIN_BYTES else 0
 
 
-def _lock_library(conn: Any, library_id: int) -> None:
+def lock_library(conn: Any, library_id: int) -> None:
     """Two jobs of one library never interleave: PostgreSQL locks the library row until commit.
     (SQLite has a single writer: the job's transaction already excludes every other writer.)"""
     if conn.dialect.name == "postgresql":
@@ -178,7 +178,7 @@ def ingest_file(
     fmt = sources.normalise_format(fmt)
     with Session(engine) as session:
         library = get_library(session, library_code)
-        profile = _profile_for(library)
+        profile = profile_for(library)
         library_id, code = library.id, library.code
         if job_id is None:
             job_id = jobs.create_job(engine, library, source, mode, fmt, filename or path.name)
@@ -254,7 +254,7 @@ def _run(
 ) -> UpdateSummary:
     items = sources.read_path(path, fmt, decoded=False)
     with writing(engine) as conn:
-        _lock_library(conn, library_id)
+        lock_library(conn, library_id)
         writer = LibraryWriter(conn, library_id, job_id, utcnow())
         updater = CatalogueUpdater(conn, ignore_isbns, search, code)
 

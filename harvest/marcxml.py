@@ -27,7 +27,19 @@ _MARC_CHILDREN = {b"leader", b"controlfield", b"datafield"}
 _INVALID_XML_CHARS = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
-def _parser(encoding: str | None) -> etree.XMLParser:
+def declared_namespaces(data: bytes) -> dict[bytes, bytes]:
+    """Every namespace declared in ``data`` (prefix -> URI; b"" for the default namespace)."""
+    return {ns.group(1) or b"": ns.group(3) for ns in _XMLNS.finditer(data)}
+
+
+def strip_invalid_characters(data: bytes) -> tuple[bytes, list[str]]:
+    """``data`` without the control characters XML forbids, and those found (as 0xNN)."""
+    bad = sorted({f"0x{b:02X}" for chunk in _INVALID_XML_CHARS.findall(data) for b in chunk})
+    return (_INVALID_XML_CHARS.sub(b"", data), bad) if bad else (data, [])
+
+
+def parser(encoding: str | None = None) -> etree.XMLParser:
+    """A parser safe for untrusted XML: no entities resolved, no DTD, no network, no huge trees."""
     return etree.XMLParser(
         encoding=encoding,
         resolve_entities=False,
@@ -72,7 +84,8 @@ def record_from_element(element: etree._Element) -> Record:
     return record
 
 
-def _wrap(chunk: bytes, namespaces: dict[bytes, bytes]) -> bytes:
+def wrap(chunk: bytes, namespaces: dict[bytes, bytes]) -> bytes:
+    """``chunk`` inside an element that declares ``namespaces``, so that it parses on its own."""
     declarations = b" ".join(
         b'xmlns:%s="%s"' % (prefix, uri) if prefix else b'xmlns="%s"' % uri
         for prefix, uri in namespaces.items()
@@ -86,12 +99,12 @@ def parse_record(
     """Parse one record element's bytes; invalid control characters are removed with a warning."""
     notes: list[str] = []
     try:
-        wrapper = etree.fromstring(_wrap(chunk, namespaces), _parser(encoding))
+        wrapper = etree.fromstring(wrap(chunk, namespaces), parser(encoding))
     except etree.XMLSyntaxError:
         bad = sorted({f"0x{b:02X}" for b in _INVALID_XML_CHARS.findall(chunk) for b in b})
         if not bad:
             raise
-        wrapper = etree.fromstring(_wrap(_INVALID_XML_CHARS.sub(b"", chunk), namespaces), _parser(encoding))
+        wrapper = etree.fromstring(wrap(_INVALID_XML_CHARS.sub(b"", chunk), namespaces), parser(encoding))
         notes.append(f"removed control character(s) not allowed in XML: {', '.join(bad)}")
     element = wrapper[0]
     record = record_from_element(element)

@@ -1,0 +1,136 @@
+"""Talking to an OAI-PMH repository: Sickle, with the retries and the page reading a harvest needs."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import requests
+from sickle import Sickle
+from sickle.oaiexceptions import OAIError
+from sickle.response import OAIResponse
+
+from harvest.ingest import IngestError
+from harvest.oai_page import Page, PageError, read_page
+
+log = logging.getLogger(__name__)
+RETRY_STATUS = {408, 429, 500, 502, 503, 504}
+USER_AGENT = "unioncat OAI-PMH harvester"
+
+
+class HarvestError(IngestError):
+    """The harvest cannot go on; what was committed stays, and the next harvest resumes after it."""
+
+
+class OaiClient(Sickle):
+    """Sickle with the retries a nightly harvest needs: timeouts, connection errors, HTTP 408/429/5xx
+    and pages that are not complete OAI-PMH documents are tried again with exponential backoff
+    (``Retry-After`` is honoured, up to ``max_delay``)."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        retries: int = 5,
+        backoff: float = 2.0,
+        max_delay: float = 300.0,
+        timeout: float = 120.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(endpoint, max_retries=0, timeout=timeout, headers={"User-Agent": USER_AGENT})
+        self.retries = retries
+        self.backoff = backoff
+        self.max_delay = max_delay
+        self.sleep = sleep
+        self.requests_made = 0
+        self.retried = 0
+
+    def _delay(self, attempt: int, response: requests.Response | None) -> float:
+        after = response.headers.get("Retry-After") if response is not None else None
+        if after and after.strip().isdigit():
+            return min(float(after), self.max_delay)
+        return min(self.backoff * (2**attempt), self.max_delay)
+
+    def harvest(self, **kwargs: Any) -> OAIResponse:
+        """One request, retried; raises :class:`HarvestError` when every attempt failed."""
+        problem = ""
+        for attempt in range(self.retries + 1):
+            response: requests.Response | None = None
+            try:
+                self.requests_made += 1
+                response = self._request(kwargs)
+            except (requests.Timeout, requests.ConnectionError) as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            else:
+                if response.status_code in RETRY_STATUS:
+                    problem = f"HTTP {response.status_code}"
+                elif response.status_code >= 400:
+                    raise HarvestError(f"{self.endpoint} answered HTTP {response.status_code} to {kwargs}")
+                else:
+                    return OAIResponse(response, params=kwargs)
+            if attempt < self.retries:
+                self.retried += 1
+                delay = self._delay(attempt, response)
+                log.warning("OAI-PMH request %s failed (%s); retrying in %.1f s", kwargs, problem, delay)
+                self.sleep(delay)
+        raise HarvestError(f"{self.endpoint} did not answer after {self.retries + 1} attempts: {problem}")
+
+    def page(self, params: dict[str, str], first_number: int) -> Page:
+        """A ListRecords page, fetched again (with backoff) while it is not a complete OAI-PMH document."""
+        problem = ""
+        for attempt in range(self.retries + 1):
+            response = self.harvest(**params)
+            try:
+                return read_page(response.http_response.content, first_number)
+            except PageError as exc:
+                problem = str(exc)
+            if attempt < self.retries:
+                self.retried += 1
+                self.sleep(self._delay(attempt, None))
+        raise HarvestError(f"{self.endpoint}: {problem} (after {self.retries + 1} attempts)")
+
+
+@dataclass
+class Repository:
+    """What Identify says about a repository."""
+
+    granularity: str = "YYYY-MM-DD"
+    deleted_record: str = "no"
+    earliest: str | None = None
+
+    @property
+    def seconds(self) -> bool:
+        return "hh" in self.granularity
+
+
+def identify(client: OaiClient) -> Repository:
+    try:
+        info = client.Identify()
+    except OAIError as exc:
+        raise HarvestError(f"Identify failed: {exc}") from None
+    except Exception as exc:  # garbage where an Identify response should be
+        raise HarvestError(f"{client.endpoint} gave no usable Identify response: {exc}") from None
+    return Repository(
+        granularity=getattr(info, "granularity", None) or "YYYY-MM-DD",
+        deleted_record=(getattr(info, "deletedRecord", None) or "no").strip(),
+        earliest=getattr(info, "earliestDatestamp", None),
+    )
+
+
+def parse_datestamp(value: str) -> datetime:
+    value = value.strip()
+    if "T" in value:
+        return datetime.strptime(value.rstrip("Z"), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+    return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+
+
+def next_from(last_start: str, repository: Repository) -> str:
+    """Where an incremental harvest starts: the last complete harvest's start, less one granularity
+    unit of overlap (a record stamped in the same day or second as that start is read again)."""
+    when = parse_datestamp(last_start)
+    if repository.seconds:
+        return (when - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (when - timedelta(days=1)).strftime("%Y-%m-%d")

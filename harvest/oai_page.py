@@ -1,0 +1,155 @@
+"""One OAI-PMH response page, read record by record from its bytes.
+
+A page is parsed for its envelope (response date, error, resumption token) as a whole, with the
+control characters XML forbids removed first. Its records are then cut out of the bytes and parsed
+one by one, as ingest does with MARCXML files: a record that is not well-formed costs that record
+only, and every MARC record keeps its exact bytes. A page that is not a complete OAI-PMH document
+(an HTML error page, a body cut short) raises :class:`PageError`, so that it is fetched again rather
+than taken for the end of the list.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from harvest import marcxml
+from harvest.incoming import Incoming
+
+OAI_NS = "http://www.openarchives.org/OAI/2.0/"
+_RECORD_TAG = re.compile(rb"<(/?)(?:[A-Za-z_][\w.-]*:)?record(?=[\s/>])")
+_HEADER_FIRST = re.compile(rb"\s*(?:<!--.*?-->\s*)*<(?:[A-Za-z_][\w.-]*:)?header(?=[\s/>])", re.DOTALL)
+_IDENTIFIER = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?identifier\s*>\s*([^<]{1,500}?)\s*<")
+_END_OF_DOCUMENT = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?OAI-PMH\s*>\s*$")
+
+
+class PageError(ValueError):
+    """The response is not a complete OAI-PMH document."""
+
+
+@dataclass(slots=True)
+class OaiRecord:
+    number: int  # position in the harvest, 1-based
+    identifier: str | None
+    datestamp: str | None
+    deleted: bool = False
+    item: Incoming | None = None  # the MARC record (not decoded yet), for a record that is not deleted
+    error: str | None = None
+
+
+@dataclass
+class Page:
+    response_date: str | None = None
+    records: list[OaiRecord] = field(default_factory=list)
+    token: str | None = None  # the resumption token; None on the last page
+    complete_list_size: int | None = None
+    error_code: str | None = None
+    error_message: str = ""
+
+
+def _local(element: etree._Element) -> str:
+    return etree.QName(element).localname if isinstance(element.tag, str) else ""
+
+
+def _child(element: etree._Element, name: str) -> etree._Element | None:
+    for child in element:
+        if _local(child) == name:
+            return child
+    return None
+
+
+def _envelope(content: bytes) -> etree._Element:
+    cleaned, _ = marcxml.strip_invalid_characters(content)
+    try:
+        root = etree.fromstring(cleaned, marcxml.parser())
+    except etree.XMLSyntaxError as exc:
+        if not _END_OF_DOCUMENT.search(cleaned[-200:]):
+            raise PageError(f"the response is not a complete XML document: {exc}") from None
+        lenient = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, load_dtd=False)
+        root = etree.fromstring(cleaned, lenient)
+    if root is None or _local(root) != "OAI-PMH":
+        raise PageError("the response is not an OAI-PMH document")
+    return root
+
+
+def _record_chunks(content: bytes) -> list[tuple[int, int]]:
+    """(start, end) of every OAI ``record`` element: a record element whose first child is a header."""
+    spans: list[tuple[int, int]] = []
+    depth = 0
+    start = -1
+    for match in _RECORD_TAG.finditer(content):
+        closing = match.group(1) == b"/"
+        tag_end = content.find(b">", match.end())
+        if tag_end == -1:
+            break
+        if closing:
+            depth -= 1
+            if depth == 0 and start != -1:
+                spans.append((start, tag_end + 1))
+                start = -1
+            depth = max(depth, 0)
+        elif content[tag_end - 1 : tag_end] != b"/":  # not <record/>
+            if depth == 0 and _HEADER_FIRST.match(content, tag_end + 1):
+                start = match.start()
+            depth += 1
+    return spans
+
+
+def _read_record(content: bytes, span: tuple[int, int], number: int) -> OaiRecord:
+    start, end = span
+    chunk = content[start:end]
+    namespaces = marcxml.declared_namespaces(content[:start])
+    cleaned, _ = marcxml.strip_invalid_characters(chunk)  # the MARC record reports them, as a warning
+    try:
+        wrapper = etree.fromstring(marcxml.wrap(cleaned, namespaces), marcxml.parser())
+    except etree.XMLSyntaxError as exc:
+        found = _IDENTIFIER.search(chunk)
+        identifier = found.group(1).decode("utf-8", "replace") if found else None
+        return OaiRecord(number, identifier, None, error=f"record is not well-formed XML: {exc}")
+    element = wrapper[0]
+    header = _child(element, "header")
+    assert header is not None  # _record_chunks only cuts out records that start with one
+    identifier_el, datestamp_el = _child(header, "identifier"), _child(header, "datestamp")
+    identifier = (identifier_el.text or "").strip() if identifier_el is not None else ""
+    datestamp = (datestamp_el.text or "").strip() if datestamp_el is not None else None
+    record = OaiRecord(number, identifier or None, datestamp, deleted=header.get("status") == "deleted")
+    if not identifier:
+        record.error = "the record's header has no identifier"
+    elif not record.deleted:
+        metadata = _child(element, "metadata")
+        inner = next(marcxml.split(io.BytesIO(chunk)), None) if metadata is not None else None
+        if inner is None:
+            kind = _local(metadata[0]) if metadata is not None and len(metadata) else "nothing"
+            record.error = f"the record's metadata is not MARCXML (found {kind})"
+        else:
+            inner.number = number
+            inner.offset = None
+            inner_namespaces, _ = inner.context
+            inner.context = ({**namespaces, **inner_namespaces}, "utf-8")
+            record.item = inner
+    return record
+
+
+def read_page(content: bytes, first_number: int = 1) -> Page:
+    """The envelope and records of one ListRecords or GetRecord response."""
+    root = _envelope(content)
+    page = Page()
+    date = _child(root, "responseDate")
+    page.response_date = (date.text or "").strip() if date is not None else None
+    error = _child(root, "error")
+    if error is not None:
+        page.error_code = error.get("code") or "unknown"
+        page.error_message = (error.text or "").strip()
+        return page
+    for number, span in enumerate(_record_chunks(content), start=first_number):
+        page.records.append(_read_record(content, span, number))
+    for verb in root:
+        token = _child(verb, "resumptionToken") if isinstance(verb.tag, str) else None
+        if token is not None:
+            page.token = (token.text or "").strip() or None
+            size = token.get("completeListSize")
+            page.complete_list_size = int(size) if size and size.isdigit() else None
+    return page
