@@ -23,6 +23,7 @@ from catalog.libraries import (
     library_dict,
     library_stats,
     list_libraries,
+    update_library,
 )
 from catalog.models import Library
 from catalog.settings import Settings
@@ -103,6 +104,14 @@ def library_add(
     holdings_profile: Annotated[
         str, typer.Option("--holdings-profile", help=f"One of: {', '.join(holdings.profile_names())}.")
     ] = holdings.AUTO,
+    oai_url: Annotated[str | None, typer.Option("--oai-url", help="OAI-PMH base URL to harvest.")] = None,
+    oai_prefix: Annotated[
+        str | None, typer.Option("--oai-prefix", help="metadataPrefix to harvest (default marc21).")
+    ] = None,
+    oai_set: Annotated[str | None, typer.Option("--oai-set", help="Harvest only this OAI-PMH set.")] = None,
+    harvest_every: Annotated[
+        int | None, typer.Option("--harvest-every", min=1, help="Harvest by the service every N hours.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Add a member library."""
@@ -119,12 +128,66 @@ def library_add(
             opac_url_pattern=opac_url,
             contact=contact,
             holdings_profile=holdings_profile,
+            oai_base_url=oai_url,
+            oai_metadata_prefix=oai_prefix,
+            oai_set=oai_set,
+            harvest_interval_hours=harvest_every,
         )
         data = library_dict(library)
     if as_json:
         _print_json(data)
     else:
         err.print(f"added library {data['code']}: {data['name_vi']}")
+
+
+@library_app.command("update")
+def library_update(
+    code: Annotated[str, typer.Argument(help="Code of the library.")],
+    name: Annotated[str | None, typer.Option("--name", help="Name in Vietnamese.")] = None,
+    name_en: Annotated[str | None, typer.Option("--name-en", help="Name in English.")] = None,
+    region: Annotated[str | None, typer.Option(help="Region.")] = None,
+    city: Annotated[str | None, typer.Option(help="City.")] = None,
+    website: Annotated[str | None, typer.Option(help="Website URL.")] = None,
+    opac_url: Annotated[str | None, typer.Option("--opac-url", help="Link to a local record ({id}).")] = None,
+    contact: Annotated[str | None, typer.Option(help="Contact person or e-mail.")] = None,
+    holdings_profile: Annotated[
+        str | None, typer.Option("--holdings-profile", help="Holdings profile.")
+    ] = None,
+    oai_url: Annotated[str | None, typer.Option("--oai-url", help="OAI-PMH base URL to harvest.")] = None,
+    oai_prefix: Annotated[str | None, typer.Option("--oai-prefix", help="metadataPrefix to harvest.")] = None,
+    oai_set: Annotated[str | None, typer.Option("--oai-set", help="Harvest only this set.")] = None,
+    harvest_every: Annotated[
+        int | None, typer.Option("--harvest-every", min=1, help="Harvest by the service every N hours.")
+    ] = None,
+    active: Annotated[bool | None, typer.Option("--active/--inactive", help="Member in service?")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Change a member library's details (only the options given)."""
+    values = {
+        "name_vi": name,
+        "name_en": name_en,
+        "region": region,
+        "city": city,
+        "website": website,
+        "opac_url_pattern": opac_url,
+        "contact": contact,
+        "holdings_profile": holdings_profile,
+        "oai_base_url": oai_url,
+        "oai_metadata_prefix": oai_prefix,
+        "oai_set": oai_set,
+        "harvest_interval_hours": harvest_every,
+        "active": active,
+    }
+    changes = {k: v for k, v in values.items() if v is not None}
+    if not changes:
+        raise CliError("nothing to change: give at least one option (see --help)")
+    engine = _engine()
+    with session_scope(engine) as session:
+        data = library_dict(update_library(session, code, **changes))
+    if as_json:
+        _print_json(data)
+    else:
+        err.print(f"updated library {data['code']}: {', '.join(sorted(changes))}")
 
 
 @library_app.command("list")
@@ -314,6 +377,73 @@ def ingest(
         err.print(f"  record {rejection['record_number']}{at}: {rejection['reason']}")
     if summary["rejected"] > 20:
         err.print(f"  ... {summary['rejected'] - 20} more rejected records in the job report")
+
+
+# ----------------------------------------------------------------------------------------- harvest
+@app.command("harvest")
+def harvest(
+    library: Annotated[str | None, typer.Argument(help="Code of the library to harvest.")] = None,
+    all_libraries: Annotated[
+        bool, typer.Option("--all", help="Every active library with an OAI-PMH URL.")
+    ] = False,
+    full: Annotated[
+        bool,
+        typer.Option("--full", help="Read everything again, not only what changed."),
+    ] = False,
+    sweep: Annotated[
+        bool | None,
+        typer.Option(
+            "--sweep/--no-sweep",
+            help="List all identifiers to find records deleted without trace (default: weekly, and only "
+            "for repositories that keep no deletions).",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Harvest libraries' OAI-PMH repositories: incremental, resumable, one job per library."""
+    from harvest.oai import harvest_library
+
+    if (library is None) == (not all_libraries):
+        raise CliError("name one library code, or --all")
+    settings = _settings()
+    engine = _engine()
+    if all_libraries:
+        with session_scope(engine) as session:
+            codes = [lib.code for lib in list_libraries(session, active_only=True) if lib.oai_base_url]
+    else:
+        codes = [str(library)]
+    results, failed = [], 0
+    for code in codes:
+        try:
+            summary = harvest_library(
+                engine,
+                code,
+                full=full,
+                sweep=sweep,
+                search=_search_engine(engine),
+                ignore_isbns=settings.dedup_ignore_isbns,
+            )
+        except IngestError as exc:
+            failed += 1
+            where = f" (job {exc.job_id})" if exc.job_id else ""
+            summary = {"library": code, "status": "failed", "error": str(exc), "job_id": exc.job_id}
+            if not as_json:
+                err.print(f"{code}: harvest failed{where}: {exc}", markup=False, highlight=False)
+        else:
+            if not as_json:
+                err.print(
+                    f"{code}: job {summary['job_id']} {summary['status']}: {summary['pages']} page(s), read "
+                    f"{summary['read']}, added {summary['added']}, updated {summary['updated']}, unchanged "
+                    f"{summary['unchanged']}, deleted {summary['deleted']}, rejected {summary['rejected']}"
+                    + (" (resumed)" if summary["resumed"] else ""),
+                    markup=False,
+                    highlight=False,
+                )
+        results.append(summary)
+    if as_json:
+        _print_json(results if all_libraries else results[0])
+    if failed:
+        raise typer.Exit(1)
 
 
 # ------------------------------------------------------------------------------------------ search

@@ -48,7 +48,7 @@ class OaiClient(Sickle):
         self.requests_made = 0
         self.retried = 0
 
-    def _delay(self, attempt: int, response: requests.Response | None) -> float:
+    def delay(self, attempt: int, response: requests.Response | None) -> float:
         after = response.headers.get("Retry-After") if response is not None else None
         if after and after.strip().isdigit():
             return min(float(after), self.max_delay)
@@ -73,7 +73,7 @@ class OaiClient(Sickle):
                     return OAIResponse(response, params=kwargs)
             if attempt < self.retries:
                 self.retried += 1
-                delay = self._delay(attempt, response)
+                delay = self.delay(attempt, response)
                 log.warning("OAI-PMH request %s failed (%s); retrying in %.1f s", kwargs, problem, delay)
                 self.sleep(delay)
         raise HarvestError(f"{self.endpoint} did not answer after {self.retries + 1} attempts: {problem}")
@@ -89,7 +89,7 @@ class OaiClient(Sickle):
                 problem = str(exc)
             if attempt < self.retries:
                 self.retried += 1
-                self.sleep(self._delay(attempt, None))
+                self.sleep(self.delay(attempt, None))
         raise HarvestError(f"{self.endpoint}: {problem} (after {self.retries + 1} attempts)")
 
 
@@ -107,12 +107,23 @@ class Repository:
 
 
 def identify(client: OaiClient) -> Repository:
-    try:
-        info = client.Identify()
-    except OAIError as exc:
-        raise HarvestError(f"Identify failed: {exc}") from None
-    except Exception as exc:  # garbage where an Identify response should be
-        raise HarvestError(f"{client.endpoint} gave no usable Identify response: {exc}") from None
+    """Identify, asked again (with backoff) while the answer is not an Identify response."""
+    problem = ""
+    for attempt in range(client.retries + 1):
+        try:
+            info = client.Identify()
+            break
+        except OAIError as exc:
+            raise HarvestError(f"Identify failed: {exc}") from None
+        except HarvestError:
+            raise
+        except Exception as exc:  # garbage where an Identify response should be
+            problem = str(exc) or type(exc).__name__
+        if attempt < client.retries:
+            client.retried += 1
+            client.sleep(client.delay(attempt, None))
+    else:
+        raise HarvestError(f"{client.endpoint} gave no usable Identify response: {problem}")
     return Repository(
         granularity=getattr(info, "granularity", None) or "YYYY-MM-DD",
         deleted_record=(getattr(info, "deletedRecord", None) or "no").strip(),

@@ -139,12 +139,11 @@ class PeerRepository:
         record = self.records.get(identifier)
         if record is None:
             raise error.IdDoesNotExistError(identifier)
-        metadata = (
-            common.Metadata(record.element, {"record": record.element})
-            if record.element is not None
-            else None
-        )
-        return self._header(record), metadata, None
+        return self._header(record), self._metadata(record), None
+
+    @staticmethod
+    def _metadata(record: PeerRecord) -> common.Metadata | None:
+        return None if record.element is None else common.Metadata(record.element, {"record": record.element})
 
 
 def _write_marc(element: etree._Element, metadata: common.Metadata) -> None:
