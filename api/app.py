@@ -559,8 +559,10 @@ def create_app(
         search_engine.rebuild(catalogue)
         return {"union_records": unions}
 
+    from .oai_provider import oai_router
     from .web import router
 
+    app.include_router(oai_router(catalogue, settings))
     app.include_router(router(app))
     return app
 

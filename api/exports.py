@@ -65,6 +65,13 @@ def source_export(raw: bytes, raw_format: str, fmt: str) -> bytes:
 
 
 def union_export(conn: Connection, union_id: int, fmt: str) -> bytes | None:
+    record = union_marc(conn, union_id)
+    return None if record is None else serialise(record, fmt)
+
+
+def union_marc(conn: Connection, union_id: int, holders: bool = False) -> Record | None:
+    """The union record as one MARC record: its most complete member, renumbered, with every member's
+    number (035) and every member's ISBN (020); with ``holders``, an 850 field per holding library."""
     rows = conn.execute(
         select(SR.c.raw, SR.c.raw_format, SR.c.fields, SR.c.local_id, LIBRARY.c.code)
         .join(LIBRARY, LIBRARY.c.id == SR.c.library_id)
@@ -96,4 +103,9 @@ def union_export(conn: Connection, union_id: int, fmt: str) -> bytes | None:
                 record.add_ordered_field(
                     Field(tag="020", indicators=Indicators(" ", " "), subfields=[Subfield("a", isbn)])
                 )
-    return serialise(record, fmt)
+    if holders:
+        for code in sorted({member.code for member in members}):
+            record.add_ordered_field(
+                Field(tag="850", indicators=Indicators(" ", " "), subfields=[Subfield("a", code)])
+            )
+    return record

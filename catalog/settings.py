@@ -34,6 +34,23 @@ class Settings(BaseSettings):
     dedup_ignore_isbns: list[str] = Field(
         default_factory=list, description="ISBNs never trusted for matching (reused by publishers)."
     )
+    oai_repository_name: str = Field(
+        default="unioncat union catalogue", description="repositoryName of the OAI-PMH provider (/oai)."
+    )
+    oai_repository_identifier: str = Field(
+        default="unioncat",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9\-]*(\.[A-Za-z0-9\-]+)*$",
+        description="The namespace of the provider's OAI identifiers (oai:<this>:union/123).",
+    )
+    oai_admin_email: str = Field(
+        default="admin@unioncat.invalid",
+        pattern=r"^\S+@(\S+\.)+\S+$",
+        description="adminEmail the OAI-PMH provider gives in Identify.",
+    )
+    oai_page_size: int = Field(default=200, ge=1, le=5000, description="Records per OAI-PMH list response.")
+    harvest_check_minutes: int = Field(
+        default=15, ge=0, description="How often the service looks for libraries due a harvest (0 = never)."
+    )
 
     @field_validator("database_url", "meili_url", "meili_key", "admin_token", mode="before")
     @classmethod
