@@ -38,7 +38,7 @@ from harvest import sources
 
 from . import context, exports, problems
 from .problems import Problem
-from .worker import JobWorker, Task
+from .worker import HarvestTask, JobWorker, Task
 
 API = "/api/v1"
 MAX_ID = 2_147_483_647
@@ -538,6 +538,26 @@ def create_app(
         if not require(who).may_write(lib.code):
             raise Problem(403, f"only {lib.code} or an admin may see its jobs")
         return job_records.library_jobs(db.connection(), lib.id, lib.code, limit)  # type: ignore[arg-type]
+
+    @app.post(f"{API}/libraries/{{code}}/harvest", tags=["jobs"], status_code=202)
+    def library_harvest(
+        code: str,
+        db: SessionDep,
+        who: PrincipalDep,
+        full: Annotated[bool, Query(description="Read everything again, not only what changed.")] = False,
+        sweep: Annotated[
+            bool | None, Query(description="List all identifiers to find deletions (default: when due).")
+        ] = None,
+    ) -> dict[str, Any]:
+        """Harvest the library's OAI-PMH repository now, in the background (one harvest at a time per
+        library: asking again while one waits changes nothing)."""
+        lib = library_or_404(db, code)
+        if not require(who).may_write(lib.code):
+            raise Problem(403, f"only {lib.code} or an admin may harvest its records")
+        if not lib.oai_base_url:
+            raise Problem(409, f"library {lib.code} has no OAI-PMH base URL to harvest")
+        queued = app.state.worker.submit(HarvestTask(lib.code, full=full, sweep=sweep))
+        return {"library": lib.code, "queued": queued, "jobs": f"{API}/libraries/{lib.code}/jobs"}
 
     # ------------------------------------------------------------------------------ admin
     @app.post(f"{API}/admin/reindex", tags=["admin"])

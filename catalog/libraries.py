@@ -180,6 +180,9 @@ def library_dict(library: Library, stats: LibraryStats | None = None) -> dict[st
         "oai_base_url": library.oai_base_url,
         "oai_metadata_prefix": library.oai_metadata_prefix,
         "oai_set": library.oai_set,
+        "harvest_interval_hours": library.harvest_interval_hours,
+        "last_harvest_datestamp": library.last_harvest_datestamp,
+        "harvest_unfinished": library.oai_resumption_token is not None,
     }
     if stats is not None:
         data.update(

@@ -273,3 +273,40 @@ def test_cli_harvest_killed_midway_resumes_without_loss(tmp_path: Path, run_cli)
             jobs = session.exec(select(IngestJob).order_by(IngestJob.id)).all()  # type: ignore[call-overload]
         assert jobs[0][0].status == "failed" and "next harvest goes on" in (jobs[0][0].error or "")
         engine.dispose()
+
+
+def test_the_service_harvests_on_schedule_and_on_request(tmp_path: Path, peer: Peer) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from catalog import db
+    from catalog.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "data", admin_token="admin-secret", harvest_check_minutes=0)
+    engine = db.make_engine(settings.resolved_database_url)
+    db.upgrade(engine)
+    with session_scope(engine) as session:
+        add_library(
+            session, "KOHA", "Koha", holdings_profile="koha", oai_base_url=peer.url, harvest_interval_hours=24
+        )
+        add_library(session, "FILES", "Chỉ gửi tệp")
+    app = create_app(engine, settings)
+    admin = {"Authorization": "Bearer admin-secret"}
+    with TestClient(app) as client:
+        worker = app.state.worker
+        assert worker.queue_due_harvests() == ["KOHA"]  # never harvested: due
+        assert worker.wait_idle(120)
+        assert worker.queue_due_harvests() == []  # harvested a moment ago: not due for 24 hours
+        assert _active(engine) == len(peer.repository.records)
+        peer.change_title(sorted(peer.repository.records)[0], "Tên mới")
+        assert client.post("/api/v1/libraries/KOHA/harvest").status_code == 401
+        asked = client.post("/api/v1/libraries/KOHA/harvest", headers=admin)
+        assert asked.status_code == 202 and asked.json()["queued"]
+        assert worker.wait_idle(120)
+        jobs = client.get("/api/v1/libraries/KOHA/jobs", headers=admin).json()
+        assert [j["source"] for j in jobs] == ["oai", "oai"] and jobs[0]["updated"] == 1
+        refused = client.post("/api/v1/libraries/FILES/harvest", headers=admin)
+        assert refused.status_code == 409 and "no OAI-PMH base URL" in refused.json()["detail"]
+        shown = client.get("/api/v1/libraries/KOHA").json()
+        assert shown["last_harvest_datestamp"] and not shown["harvest_unfinished"]
+    engine.dispose()
