@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -166,27 +167,39 @@ class Harvester:
         token = None if self.full else self.library.oai_resumption_token
         self.summary.resumed = token is not None
         number = 0
-        while True:
-            params = {"verb": "ListRecords", "resumptionToken": token} if token else window
-            page = self.client.page(params, number + 1)
-            if page.error_code == "badResumptionToken" and token and not self.summary.restarted:
-                # The token of an interrupted harvest expired: read its window again (what was
-                # committed comes back unchanged, by checksum), once.
-                self.summary.restarted = True
-                token = None
-                continue
-            if page.error_code == "noRecordsMatch":
-                page.records, page.token = [], None
-            elif page.error_code:
-                raise HarvestError(f"the repository answered {page.error_code}: {page.error_message}")
-            window_start = window_start or page.response_date
-            number += len(page.records)
-            self._commit_page(page, window, window_start)
-            if self.progress is not None:
-                self.progress(self.summary.counts["read"], None)
-            if not page.token:
-                break
-            token = page.token
+
+        def request(token: str | None) -> dict[str, str]:
+            return {"verb": "ListRecords", "resumptionToken": token} if token else window
+
+        # The next page is fetched while this one is written: the repository prepares it meanwhile.
+        fetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="oai-fetch")
+        try:
+            pending = fetcher.submit(self.client.page, request(token), 1)
+            while True:
+                page = pending.result()
+                if page.error_code == "badResumptionToken" and token and not self.summary.restarted:
+                    # The token of an interrupted harvest expired: read its window again (what was
+                    # committed comes back unchanged, by checksum), once.
+                    self.summary.restarted = True
+                    token = None
+                    pending = fetcher.submit(self.client.page, request(None), number + 1)
+                    continue
+                if page.error_code == "noRecordsMatch":
+                    page.records, page.token = [], None
+                elif page.error_code:
+                    raise HarvestError(f"the repository answered {page.error_code}: {page.error_message}")
+                window_start = window_start or page.response_date
+                number += len(page.records)
+                token = page.token
+                if token:
+                    pending = fetcher.submit(self.client.page, request(token), number + 1)
+                self._commit_page(page, window, window_start)
+                if self.progress is not None:
+                    self.progress(self.summary.counts["read"], None)
+                if not token:
+                    break
+        finally:  # a failure does not wait for a fetch that may be backing off
+            fetcher.shutdown(wait=False, cancel_futures=True)
         with writing(self.engine) as conn:
             conn.execute(
                 update(LIBRARY)
