@@ -19,7 +19,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from lxml import etree
 from lxml.etree import SubElement
-from pymarc import record_to_xml
 from sqlalchemy import Connection, select
 from sqlalchemy.engine import Engine
 
@@ -27,6 +26,7 @@ from catalog import oai_items
 from catalog.models import SourceRecord, UnionRecord
 from catalog.oai_items import Item, Selection, UnknownSet
 from catalog.settings import Settings
+from harvest import fast_iso2709, marcxml
 
 from . import exports
 
@@ -51,7 +51,6 @@ VERBS: dict[str, tuple[set[str], set[str]]] = {  # required and optional argumen
 }
 SR = SourceRecord.__table__  # type: ignore[attr-defined]
 UNION = UnionRecord.__table__  # type: ignore[attr-defined]
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, remove_blank_text=True)
 
 
 class OaiError(Exception):
@@ -302,7 +301,7 @@ class Provider:
             if item.kind == "source":
                 raw, raw_format, fields = sources[item.id]
                 if prefix == "marc21":
-                    metadata.append(_marcxml(exports.decode(raw, raw_format)))
+                    metadata.append(_marcxml(_source_marc(raw, raw_format)))
                 else:
                     metadata.append(dublin_core(fields or {}, item))
             elif prefix == "marc21":
@@ -328,8 +327,36 @@ class Provider:
         }
 
 
+def _text(element: etree._Element, value: str) -> None:
+    try:
+        element.text = value
+    except ValueError:  # a control character XML cannot carry (kept in the raw record, not here)
+        element.text = marcxml.strip_invalid_characters(value.encode())[0].decode()
+
+
 def _marcxml(record: Any) -> etree._Element:
-    return etree.fromstring(record_to_xml(record, namespace=True), _PARSER)
+    """MARCXML of a pymarc or light record, built directly as lxml elements."""
+    root = etree.Element(f"{{{MARC}}}record", nsmap={None: MARC})
+    _text(SubElement(root, f"{{{MARC}}}leader"), str(record.leader))
+    for field in record.fields:
+        if field.is_control_field():
+            _text(SubElement(root, f"{{{MARC}}}controlfield", tag=field.tag), field.data or "")
+            continue
+        data = SubElement(
+            root,
+            f"{{{MARC}}}datafield",
+            tag=field.tag,
+            ind1=field.indicator1 or " ",
+            ind2=field.indicator2 or " ",
+        )
+        for sub in field.subfields:
+            _text(SubElement(data, f"{{{MARC}}}subfield", code=sub.code), sub.value or "")
+    return root
+
+
+def _source_marc(raw: bytes, raw_format: str) -> Any:
+    light = fast_iso2709.parse(raw) if raw_format == "iso2709" else None
+    return light if light is not None else exports.decode(raw, raw_format)
 
 
 def dublin_core(fields: dict[str, Any], item: Item) -> etree._Element:

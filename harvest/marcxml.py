@@ -16,6 +16,7 @@ from typing import BinaryIO
 from lxml import etree
 from pymarc import Field, Indicators, Record, Subfield
 
+from harvest.fast_iso2709 import LightField, LightRecord
 from harvest.incoming import Incoming
 
 _CHUNK = 1 << 20
@@ -52,7 +53,28 @@ def parser(encoding: str | None = None) -> etree.XMLParser:
 
 
 def _local(tag: object) -> str:
-    return etree.QName(tag).localname if isinstance(tag, str) else ""
+    if not isinstance(tag, str):
+        return ""  # a comment or processing instruction
+    return tag[tag.rfind("}") + 1 :]
+
+
+def light_record_from_element(element: etree._Element) -> LightRecord:
+    """The same record as :func:`record_from_element`, as the ingest's light record (faster)."""
+    leader = " " * 24
+    fields: list[LightField] = []
+    for child in element:
+        name = _local(child.tag)
+        if name == "leader":
+            leader = (child.text or "").ljust(24)[:24]
+        elif name == "controlfield":
+            fields.append(LightField((child.get("tag") or "").strip(), child.text or ""))
+        elif name == "datafield":
+            subfields = [
+                Subfield(sf.get("code", ""), sf.text or "") for sf in child if _local(sf.tag) == "subfield"
+            ]
+            indicators = ((child.get("ind1") or " ")[:1], (child.get("ind2") or " ")[:1])
+            fields.append(LightField((child.get("tag") or "").strip(), "", indicators, subfields))
+    return LightRecord(leader, fields)
 
 
 def _indicator(element: etree._Element, name: str) -> str:

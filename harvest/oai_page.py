@@ -61,18 +61,20 @@ def _child(element: etree._Element, name: str) -> etree._Element | None:
     return None
 
 
-def _envelope(content: bytes) -> etree._Element:
+def _envelope(content: bytes) -> tuple[etree._Element, bool]:
+    """The parsed page, and whether it parsed strictly (else leniently, records to be read one by one)."""
     cleaned, _ = marcxml.strip_invalid_characters(content)
+    strict = True
     try:
         root = etree.fromstring(cleaned, marcxml.parser())
     except etree.XMLSyntaxError as exc:
         if not _END_OF_DOCUMENT.search(cleaned[-200:]):
             raise PageError(f"the response is not a complete XML document: {exc}") from None
         lenient = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, load_dtd=False)
-        root = etree.fromstring(cleaned, lenient)
+        root, strict = etree.fromstring(cleaned, lenient), False
     if root is None or _local(root) != "OAI-PMH":
         raise PageError("the response is not an OAI-PMH document")
-    return root
+    return root, strict
 
 
 def _record_chunks(content: bytes) -> list[tuple[int, int]]:
@@ -98,18 +100,23 @@ def _record_chunks(content: bytes) -> list[tuple[int, int]]:
     return spans
 
 
-def _read_record(content: bytes, span: tuple[int, int], number: int) -> OaiRecord:
-    start, end = span
-    chunk = content[start:end]
-    namespaces = marcxml.declared_namespaces(content[:start])
-    cleaned, _ = marcxml.strip_invalid_characters(chunk)  # the MARC record reports them, as a warning
-    try:
-        wrapper = etree.fromstring(marcxml.wrap(cleaned, namespaces), marcxml.parser())
-    except etree.XMLSyntaxError as exc:
-        found = _IDENTIFIER.search(chunk)
-        identifier = found.group(1).decode("utf-8", "replace") if found else None
-        return OaiRecord(number, identifier, None, error=f"record is not well-formed XML: {exc}")
-    element = wrapper[0]
+def _parse_chunk(chunk: bytes, namespaces: dict[bytes, bytes]) -> etree._Element:
+    cleaned, _ = marcxml.strip_invalid_characters(chunk)
+    return etree.fromstring(marcxml.wrap(cleaned, namespaces), marcxml.parser())[0]
+
+
+def _read_record(
+    chunk: bytes, element: etree._Element | None, namespaces: dict[bytes, bytes], number: int
+) -> OaiRecord:
+    """One OAI record: from the page's tree (``element``) when the page parsed strictly, else from
+    its own bytes; the MARC record keeps its exact bytes and becomes the ingest's light record."""
+    if element is None:
+        try:
+            element = _parse_chunk(chunk, namespaces)
+        except etree.XMLSyntaxError as exc:
+            found = _IDENTIFIER.search(chunk)
+            identifier = found.group(1).decode("utf-8", "replace") if found else None
+            return OaiRecord(number, identifier, None, error=f"record is not well-formed XML: {exc}")
     header = _child(element, "header")
     assert header is not None  # _record_chunks only cuts out records that start with one
     identifier_el, datestamp_el = _child(header, "identifier"), _child(header, "datestamp")
@@ -118,24 +125,34 @@ def _read_record(content: bytes, span: tuple[int, int], number: int) -> OaiRecor
     record = OaiRecord(number, identifier or None, datestamp, deleted=header.get("status") == "deleted")
     if not identifier:
         record.error = "the record's header has no identifier"
-    elif not record.deleted:
-        metadata = _child(element, "metadata")
-        inner = next(marcxml.split(io.BytesIO(chunk)), None) if metadata is not None else None
-        if inner is None:
-            kind = _local(metadata[0]) if metadata is not None and len(metadata) else "nothing"
-            record.error = f"the record's metadata is not MARCXML (found {kind})"
-        else:
-            inner.number = number
-            inner.offset = None
-            inner_namespaces, _ = inner.context
-            inner.context = ({**namespaces, **inner_namespaces}, "utf-8")
-            record.item = inner
+        return record
+    if record.deleted:
+        return record
+    metadata = _child(element, "metadata")
+    marc = metadata[0] if metadata is not None and len(metadata) else None
+    inner = next(marcxml.split(io.BytesIO(chunk)), None) if marc is not None else None
+    if inner is None or marc is None or _local(marc) != "record":
+        kind = _local(marc) if marc is not None else "nothing"
+        record.error = f"the record's metadata is not MARCXML (found {kind})"
+        return record
+    light = marcxml.light_record_from_element(marc)
+    if not light.fields:
+        record.error = "a MARC record element without fields"
+        return record
+    inner.number, inner.offset = number, None
+    inner_namespaces, _ = inner.context
+    inner.context = ({**namespaces, **inner_namespaces}, "utf-8")
+    inner.record = light  # type: ignore[assignment]  # prepared as the ISO 2709 fast path's records are
+    _, bad = marcxml.strip_invalid_characters(inner.raw)
+    if bad:
+        inner.warnings.append(f"removed control character(s) not allowed in XML: {', '.join(bad)}")
+    record.item = inner
     return record
 
 
 def read_page(content: bytes, first_number: int = 1) -> Page:
     """The envelope and records of one ListRecords or GetRecord response."""
-    root = _envelope(content)
+    root, strict = _envelope(content)
     page = Page()
     date = _child(root, "responseDate")
     page.response_date = (date.text or "").strip() if date is not None else None
@@ -144,8 +161,19 @@ def read_page(content: bytes, first_number: int = 1) -> Page:
         page.error_code = error.get("code") or "unknown"
         page.error_message = (error.text or "").strip()
         return page
-    for number, span in enumerate(_record_chunks(content), start=first_number):
-        page.records.append(_read_record(content, span, number))
+    spans = _record_chunks(content)
+    elements: list[etree._Element | None] = [None] * len(spans)
+    if strict:
+        parsed = [r for verb in root if isinstance(verb.tag, str) for r in verb if _local(r) == "record"]
+        if len(parsed) == len(spans):
+            elements = list(parsed)
+    namespaces: dict[bytes, bytes] = {}
+    scanned = 0
+    for number, (span, element) in enumerate(zip(spans, elements, strict=True), start=first_number):
+        start, end = span
+        namespaces.update(marcxml.declared_namespaces(content[scanned:start]))
+        scanned = end
+        page.records.append(_read_record(content[start:end], element, namespaces, number))
     for verb in root:
         token = _child(verb, "resumptionToken") if isinstance(verb.tag, str) else None
         if token is not None:
