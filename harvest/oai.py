@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from multiprocessing import get_all_start_methods, get_context
 from typing import Any
 
 from sickle.oaiexceptions import NoRecordsMatch, OAIError
@@ -29,14 +30,18 @@ from catalog.search.embedded import EmbeddedSearchEngine
 from catalog.search.engine import SearchEngine
 from catalog.store import LibraryWriter, WriteResult
 from catalog.updates import CatalogueUpdater, push_after_commit
-from harvest.ingest import lock_library, process, profile_for
+from harvest.ingest import lock_library, profile_for
 from harvest.oai_client import HarvestError, OaiClient, Repository, identify, next_from
-from harvest.oai_page import Page
+from harvest.oai_fetch import PreparedPage, fetch_prepared
 
 LIBRARY = Library.__table__  # type: ignore[attr-defined]
 JOB = IngestJob.__table__  # type: ignore[attr-defined]
 DEFAULT_PREFIX = "marc21"
 SWEEP_EVERY = timedelta(days=7)
+
+
+def _context() -> Any:
+    return get_context("forkserver" if "forkserver" in get_all_start_methods() else "spawn")
 
 
 @dataclass
@@ -65,8 +70,14 @@ class Harvester:
         search: SearchEngine | None = None,
         ignore_isbns: Sequence[str] = (),
         progress: Callable[[int, int | None], None] | None = None,
+        parallel: bool = True,
     ) -> None:
+        """``parallel``: pages after the first are fetched and prepared in a worker process (off for
+        tests that follow the client's own retry counters and sleeps)."""
         self.engine = engine
+        self.parallel = parallel
+        self.remote_requests = 0
+        self.remote_retries = 0
         if search is None and engine.dialect.name == "sqlite":
             search = EmbeddedSearchEngine(engine)
         self.search = search
@@ -119,8 +130,8 @@ class Harvester:
             restarted=self.summary.restarted,
             swept=self.summary.swept,
             window_from=self.summary.window_from,
-            requests=self.client.requests_made,
-            retries=self.client.retried,
+            requests=self.client.requests_made + self.remote_requests,
+            retries=self.client.retried + self.remote_retries,
             union_records_changed=len(self.summary.union_ids),
             dedup_seconds=round(self.summary.dedup_seconds, 2),
             index_seconds=round(self.summary.index_seconds, 2),
@@ -171,28 +182,41 @@ class Harvester:
         def request(token: str | None) -> dict[str, str]:
             return {"verb": "ListRecords", "resumptionToken": token} if token else window
 
-        # The next page is fetched while this one is written: the repository prepares it meanwhile.
-        fetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="oai-fetch")
+        # The next page is fetched (and prepared) while this one is written. The first page comes in
+        # this thread; when there are more, a worker process takes over (see harvest.oai_fetch).
+        fetcher: Executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="oai-fetch")
+        remote = False
+
+        def fetch(token: str | None, first: int) -> Future[PreparedPage]:
+            nonlocal fetcher, remote
+            if token and self.parallel and not remote:
+                fetcher.shutdown(wait=True)
+                fetcher, remote = ProcessPoolExecutor(max_workers=1, mp_context=_context()), True
+            return fetcher.submit(fetch_prepared, self.client, request(token), first, self.profile, remote)
+
         try:
-            pending = fetcher.submit(self.client.page, request(token), 1)
+            pending = fetch(token, 1)
             while True:
                 page = pending.result()
+                if remote:
+                    self.remote_requests += page.requests
+                    self.remote_retries += page.retries
                 if page.error_code == "badResumptionToken" and token and not self.summary.restarted:
                     # The token of an interrupted harvest expired: read its window again (what was
                     # committed comes back unchanged, by checksum), once.
                     self.summary.restarted = True
                     token = None
-                    pending = fetcher.submit(self.client.page, request(None), number + 1)
+                    pending = fetch(None, number + 1)
                     continue
                 if page.error_code == "noRecordsMatch":
-                    page.records, page.token = [], None
+                    page.entries, page.token = [], None
                 elif page.error_code:
                     raise HarvestError(f"the repository answered {page.error_code}: {page.error_message}")
                 window_start = window_start or page.response_date
-                number += len(page.records)
+                number += len(page.entries)
                 token = page.token
                 if token:
-                    pending = fetcher.submit(self.client.page, request(token), number + 1)
+                    pending = fetch(token, number + 1)
                 self._commit_page(page, window, window_start)
                 if self.progress is not None:
                     self.progress(self.summary.counts["read"], None)
@@ -213,41 +237,35 @@ class Harvester:
             )
             jobs.finish(conn, self.job_id, self.summary.counts)
 
-    def _prepare(self, page: Page) -> tuple[list[PreparedRecord], list[str], list[dict[str, Any]]]:
+    def _prepare(self, page: PreparedPage) -> tuple[list[PreparedRecord], list[str], list[dict[str, Any]]]:
         upserts: dict[str, PreparedRecord] = {}
         deletions: dict[str, None] = {}
         rejections: list[dict[str, Any]] = []
         counts = self.summary.counts
-        for record in page.records:
+        for entry in page.entries:
             counts["read"] += 1
-            reason = record.error
-            if reason is None and record.deleted:
-                assert record.identifier is not None
-                upserts.pop(record.identifier, None)
-                deletions[record.identifier] = None
+            if entry.reason is None and entry.deleted and entry.identifier:
+                upserts.pop(entry.identifier, None)
+                deletions[entry.identifier] = None
                 continue
-            if reason is None and record.item is not None:
-                outcome = process(record.item, self.profile)
-                if outcome.prepared is not None:
-                    outcome.prepared.oai_identifier = record.identifier
-                    if outcome.prepared.warnings:
-                        counts["warnings"] += 1
-                    deletions.pop(record.identifier or "", None)
-                    upserts[record.identifier or outcome.prepared.local_id] = outcome.prepared
-                    continue
-                reason = outcome.reason
+            if entry.prepared is not None:
+                if entry.prepared.warnings:
+                    counts["warnings"] += 1
+                deletions.pop(entry.identifier or "", None)
+                upserts[entry.identifier or entry.prepared.local_id] = entry.prepared
+                continue
             counts["rejected"] += 1
             rejections.append(
                 {
-                    "record_number": record.number,
+                    "record_number": entry.number,
                     "byte_offset": None,
-                    "local_id": record.identifier[:255] if record.identifier else None,
-                    "reason": reason or "rejected",
+                    "local_id": entry.identifier[:255] if entry.identifier else None,
+                    "reason": entry.reason or "rejected",
                 }
             )
         return list(upserts.values()), list(deletions), rejections
 
-    def _commit_page(self, page: Page, window: dict[str, str], window_start: str | None) -> None:
+    def _commit_page(self, page: PreparedPage, window: dict[str, str], window_start: str | None) -> None:
         """The page's records, its rejections, the job's counts and the place to resume from, in one
         transaction: an interruption loses nothing and re-reads nothing that was committed."""
         counts = self.summary.counts
@@ -258,7 +276,7 @@ class Harvester:
             counts.update(before)  # the page did not commit: neither do its counts
             raise
 
-    def _write_page(self, page: Page, window: dict[str, str], window_start: str | None) -> None:
+    def _write_page(self, page: PreparedPage, window: dict[str, str], window_start: str | None) -> None:
         prepared, deletions, rejections = self._prepare(page)
         counts = self.summary.counts
         with writing(self.engine) as conn:
