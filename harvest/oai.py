@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from multiprocessing import get_all_start_methods, get_context
@@ -32,7 +32,7 @@ from catalog.store import LibraryWriter, WriteResult
 from catalog.updates import CatalogueUpdater, push_after_commit
 from harvest.ingest import lock_library, profile_for
 from harvest.oai_client import HarvestError, OaiClient, Repository, identify, next_from
-from harvest.oai_fetch import PreparedPage, fetch_prepared
+from harvest.oai_fetch import PreparedPage, prepare_page
 
 LIBRARY = Library.__table__  # type: ignore[attr-defined]
 JOB = IngestJob.__table__  # type: ignore[attr-defined]
@@ -72,12 +72,9 @@ class Harvester:
         progress: Callable[[int, int | None], None] | None = None,
         parallel: bool = True,
     ) -> None:
-        """``parallel``: pages after the first are fetched and prepared in a worker process (off for
-        tests that follow the client's own retry counters and sleeps)."""
+        """``parallel``: pages after the first are prepared in a worker process."""
         self.engine = engine
         self.parallel = parallel
-        self.remote_requests = 0
-        self.remote_retries = 0
         if search is None and engine.dialect.name == "sqlite":
             search = EmbeddedSearchEngine(engine)
         self.search = search
@@ -130,8 +127,8 @@ class Harvester:
             restarted=self.summary.restarted,
             swept=self.summary.swept,
             window_from=self.summary.window_from,
-            requests=self.client.requests_made + self.remote_requests,
-            retries=self.client.retried + self.remote_retries,
+            requests=self.client.requests_made,
+            retries=self.client.retried,
             union_records_changed=len(self.summary.union_ids),
             dedup_seconds=round(self.summary.dedup_seconds, 2),
             index_seconds=round(self.summary.index_seconds, 2),
@@ -173,57 +170,64 @@ class Harvester:
         return params
 
     def _harvest(self, repository: Repository) -> None:
+        """Three stages overlap: a thread fetches page N+1 as soon as page N's token is known, page N
+        is prepared (in a worker process when ``parallel``, from the second page on), and page N-1 is
+        written meanwhile."""
         window = self._window_params(repository)
         window_start = self.library.oai_window_start if self.library.oai_resumption_token else None
         token = None if self.full else self.library.oai_resumption_token
         self.summary.resumed = token is not None
-        number = 0
 
         def request(token: str | None) -> dict[str, str]:
             return {"verb": "ListRecords", "resumptionToken": token} if token else window
 
-        # The next page is fetched (and prepared) while this one is written. The first page comes in
-        # this thread; when there are more, a worker process takes over (see harvest.oai_fetch).
-        fetcher: Executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="oai-fetch")
-        remote = False
-
-        def fetch(token: str | None, first: int) -> Future[PreparedPage]:
-            nonlocal fetcher, remote
-            if token and self.parallel and not remote:
-                fetcher.shutdown(wait=True)
-                fetcher, remote = ProcessPoolExecutor(max_workers=1, mp_context=_context()), True
-            return fetcher.submit(fetch_prepared, self.client, request(token), first, self.profile, remote)
-
+        http = ThreadPoolExecutor(max_workers=1, thread_name_prefix="oai-fetch")
+        workers: ProcessPoolExecutor | None = None
+        number = 0
+        written: PreparedPage | None = None  # prepared, waiting to be written
         try:
-            pending = fetch(token, 1)
+            fetched = http.submit(self.client.fetch, request(token))
             while True:
-                page = pending.result()
-                if remote:
-                    self.remote_requests += page.requests
-                    self.remote_retries += page.retries
+                try:
+                    content, next_token = fetched.result()
+                except HarvestError:
+                    if written is not None:  # what was received is kept: the next harvest goes on after it
+                        self._commit_page(written, window, window_start)
+                    raise
+                if next_token:
+                    fetched = http.submit(self.client.fetch, request(next_token))
+                if written is not None and self.parallel and number > 0:
+                    workers = workers or ProcessPoolExecutor(max_workers=1, mp_context=_context())
+                    future = workers.submit(prepare_page, content, number + 1, self.profile, True)
+                    self._commit_page(written, window, window_start)  # while the worker prepares
+                    written = None
+                    page = future.result()
+                else:
+                    page = prepare_page(content, number + 1, self.profile)
                 if page.error_code == "badResumptionToken" and token and not self.summary.restarted:
                     # The token of an interrupted harvest expired: read its window again (what was
                     # committed comes back unchanged, by checksum), once.
                     self.summary.restarted = True
                     token = None
-                    pending = fetch(None, number + 1)
+                    fetched = http.submit(self.client.fetch, request(None))
                     continue
                 if page.error_code == "noRecordsMatch":
                     page.entries, page.token = [], None
                 elif page.error_code:
                     raise HarvestError(f"the repository answered {page.error_code}: {page.error_message}")
                 window_start = window_start or page.response_date
+                if written is not None:
+                    self._commit_page(written, window, window_start)
                 number += len(page.entries)
                 token = page.token
-                if token:
-                    pending = fetch(token, number + 1)
-                self._commit_page(page, window, window_start)
-                if self.progress is not None:
-                    self.progress(self.summary.counts["read"], None)
+                written = page
                 if not token:
+                    self._commit_page(written, window, window_start)
                     break
         finally:  # a failure does not wait for a fetch that may be backing off
-            fetcher.shutdown(wait=False, cancel_futures=True)
+            http.shutdown(wait=False, cancel_futures=True)
+            if workers is not None:
+                workers.shutdown(wait=False, cancel_futures=True)
         with writing(self.engine) as conn:
             conn.execute(
                 update(LIBRARY)
@@ -308,6 +312,8 @@ class Harvester:
                 )
             )
         self.summary.pages += 1
+        if self.progress is not None:
+            self.progress(self.summary.counts["read"], None)
         self.summary.dedup_seconds += updater.summary.dedup_seconds
         self.summary.index_seconds += updater.summary.index_seconds
         changed = updater.summary.changed_union_ids

@@ -15,7 +15,7 @@ from sickle.oaiexceptions import OAIError
 from sickle.response import OAIResponse
 
 from harvest.ingest import IngestError
-from harvest.oai_page import Page, PageError, read_page
+from harvest.oai_page import PageError, page_token
 
 log = logging.getLogger(__name__)
 RETRY_STATUS = {408, 429, 500, 502, 503, 504}
@@ -78,13 +78,14 @@ class OaiClient(Sickle):
                 self.sleep(delay)
         raise HarvestError(f"{self.endpoint} did not answer after {self.retries + 1} attempts: {problem}")
 
-    def page(self, params: dict[str, str], first_number: int) -> Page:
-        """A ListRecords page, fetched again (with backoff) while it is not a complete OAI-PMH document."""
+    def fetch(self, params: dict[str, str]) -> tuple[bytes, str | None]:
+        """A ListRecords response and its resumption token; fetched again (with backoff) while it is
+        not a complete OAI-PMH document."""
         problem = ""
         for attempt in range(self.retries + 1):
-            response = self.harvest(**params)
+            content = self.harvest(**params).http_response.content
             try:
-                return read_page(response.http_response.content, first_number)
+                return content, page_token(content)
             except PageError as exc:
                 problem = str(exc)
             if attempt < self.retries:

@@ -1,8 +1,10 @@
-"""A ListRecords page fetched and its records prepared (decoded, mapped, keyed), ready to be written.
+"""A fetched ListRecords response read and its records prepared (decoded, mapped, keyed), ready to
+be written.
 
-For a long harvest this runs in a worker process, one page ahead of the writer: fetching, parsing
-and preparing a page then overlaps with writing the previous one on another core (in a thread it
-would only contend for the interpreter lock with the writer).
+In a long harvest this runs in a worker process while the writer writes the page before and a
+thread already fetches the page after: the repository, the preparing and the writing then overlap
+on the machine's cores (in a thread, preparing would only contend with the writer for the
+interpreter lock).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field
 from catalog.holdings import HoldingsProfile
 from catalog.records import PreparedRecord
 from harvest.ingest import process
-from harvest.oai_client import OaiClient
+from harvest.oai_page import read_page
 
 
 @dataclass(slots=True)
@@ -31,19 +33,13 @@ class PreparedPage:
     error_code: str | None = None
     error_message: str = ""
     entries: list[Entry] = field(default_factory=list)
-    requests: int = 0  # made for this page (retries included), when fetched in another process
-    retries: int = 0
 
 
-def fetch_prepared(
-    client: OaiClient,
-    params: dict[str, str],
-    first_number: int,
-    profile: HoldingsProfile | None,
-    compact: bool,
+def prepare_page(
+    content: bytes, first_number: int, profile: HoldingsProfile | None, compact: bool = False
 ) -> PreparedPage:
-    requests, retries = client.requests_made, client.retried
-    page = client.page(params, first_number)
+    """Read a fetched response and prepare its records (``compact``: to send to another process)."""
+    page = read_page(content, first_number)
     out = PreparedPage(page.response_date, page.token, page.error_code, page.error_message)
     for record in page.records:
         entry = Entry(record.number, record.identifier, record.deleted, reason=record.error)
@@ -54,5 +50,4 @@ def fetch_prepared(
                 outcome.prepared.oai_identifier = record.identifier
                 entry.prepared = outcome.prepared.compact() if compact else outcome.prepared
         out.entries.append(entry)
-    out.requests, out.retries = client.requests_made - requests, client.retried - retries
     return out

@@ -150,6 +150,21 @@ def _read_record(
     return record
 
 
+def _token(root: etree._Element) -> etree._Element | None:
+    for verb in root:
+        token = _child(verb, "resumptionToken") if isinstance(verb.tag, str) else None
+        if token is not None:
+            return token
+    return None
+
+
+def page_token(content: bytes) -> str | None:
+    """The resumption token of a response (None on the last page); :class:`PageError` when the
+    response is not a complete OAI-PMH document."""
+    token = _token(_envelope(content)[0])
+    return ((token.text or "").strip() or None) if token is not None else None
+
+
 def read_page(content: bytes, first_number: int = 1) -> Page:
     """The envelope and records of one ListRecords or GetRecord response."""
     root, strict = _envelope(content)
@@ -174,10 +189,9 @@ def read_page(content: bytes, first_number: int = 1) -> Page:
         namespaces.update(marcxml.declared_namespaces(content[scanned:start]))
         scanned = end
         page.records.append(_read_record(content[start:end], element, namespaces, number))
-    for verb in root:
-        token = _child(verb, "resumptionToken") if isinstance(verb.tag, str) else None
-        if token is not None:
-            page.token = (token.text or "").strip() or None
-            size = token.get("completeListSize")
-            page.complete_list_size = int(size) if size and size.isdigit() else None
+    token = _token(root)
+    if token is not None:
+        page.token = (token.text or "").strip() or None
+        size = token.get("completeListSize")
+        page.complete_list_size = int(size) if size and size.isdigit() else None
     return page
