@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from catalog.db import make_engine, session_scope, upgrade
-from catalog.libraries import add_library
+from catalog.libraries import add_library, list_libraries
 from harvest.ingest import ingest_file
 
 
@@ -21,12 +21,14 @@ def main() -> None:
     parser.add_argument("file", type=Path)
     parser.add_argument("database_url")
     parser.add_argument("--bare", action="store_true")
+    parser.add_argument("--library", default="LOC-BENCH", help="added to the catalogue if it is not there")
     args = parser.parse_args()
     engine = make_engine(args.database_url)
     upgrade(engine)
     with session_scope(engine) as session:
-        add_library(session, "LOC-BENCH", "Library of Congress (benchmark)")
-    summary = ingest_file(engine, "LOC-BENCH", args.file, maintain=not args.bare)
+        if args.library not in {lib.code for lib in list_libraries(session)}:
+            add_library(session, args.library, f"{args.library} (benchmark)")
+    summary = ingest_file(engine, args.library, args.file, maintain=not args.bare)
     json.dump(summary, sys.stdout)
 
 

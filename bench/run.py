@@ -3,7 +3,8 @@
     python -m bench.run [--postgres ADMIN_URL] [--records N]
 
 ingest (pymarc alone, bare, full; what deduplication and indexing add; peak memory), deduplication
-quality, search and holdings latency in-process and through HTTP, throughput, and with --postgres
+quality, search and holdings latency in-process and through HTTP, throughput, the OAI-PMH harvest
+beside the file ingest of the same records, and with --postgres
 the same bare ingest on PostgreSQL beside SQLite. Uses the 250,000 LoC records (downloaded once).
 """
 
@@ -56,6 +57,10 @@ def main() -> None:
         ("holdings by ISBN p50 / p95, HTTP", f"{lookups['p50_ms']} / {lookups['p95_ms']} ms", "p95 <= 5 ms"),
         ("search throughput, 4 clients", f"{http['throughput']['requests_per_s']} req/s", ""),
     ]  # fmt: skip
+    harvest = _run("bench.harvest", *head)
+    harvested = f"{harvest['harvest']['records_per_s']:,} rec/s"
+    rows.append(("OAI-PMH harvest, provider on loopback", harvested,
+                 f"{harvest['harvest_vs_file']} x file ingest (goal >= 0.5)"))  # fmt: skip
     if args.postgres:
         postgres = _run("bench.ingest", "--database-url", args.postgres, *head)["postgresql"]
         rows.append(("ingest, bare (PostgreSQL)", f"{postgres['records_per_s']:,} rec/s",

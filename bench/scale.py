@@ -1,0 +1,128 @@
+"""Scaled-up synthetic run: the LoC records replicated over simulated member libraries, each copy
+with the variations real exports show (bench.dedup_quality.vary), ingested library after library
+into one catalogue up to about 1,000,000 source records; after each library, the ingest rate of
+its job and the search and holdings-lookup latency of the catalogue as it then is.
+
+    python -m bench.scale [--records 250000] [--libraries 5] [--share 0.8] [--queries 300]
+
+Each library holds a random ``share`` of the records (so libraries overlap, as members do). The
+catalogue (several GB) lives in a temporary directory and is removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from pymarc import MARCReader
+
+from bench import data, measure
+from bench.dedup_quality import vary
+from bench.search import percentiles, query_mix
+from catalog.db import make_engine
+from catalog.lookup import lookup
+from catalog.search.embedded import EmbeddedSearchEngine
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def library_file(source: Path, code: str, share: float, seed: int, target: Path, limit: int) -> int:
+    """The library's export: a random ``share`` of the first ``limit`` records, each varied."""
+    rng = random.Random(seed)
+    written = 0
+    with open(source, "rb") as fh, open(target, "wb") as out:
+        for n, record in enumerate(MARCReader(fh, to_unicode=True, force_utf8=True)):
+            if n >= limit:
+                break
+            if record is None or not record.get_fields("001") or rng.random() >= share:
+                continue
+            out.write(vary(record, code, rng).as_marc())
+            written += 1
+    return written
+
+
+def latency(database: Path, queries: int) -> dict[str, Any]:
+    engine = make_engine(f"sqlite:///{database}")
+    search = EmbeddedSearchEngine(engine)
+    mix = query_mix(engine, queries)
+    for q in mix[:30]:  # warm the page cache
+        search.search(q)
+    samples = []
+    for q in mix:
+        start = time.perf_counter()
+        search.search(q)
+        samples.append((time.perf_counter() - start) * 1000)
+    with engine.connect() as conn:
+        isbns = [
+            r[0] for r in conn.exec_driver_sql("SELECT value FROM record_key WHERE kind = 'isbn' LIMIT 300")
+        ]
+        counts = conn.exec_driver_sql(
+            "SELECT (SELECT count(*) FROM source_record), (SELECT count(*) FROM union_record)"
+        ).one()
+        holding_samples = []
+        for isbn in isbns:
+            start = time.perf_counter()
+            lookup(conn, "isbn", isbn)
+            holding_samples.append((time.perf_counter() - start) * 1000)
+    engine.dispose()
+    return {
+        "source_records": counts[0],
+        "union_records": counts[1],
+        "search": percentiles(samples),
+        "holdings_by_isbn": percentiles(holding_samples) if holding_samples else None,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--records", type=int, default=250_000, help="LoC records replicated")
+    parser.add_argument("--libraries", type=int, default=5)
+    parser.add_argument("--share", type=float, default=0.8, help="share of the records each library holds")
+    parser.add_argument("--queries", type=int, default=300, help="search queries measured after each library")
+    args = parser.parse_args()
+    source = data.loc_file()
+    steps = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        database = work / "scale.db"
+        for n in range(1, args.libraries + 1):
+            code = f"SIM-{n:02d}"
+            export = work / f"{code}.mrc"
+            records = library_file(source, code, args.share, 2026 + n, export, args.records)
+            run = measure.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.ingest_run",
+                    str(export),
+                    f"sqlite:///{database}",
+                    "--library",
+                    code,
+                ],
+                cwd=ROOT,
+            )
+            if run.returncode != 0:
+                raise SystemExit(f"ingest of {code} failed: {run.stderr.strip()[-800:]}")
+            summary = json.loads(run.stdout)
+            export.unlink()
+            step = {
+                "library": code,
+                "records": records,
+                "ingest_seconds": round(run.seconds, 1),
+                "ingest_records_per_s": round(summary["read"] / run.seconds),
+                "peak_rss_mb": round(run.peak_rss_mb),
+                **latency(database, args.queries),
+            }
+            steps.append(step)
+            print(json.dumps(step), file=sys.stderr, flush=True)
+    print(json.dumps({"records": args.records, "share": args.share, "steps": steps}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
