@@ -1,11 +1,11 @@
 """The whole benchmark suite in one command, printed as one table (each figure beside its reference):
 
-    python -m bench.run [--postgres ADMIN_URL] [--records N]
+    python -m bench.run [--postgres ADMIN_URL] [--records N] [--scale]
 
 ingest (pymarc alone, bare, full; what deduplication and indexing add; peak memory), deduplication
 quality, search and holdings latency in-process and through HTTP, throughput, the OAI-PMH harvest
-beside the file ingest of the same records, and with --postgres
-the same bare ingest on PostgreSQL beside SQLite. Uses the 250,000 LoC records (downloaded once).
+beside the file ingest of the same records, with --scale the scaled-up run (bench.scale), and with
+--postgres the same bare ingest on PostgreSQL beside SQLite. Uses the 250,000 LoC records (downloaded once).
 """
 
 from __future__ import annotations
@@ -34,6 +34,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--records", type=int, default=0, help="only the first N records (default: all 250,000)"
+    )
+    parser.add_argument(
+        "--scale", action="store_true", help="also the scaled-up run to ~1,000,000 source records (long)"
     )
     args = parser.parse_args()
     head = ["--records", str(args.records)] if args.records else []
@@ -65,6 +68,16 @@ def main() -> None:
         postgres = _run("bench.ingest", "--database-url", args.postgres, *head)["postgresql"]
         rows.append(("ingest, bare (PostgreSQL)", f"{postgres['records_per_s']:,} rec/s",
                      f"SQLite: {ingest['ingest_bare']['records_per_s']:,} rec/s"))  # fmt: skip
+    if args.scale:
+        scaled = _run("bench.scale", *(["--records", str(args.records)] if args.records else []))
+        first = scaled["steps"][0]
+        for step in scaled["steps"]:
+            rows.append((
+                f"scaled: {step['source_records']:,} source records, {step['union_records']:,} unions",
+                f"{step['ingest_records_per_s']:,} rec/s",
+                f"first library: {first['ingest_records_per_s']:,} rec/s; search p50/p95 "
+                f"{step['search']['p50_ms']}/{step['search']['p95_ms']} ms",
+            ))  # fmt: skip
     width = max(len(r[0]) for r in rows)
     print(f"{'what':<{width}}  {'measured':<22}  reference / goal")
     for what, measured, reference in rows:
