@@ -24,10 +24,9 @@ from pymarc import MARCReader
 
 from bench import data, measure
 from bench.dedup_quality import vary
-from bench.search import percentiles, query_mix
+from bench.search import percentiles, query_mix, timed_searches
 from catalog.db import make_engine
 from catalog.lookup import lookup
-from catalog.search.embedded import EmbeddedSearchEngine
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,15 +48,7 @@ def library_file(source: Path, code: str, share: float, seed: int, target: Path,
 
 def latency(database: Path, queries: int) -> dict[str, Any]:
     engine = make_engine(f"sqlite:///{database}")
-    search = EmbeddedSearchEngine(engine)
-    mix = query_mix(engine, queries)
-    for q in mix[:30]:  # warm the page cache
-        search.search(q)
-    samples = []
-    for q in mix:
-        start = time.perf_counter()
-        search.search(q)
-        samples.append((time.perf_counter() - start) * 1000)
+    searched = timed_searches(engine, query_mix(engine, queries), warm=30)
     with engine.connect() as conn:
         isbns = [
             r[0] for r in conn.exec_driver_sql("SELECT value FROM record_key WHERE kind = 'isbn' LIMIT 300")
@@ -74,7 +65,7 @@ def latency(database: Path, queries: int) -> dict[str, Any]:
     return {
         "source_records": counts[0],
         "union_records": counts[1],
-        "search": percentiles(samples),
+        "search": searched,
         "holdings_by_isbn": percentiles(holding_samples) if holding_samples else None,
     }
 
