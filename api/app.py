@@ -1,6 +1,7 @@
 """The FastAPI application: cross-library search, records, holdings lookup, libraries, exports,
 uploads by member libraries, jobs, and admin operations. Versioned under /api/v1."""
 
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -40,6 +41,7 @@ from . import context, exports, problems
 from .problems import Problem
 from .worker import HarvestTask, JobWorker, Task
 
+HEALTH_COUNTS_TTL = 30.0
 API = "/api/v1"
 MAX_ID = 2_147_483_647
 RecordId = Annotated[int, PathParam(ge=1, le=MAX_ID, description="union record id")]
@@ -121,20 +123,30 @@ def create_app(
             raise Problem(404, str(exc)) from None
 
     # ---------------------------------------------------------------------------- service
+    health_counts: dict[str, Any] = {}
+
     @app.get("/health", tags=["service"])
     def health() -> JSONResponse:
-        """Whether the database and the search engine answer, with basic counts."""
+        """Whether the database and the search engine answer, with basic counts (counted at most
+        every 30 s: on a large catalogue counting takes longer than a health check should)."""
         try:
             with Session(catalogue) as db:
                 db.execute(text("SELECT 1"))
-                counts: dict[str, Any] = {
-                    "libraries": db.scalar(select(func.count()).select_from(Library)),
-                    "source_records": db.scalar(
-                        select(func.count()).select_from(SourceRecord).where(SourceRecord.status == "active")
-                    ),
-                    "holdings": db.scalar(select(func.count()).select_from(Holding)),
-                    "union_records": db.scalar(select(func.count()).select_from(UnionRecord)),
-                }
+                cached = health_counts.get("counts")
+                if cached is not None and time.monotonic() - health_counts["at"] < HEALTH_COUNTS_TTL:
+                    counts: dict[str, Any] = cached
+                else:
+                    counts = {
+                        "libraries": db.scalar(select(func.count()).select_from(Library)),
+                        "source_records": db.scalar(
+                            select(func.count())
+                            .select_from(SourceRecord)
+                            .where(SourceRecord.status == "active")
+                        ),
+                        "holdings": db.scalar(select(func.count()).select_from(Holding)),
+                        "union_records": db.scalar(select(func.count()).select_from(UnionRecord)),
+                    }
+                    health_counts.update(at=time.monotonic(), counts=counts)
         except Exception as exc:
             return JSONResponse(
                 {"status": "unavailable", "database": "unreachable", "detail": context._first_line(exc)},
