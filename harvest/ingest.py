@@ -137,6 +137,13 @@ def _choose_workers(path: Path, workers: int | None) -> int:
     return min(os.cpu_count() or 1, 4) if size >= PARALLEL_MIN_BYTES else 0
 
 
+def job_search(engine: Engine, search: SearchEngine | None) -> SearchEngine | None:
+    """The engine a job keeps up to date: the one given, else the embedded one of a SQLite catalogue."""
+    if search is None and engine.dialect.name == "sqlite":
+        return EmbeddedSearchEngine(engine)
+    return search
+
+
 def lock_library(conn: Any, library_id: int) -> None:
     """Two jobs of one library never interleave: PostgreSQL locks the library row until commit.
     (SQLite has a single writer: the job's transaction already excludes every other writer.)"""
@@ -172,8 +179,7 @@ def ingest_file(
     ``maintain=False`` skips union records and indexing: only for benchmarks that measure their cost
     (the catalogue is left without them; 'unioncat dedup --rebuild' puts it right).
     """
-    if search is None and engine.dialect.name == "sqlite":
-        search = EmbeddedSearchEngine(engine)
+    search = job_search(engine, search)
     jobs.recover_interrupted(engine)
     fmt = sources.normalise_format(fmt)
     with Session(engine) as session:

@@ -9,15 +9,16 @@ ListIdentifiers sweep for repositories that keep no deletions.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from multiprocessing import get_all_start_methods, get_context
 from typing import Any
 
 from sickle.oaiexceptions import NoRecordsMatch, OAIError
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -26,11 +27,10 @@ from catalog.db import writing
 from catalog.libraries import get_library, list_libraries
 from catalog.models import IngestJob, JobMode, JobStatus, Library, utcnow
 from catalog.records import PreparedRecord
-from catalog.search.embedded import EmbeddedSearchEngine
 from catalog.search.engine import SearchEngine
 from catalog.store import LibraryWriter, WriteResult
 from catalog.updates import CatalogueUpdater, push_after_commit
-from harvest.ingest import lock_library, profile_for
+from harvest.ingest import job_search, lock_library, profile_for
 from harvest.oai_client import HarvestError, OaiClient, Repository, identify, next_from
 from harvest.oai_fetch import PreparedPage, prepare_page
 
@@ -75,9 +75,7 @@ class Harvester:
         """``parallel``: pages after the first are prepared in a worker process."""
         self.engine = engine
         self.parallel = parallel
-        if search is None and engine.dialect.name == "sqlite":
-            search = EmbeddedSearchEngine(engine)
-        self.search = search
+        self.search = job_search(engine, search)
         self.ignore_isbns = ignore_isbns
         self.full = full
         self.sweep_wanted = sweep
@@ -283,10 +281,7 @@ class Harvester:
     def _write_page(self, page: PreparedPage, window: dict[str, str], window_start: str | None) -> None:
         prepared, deletions, rejections = self._prepare(page)
         counts = self.summary.counts
-        with writing(self.engine) as conn:
-            lock_library(conn, self.library_id)
-            writer = LibraryWriter(conn, self.library_id, self.job_id, utcnow())
-            updater = CatalogueUpdater(conn, self.ignore_isbns, self.search, self.code)
+        with self._transaction() as (conn, writer, updater):
             touched = WriteResult()
             if prepared:
                 written = writer.write(prepared)
@@ -314,6 +309,15 @@ class Harvester:
         self.summary.pages += 1
         if self.progress is not None:
             self.progress(self.summary.counts["read"], None)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[tuple[Connection, LibraryWriter, CatalogueUpdater]]:
+        """One transaction of the harvest's writes, the library locked. Once it has committed, its
+        union-record changes join the summary and go to a search engine that is not transactional."""
+        with writing(self.engine) as conn:
+            lock_library(conn, self.library_id)
+            updater = CatalogueUpdater(conn, self.ignore_isbns, self.search, self.code)
+            yield conn, LibraryWriter(conn, self.library_id, self.job_id, utcnow()), updater
         self.summary.dedup_seconds += updater.summary.dedup_seconds
         self.summary.index_seconds += updater.summary.index_seconds
         changed = updater.summary.changed_union_ids
@@ -354,10 +358,7 @@ class Harvester:
             raise
         except Exception as exc:  # a page Sickle cannot read: no deletion on a partial list
             raise HarvestError(f"ListIdentifiers sweep failed: {exc!r}") from None
-        with writing(self.engine) as conn:
-            lock_library(conn, self.library_id)
-            writer = LibraryWriter(conn, self.library_id, self.job_id, utcnow())
-            updater = CatalogueUpdater(conn, self.ignore_isbns, self.search, self.code)
+        with self._transaction() as (conn, writer, updater):
             gone = writer.delete_oai_missing(present)
             if gone.touched:
                 updater.records_changed(gone.touched)
@@ -367,10 +368,6 @@ class Harvester:
                 update(LIBRARY).where(LIBRARY.c.id == self.library_id).values(oai_last_sweep=utcnow())
             )
         self.summary.swept = True
-        changed = updater.summary.changed_union_ids
-        self.summary.union_ids |= changed
-        if self.search is not None and not self.search.transactional and changed:
-            push_after_commit(self.engine, self.search, changed)
 
 
 def harvest_library(engine: Engine, library_code: str, **options: Any) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 from sickle import Sickle
@@ -20,6 +20,7 @@ from harvest.oai_page import PageError, page_token
 log = logging.getLogger(__name__)
 RETRY_STATUS = {408, 429, 500, 502, 503, 504}
 USER_AGENT = "unioncat OAI-PMH harvester"
+T = TypeVar("T")
 
 
 class HarvestError(IngestError):
@@ -72,26 +73,40 @@ class OaiClient(Sickle):
                 else:
                     return OAIResponse(response, params=kwargs)
             if attempt < self.retries:
-                self.retried += 1
-                delay = self.delay(attempt, response)
-                log.warning("OAI-PMH request %s failed (%s); retrying in %.1f s", kwargs, problem, delay)
-                self.sleep(delay)
+                self.pause(attempt, f"request {kwargs} failed ({problem})", response)
         raise HarvestError(f"{self.endpoint} did not answer after {self.retries + 1} attempts: {problem}")
+
+    def pause(self, attempt: int, why: str, response: requests.Response | None = None) -> None:
+        """One backoff step before attempt ``attempt + 1``, counted in ``retried``."""
+        self.retried += 1
+        delay = self.delay(attempt, response)
+        log.warning("OAI-PMH %s; retrying in %.1f s", why, delay)
+        self.sleep(delay)
+
+    def until_usable(self, read: Callable[[], T], unusable: type[Exception], failure: str) -> T:
+        """``read()``, again with backoff while what came back is unusable (it raises ``unusable``);
+        :class:`HarvestError` with ``failure`` when no attempt gave anything usable."""
+        problem = ""
+        for attempt in range(self.retries + 1):
+            try:
+                return read()
+            except HarvestError:
+                raise
+            except unusable as exc:
+                problem = str(exc) or type(exc).__name__
+            if attempt < self.retries:
+                self.pause(attempt, f"answer unusable ({problem})")
+        raise HarvestError(f"{failure}: {problem} (after {self.retries + 1} attempts)")
 
     def fetch(self, params: dict[str, str]) -> tuple[bytes, str | None]:
         """A ListRecords response and its resumption token; fetched again (with backoff) while it is
         not a complete OAI-PMH document."""
-        problem = ""
-        for attempt in range(self.retries + 1):
+
+        def read() -> tuple[bytes, str | None]:
             content = self.harvest(**params).http_response.content
-            try:
-                return content, page_token(content)
-            except PageError as exc:
-                problem = str(exc)
-            if attempt < self.retries:
-                self.retried += 1
-                self.sleep(self.delay(attempt, None))
-        raise HarvestError(f"{self.endpoint}: {problem} (after {self.retries + 1} attempts)")
+            return content, page_token(content)
+
+        return self.until_usable(read, PageError, self.endpoint)
 
 
 @dataclass
@@ -109,22 +124,15 @@ class Repository:
 
 def identify(client: OaiClient) -> Repository:
     """Identify, asked again (with backoff) while the answer is not an Identify response."""
-    problem = ""
-    for attempt in range(client.retries + 1):
+
+    def ask() -> Any:
         try:
-            info = client.Identify()
-            break
-        except OAIError as exc:
+            return client.Identify()
+        except OAIError as exc:  # the repository's own error: final
             raise HarvestError(f"Identify failed: {exc}") from None
-        except HarvestError:
-            raise
-        except Exception as exc:  # garbage where an Identify response should be
-            problem = str(exc) or type(exc).__name__
-        if attempt < client.retries:
-            client.retried += 1
-            client.sleep(client.delay(attempt, None))
-    else:
-        raise HarvestError(f"{client.endpoint} gave no usable Identify response: {problem}")
+
+    # anything else Sickle raises means garbage where an Identify response should be
+    info = client.until_usable(ask, Exception, f"{client.endpoint} gave no usable Identify response")
     return Repository(
         granularity=getattr(info, "granularity", None) or "YYYY-MM-DD",
         deleted_record=(getattr(info, "deletedRecord", None) or "no").strip(),
