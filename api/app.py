@@ -122,6 +122,13 @@ def create_app(
         except UnknownLibrary as exc:
             raise Problem(404, str(exc)) from None
 
+    def own_library_or_403(db: Session, code: str, who: tokens.Principal | None, doing: str) -> Library:
+        """The library ``code``, when ``who`` is that library or an admin."""
+        lib = library_or_404(db, code)
+        if not require(who).may_write(lib.code):
+            raise Problem(403, f"only {lib.code} or an admin may {doing}")
+        return lib
+
     # ---------------------------------------------------------------------------- service
     health_counts: dict[str, Any] = {}
 
@@ -549,9 +556,7 @@ def create_app(
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
     ) -> list[dict[str, Any]]:
         """The library's jobs, newest first."""
-        lib = library_or_404(db, code)
-        if not require(who).may_write(lib.code):
-            raise Problem(403, f"only {lib.code} or an admin may see its jobs")
+        lib = own_library_or_403(db, code, who, "see its jobs")
         return job_records.library_jobs(db.connection(), lib.id, lib.code, limit)  # type: ignore[arg-type]
 
     @app.post(f"{API}/libraries/{{code}}/harvest", tags=["jobs"], status_code=202)
@@ -566,9 +571,7 @@ def create_app(
     ) -> dict[str, Any]:
         """Harvest the library's OAI-PMH repository now, in the background (one harvest at a time per
         library: asking again while one waits changes nothing)."""
-        lib = library_or_404(db, code)
-        if not require(who).may_write(lib.code):
-            raise Problem(403, f"only {lib.code} or an admin may harvest its records")
+        lib = own_library_or_403(db, code, who, "harvest its records")
         if not lib.oai_base_url:
             raise Problem(409, f"library {lib.code} has no OAI-PMH base URL to harvest")
         queued = app.state.worker.submit(HarvestTask(lib.code, full=full, sweep=sweep))
