@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from catalog import db
 from catalog.db import session_scope
@@ -21,7 +17,7 @@ from catalog.settings import Settings
 from catalog.tokens import create_token
 from harvest.ingest import ingest_file
 from harvest.iso2709 import split_records
-from tests.conftest import KOHA, ROOT, VIETNAMESE
+from tests.conftest import KOHA, ROOT, VIETNAMESE, serving
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(os.environ.get("UNIONCAT_SCREENSHOTS", ROOT / "build" / "screenshots"))
@@ -51,20 +47,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     ingest_file(engine, "VNU-LIC", work / "vnu.mrc")
     ingest_file(engine, "TNU-LRC", KOHA)
     (work / "hust.mrc").write_bytes(b"".join(raws[200:]))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(engine, settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
     os.environ["UNIONCAT_TEST_UPLOAD"] = str(work / "hust.mrc")
-    yield f"http://127.0.0.1:{port}", token
-    server.should_exit = True
-    thread.join(timeout=30)
+    with serving(create_app(engine, settings)) as url:
+        yield url, token
 
 
 @pytest.fixture(scope="module")

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import io
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from pymarc import MARCReader, parse_xml_to_array
 
 from catalog import db
 from catalog.settings import Settings
-from tests.conftest import KOHA, VIETNAMESE, fixture
+from tests.conftest import KOHA, VIETNAMESE, fixture, serving
 
 ADMIN = "admin-secret-for-tests"
 
@@ -156,12 +153,6 @@ def test_bad_uploads_end_as_failed_jobs_or_clear_refusals(tmp_path: Path) -> Non
         assert not list((tmp_path / "data" / "uploads").glob("incoming-*"))  # nothing half-written left
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     from api.app import create_app
@@ -169,17 +160,8 @@ def server(tmp_path: Path) -> Iterator[str]:
     settings = _settings(tmp_path)
     engine = db.make_engine(settings.resolved_database_url)
     db.upgrade(engine)
-    port = _free_port()
-    config = uvicorn.Config(create_app(engine, settings), host="127.0.0.1", port=port, log_level="warning")
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not instance.started and time.time() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=30)
+    with serving(create_app(engine, settings)) as url:
+        yield url
 
 
 def test_whole_flow_through_a_real_server(server: str) -> None:

@@ -5,15 +5,11 @@ harvester both harvest it through a real server on 127.0.0.1."""
 from __future__ import annotations
 
 import io
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from lxml import etree
 from pymarc import parse_xml_to_array
@@ -31,7 +27,7 @@ from harvest.ingest import ingest_file
 from harvest.iso2709 import split_records
 from harvest.oai import harvest_library
 from harvest.oai_client import OaiClient
-from tests.conftest import FIXTURES, KOHA, VIETNAMESE
+from tests.conftest import FIXTURES, KOHA, VIETNAMESE, serving
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
 MIXED_GRANULARITY = {"from": "2026-01-01", "until": "2026-01-02T00:00:00Z"}
@@ -219,12 +215,6 @@ def test_items_and_tombstones_on_each_database(engine: Engine) -> None:
         assert oai_items.count_items(conn, Selection(set="union")) == unions
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_sickle_and_unioncat_harvest_the_provider_through_a_real_server(tmp_path: Path) -> None:
     from api.app import create_app
 
@@ -232,58 +222,46 @@ def test_sickle_and_unioncat_harvest_the_provider_through_a_real_server(tmp_path
     engine = db.make_engine(settings.resolved_database_url)
     db.upgrade(engine)
     _fill(engine)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(engine, settings, start_worker=False), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    url = f"http://127.0.0.1:{port}/oai"
     try:
-        # an established client library reads it: all union records, every page, as MARCXML
-        sickle = Sickle(url)
-        assert sickle.Identify().deletedRecord == "persistent"
-        records = list(sickle.ListRecords(metadataPrefix="marc21", set="union"))
-        with engine.connect() as conn:
-            titles = dict(conn.execute(select(UnionRecord.id, UnionRecord.title)).all())  # type: ignore[call-overload]
-            koha_holdings = conn.execute(
-                select(func.count()).select_from(Holding).where(Holding.library_id == 1)  # type: ignore[arg-type]
-            ).scalar_one()
-        assert len(records) == len(titles)
-        first = records[0]
-        union_id = int(first.header.identifier.rsplit("/", 1)[1])
-        assert titles[union_id] and first.metadata["subfield"]
-        # round trip: unioncat harvests the Koha set of its own provider into a new catalogue
-        copy = db.make_engine(f"sqlite:///{tmp_path / 'copy.db'}")
-        db.upgrade(copy)
-        with session_scope(copy) as session:
-            add_library(
-                session,
-                "KOHA",
-                "Koha (again)",
-                holdings_profile="koha",
-                oai_base_url=url,
-                oai_set="source:KOHA",
-            )
-        summary = harvest_library(copy, "KOHA", client=OaiClient(url, retries=1, backoff=0.01))
-        with engine.connect() as conn:
-            originals = dict(
-                conn.execute(
-                    select(SourceRecord.local_id, SourceRecord.title).where(SourceRecord.library_id == 1)  # type: ignore[arg-type]
-                ).all()
-            )
-        with copy.connect() as conn:
-            copies = dict(conn.execute(select(SourceRecord.local_id, SourceRecord.title)).all())  # type: ignore[call-overload]
-            copied_holdings = conn.execute(select(func.count()).select_from(Holding)).scalar_one()
-        assert summary["read"] == len(originals) and summary["rejected"] == 0
-        assert copies == originals and copied_holdings == koha_holdings
-        copy.dispose()
+        with serving(create_app(engine, settings, start_worker=False)) as base:
+            url = f"{base}/oai"
+            # an established client library reads it: all union records, every page, as MARCXML
+            sickle = Sickle(url)
+            assert sickle.Identify().deletedRecord == "persistent"
+            records = list(sickle.ListRecords(metadataPrefix="marc21", set="union"))
+            with engine.connect() as conn:
+                titles = dict(conn.execute(select(UnionRecord.id, UnionRecord.title)).all())  # type: ignore[call-overload]
+                koha_holdings = conn.execute(
+                    select(func.count()).select_from(Holding).where(Holding.library_id == 1)  # type: ignore[arg-type]
+                ).scalar_one()
+            assert len(records) == len(titles)
+            first = records[0]
+            union_id = int(first.header.identifier.rsplit("/", 1)[1])
+            assert titles[union_id] and first.metadata["subfield"]
+            # round trip: unioncat harvests the Koha set of its own provider into a new catalogue
+            copy = db.make_engine(f"sqlite:///{tmp_path / 'copy.db'}")
+            db.upgrade(copy)
+            with session_scope(copy) as session:
+                add_library(
+                    session,
+                    "KOHA",
+                    "Koha (again)",
+                    holdings_profile="koha",
+                    oai_base_url=url,
+                    oai_set="source:KOHA",
+                )
+            summary = harvest_library(copy, "KOHA", client=OaiClient(url, retries=1, backoff=0.01))
+            with engine.connect() as conn:
+                originals = dict(
+                    conn.execute(
+                        select(SourceRecord.local_id, SourceRecord.title).where(SourceRecord.library_id == 1)  # type: ignore[arg-type]
+                    ).all()
+                )
+            with copy.connect() as conn:
+                copies = dict(conn.execute(select(SourceRecord.local_id, SourceRecord.title)).all())  # type: ignore[call-overload]
+                copied_holdings = conn.execute(select(func.count()).select_from(Holding)).scalar_one()
+            assert summary["read"] == len(originals) and summary["rejected"] == 0
+            assert copies == originals and copied_holdings == koha_holdings
+            copy.dispose()
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
         engine.dispose()
