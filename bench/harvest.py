@@ -12,13 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -27,46 +22,11 @@ from bench import data, measure
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _job(args: list[str]) -> tuple[dict[str, Any], measure.Run]:
     result = measure.run([sys.executable, "-m", *args], cwd=ROOT)
     if result.returncode != 0:
         raise SystemExit(f"{args[0]} failed: {result.stderr.strip()[-800:]}")
     return json.loads(result.stdout), result
-
-
-def _serve(database: Path, work: Path, page_size: int) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "UNIONCAT_DATA_DIR": str(work),
-        "UNIONCAT_DATABASE_URL": f"sqlite:///{database}",
-        "UNIONCAT_OAI_PAGE_SIZE": str(page_size),
-        "UNIONCAT_HARVEST_CHECK_MINUTES": "0",
-    }
-    env.pop("UNIONCAT_MEILI_URL", None)
-    script = Path(sys.executable).parent / "unioncat"
-    proc = subprocess.Popen(
-        [str(script), "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{base}/health", timeout=5):
-                return proc, f"{base}/oai"
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("the provider did not start")
 
 
 def main() -> None:
@@ -81,15 +41,16 @@ def main() -> None:
             path = data.head(path, args.records, work / "head.mrc")
         provider_db = work / "provider.db"
         _job(["bench.ingest_run", str(path), f"sqlite:///{provider_db}", "--bare"])
-        server, url = _serve(provider_db, work, args.page_size)
-        try:
+        provider = {
+            "UNIONCAT_DATA_DIR": str(work),
+            "UNIONCAT_DATABASE_URL": f"sqlite:///{provider_db}",
+            "UNIONCAT_OAI_PAGE_SIZE": str(args.page_size),
+        }
+        with measure.serving(provider) as base:
             from_file, file_run = _job(["bench.ingest_run", str(path), f"sqlite:///{work / 'file.db'}"])
             harvested, harvest_run = _job(
-                ["bench.harvest_run", url, "source:LOC-BENCH", f"sqlite:///{work / 'harvest.db'}"]
+                ["bench.harvest_run", f"{base}/oai", "source:LOC-BENCH", f"sqlite:///{work / 'harvest.db'}"]
             )
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
     file_rate = from_file["read"] / file_run.seconds
     harvest_rate = harvested["read"] / harvest_run.seconds
     report = {

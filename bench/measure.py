@@ -1,11 +1,17 @@
-"""Measuring helpers: a command's wall time and the peak RSS of its whole process tree."""
+"""Measuring helpers: a command's wall time and the peak RSS of its whole process tree, and the
+service running in its own process for the HTTP benchmarks."""
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
+import sys
 import threading
 import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,3 +74,35 @@ def run(args: list[str], env: dict[str, str] | None = None, cwd: Path | None = N
     done.set()
     sampler.join()
     return Run(seconds, peak / 1024, out, err, proc.returncode)
+
+
+@contextmanager
+def serving(settings: dict[str, str]) -> Iterator[str]:
+    """``unioncat serve`` in its own process on a free loopback port, with these ``UNIONCAT_``
+    settings (the embedded search engine, no harvest schedule); yields its base URL once it answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "UNIONCAT_MEILI_URL"}
+    env.update({"UNIONCAT_HARVEST_CHECK_MINUTES": "0", **settings})
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "unioncat"), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=5):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("'unioncat serve' did not start") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from bench import data
+from bench import data, measure
 from catalog.db import make_engine
 from catalog.search.embedded import EmbeddedSearchEngine
 from catalog.search.query import SearchQuery
@@ -112,40 +112,19 @@ def through_http(
 ) -> dict[str, Any]:
     """Start 'unioncat serve' on the benchmark catalogue and measure search, holdings and throughput."""
     import http.client
-    import os
-    import socket
-    import subprocess
-    import sys
     import threading
-    from pathlib import Path
-    from urllib.parse import urlencode
+    from urllib.parse import urlencode, urlsplit
 
     import httpx
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "UNIONCAT_DATA_DIR": str(data.CATALOGUE), "UNIONCAT_DATABASE_URL": ""}
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "unioncat"), "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
+    settings = {"UNIONCAT_DATA_DIR": str(data.CATALOGUE), "UNIONCAT_DATABASE_URL": ""}
+    with measure.serving(settings) as base:
         with httpx.Client(base_url=base, timeout=30) as warm:
-            for _ in range(300):
-                try:
-                    if warm.get("/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
             for q in queries[:50]:
                 warm.get("/api/v1/search", params=_params(q))
         # Latency is timed with the standard library's http.client on one kept-alive connection: the
         # lightest Python client, so that the figures are the server's more than the client's.
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn = http.client.HTTPConnection(urlsplit(base).netloc, timeout=30)
 
         def get(path: str, params: dict[str, Any]) -> None:
             conn.request("GET", f"{path}?{urlencode(params, doseq=True)}")
@@ -181,9 +160,6 @@ def through_http(
             worker.start()
         for worker in workers:
             worker.join()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     return {
         "search": {"queries": len(search_ms), **percentiles(search_ms)},
         "holdings_by_isbn": {"lookups": len(holdings_ms), **percentiles(holdings_ms)},
