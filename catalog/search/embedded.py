@@ -2,14 +2,15 @@
 
 It needs no server, and its index is written in the same transaction as the catalogue, so the two
 never disagree after a job. Text is indexed folded (see catalog.text.fold), so "dai hoc ha noi" and
-"ĐẠI HỌC HÀ NỘI" are the same words; a column with diacritics kept ranks exact spellings first.
-All user input reaches SQL as bound parameters or as quoted FTS5 strings.
+"ĐẠI HỌC HÀ NỘI" are the same words; a second table keeps the diacritics to rank exact spellings
+first. Prefix indexes of one and two characters keep search as you type fast on Vietnamese, whose
+syllables are short ("kinh t", "dai hoc q"). All user input reaches SQL as bound parameters or as
+quoted FTS5 strings.
 """
 
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,9 +20,10 @@ from sqlalchemy.engine import Engine
 
 from catalog.db import chunks, rows_in, writing
 from catalog.search import documents as docs_module
+from catalog.search import embedded_facets as facet_store
 from catalog.search.query import (
-    FACETS,
     HIT_FIELDS,
+    MAX_FACET_LIMIT,
     Hit,
     ParsedQuery,
     SearchQuery,
@@ -30,10 +32,18 @@ from catalog.search.query import (
     parse,
 )
 
-BM25 = "bm25(search_fts, 10.0, 4.0, 2.0, 1.0, 0.0)"
+BM25 = "bm25(m.search_fts, 10.0, 4.0, 2.0, 1.0)"
 TEXT_COLUMNS = "{title authors subjects other}"
 _BLANK_FACETS_TTL = 30.0
-FACET_SAMPLE = 5000  # facets of a query matching more are counted over this many of its matches
+FACET_SAMPLE = 5000  # facets of a query matching more are estimated from this many of its matches
+RANK_ALL = 2000  # matches ranked together by bm25; a broader query is ranked tier by tier
+TABLES = (
+    "search_fts",
+    "search_exact",
+    "search_doc",
+    "search_facet_value",
+    "search_filter",
+)
 
 
 def _quote(word: str) -> str:
@@ -46,34 +56,156 @@ def match_expression(parsed: ParsedQuery) -> str | None:
         return f"other : {_quote(parsed.isbn)}"
     if parsed.issn:
         return f"other : {_quote(parsed.issn.replace('-', ''))}"
+    parts = _parts(parsed)
+    if not parts:
+        return None
+    return f"{TEXT_COLUMNS} : ({' AND '.join(parts)})"
+
+
+def _parts(parsed: ParsedQuery) -> list[str]:
     parts = []
     for i, term in enumerate(parsed.terms):
         last = i == len(parsed.terms) - 1
         parts.append(_quote(term) + ("*" if last and parsed.prefix_last else ""))
-    parts += [_quote(" ".join(phrase)) for phrase in parsed.phrases]
-    if not parts:
-        return None
-    return f"{TEXT_COLUMNS} : ({' AND '.join(parts)})"
+    return parts + [_quote(" ".join(phrase)) for phrase in parsed.phrases]
+
+
+def title_expression(parsed: ParsedQuery) -> str | None:
+    """Records with every word of the query in their title (None for an ISBN or ISSN query)."""
+    parts = _parts(parsed)
+    return f"title : ({' AND '.join(parts)})" if parts and not (parsed.isbn or parsed.issn) else None
 
 
 def exact_expression(parsed: ParsedQuery) -> str | None:
     if not parsed.exact_terms:
         return None
     words = [_quote(w) for w in parsed.exact_terms]  # whole words: "hồ" ranks above "hồi"
-    return f"exact : ({' AND '.join(words)})"
+    return " AND ".join(words)  # for search_exact, the text with its diacritics
 
 
-def _facet_rows(doc: dict[str, Any]) -> list[tuple[str, str, int]]:
-    uid = doc["id"]
-    rows = [("library", code, uid) for code in doc["libraries"]]
-    rows += [("language", code, uid) for code in doc["languages"]]
-    if doc["material_type"]:
-        rows.append(("material_type", doc["material_type"], uid))
-    if doc["decade"]:
-        rows.append(("decade", str(doc["decade"]), uid))
-    rows += [("subject", s, uid) for s in doc["subjects"]]
-    rows += [("author", a, uid) for a in doc["authors"]]
-    return list(dict.fromkeys(rows))
+Bucket = tuple[str, bool | None]  # (FTS5 expression, in search_exact's matches or not, or either)
+
+
+def tiers(match: str, title: str | None, exact: str | None) -> list[Bucket]:
+    """The matches of ``match`` cut into the buckets relevance ranks in order: records with the
+    query's exact spelling (diacritics) first, then within each, records with every word in the title."""
+    buckets = [f"({match}) AND ({title})", f"({match}) NOT ({title})"] if title else [match]
+    if exact:
+        return [(b, True) for b in buckets] + [(b, False) for b in buckets]
+    return [(b, None) for b in buckets]
+
+
+# How each sort orders the records (relevance here: a search without words, which ranks nothing).
+# {id} and {score} stand for the record's id and bm25 score in the statement _Scope writes.
+ORDERS = {
+    "relevance": ["{id}"],
+    "year_desc": ["d.year IS NULL", "d.year DESC", "d.title_sort", "{id}"],
+    "year_asc": ["d.year IS NULL", "d.year ASC", "d.title_sort", "{id}"],
+    "title": ["d.title_sort = ''", "d.title_sort", "d.year", "{id}"],
+}
+_EXACT_IDS = "(SELECT rowid FROM search_exact WHERE search_exact MATCH :exact)"
+_IN_EXACT = f"{{id}} IN {_EXACT_IDS} DESC"
+_IN_TITLE = "{id} IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :title) DESC"
+_BY_SCORE = ["{score}", "{id}"]
+_BY_ID = ["{id}"]
+
+
+class _Scope:
+    """The records a search can answer with: those matching an FTS5 expression (or every record),
+    under the search's filters. Each method runs one statement.
+
+    The FTS table is joined directly (not through a subquery) so that bm25 is computed only for the
+    matches that pass the filters, when a statement orders by it."""
+
+    def __init__(self, conn: Connection, where: list[str], params: dict[str, Any]) -> None:
+        self.conn = conn
+        self.where = where
+        self.params = params
+
+    def _source(self, match: str | None, doc: bool = False, exact: bool | None = None) -> tuple[str, str]:
+        """(FROM ... WHERE ..., the record's id) of the records."""
+        if match is None:
+            uid, source, where = "f.union_id", "search_filter f", list(self.where)
+        else:
+            uid, source, where = "m.rowid", "search_fts m", ["m.search_fts MATCH :match", *self.where]
+            if self.where:  # filters read the narrow rows of search_filter
+                source += " JOIN search_filter f ON f.union_id = m.rowid"
+        if exact is not None:
+            where.append(f"{uid} {'' if exact else 'NOT '}IN {_EXACT_IDS}")
+        if doc:  # sorts read search_doc
+            source += f" JOIN search_doc d ON d.union_id = {uid}"
+        return source + (f" WHERE {' AND '.join(where)}" if where else ""), uid
+
+    def _run(self, sql: str, match: str | None, **extra: Any) -> Any:
+        return self.conn.execute(text(sql), {**self.params, "match": match, **extra})
+
+    def count(
+        self, match: str | None, at_most: int | None = None, in_exact: bool | None = None, **extra: Any
+    ) -> int:
+        """How many records (counting stops past ``at_most``)."""
+        if match is None and not self.where and in_exact is None:
+            return self.conn.execute(text("SELECT count(*) FROM search_doc")).scalar_one()
+        source, _uid = self._source(match, exact=in_exact)
+        sql = f"SELECT count(*) FROM {source}"
+        if at_most is not None:
+            sql = f"SELECT count(*) FROM (SELECT 1 FROM {source} LIMIT {int(at_most) + 1})"
+        return self._run(sql, match, **extra).scalar_one()
+
+    def ids(
+        self,
+        match: str | None,
+        order: list[str],
+        limit: int,
+        doc: bool = False,
+        in_exact: bool | None = None,
+        **extra: Any,
+    ) -> list[int]:
+        source, uid = self._source(match, doc, in_exact)
+        keys = ", ".join(key.format(id=uid, score=BM25) for key in order)
+        sql = f"SELECT {uid} FROM {source} ORDER BY {keys} LIMIT :limit"
+        return list(self._run(sql, match, limit=limit, **extra).scalars())
+
+    def summary(self, match: str | None) -> tuple[int, str | None]:
+        """(count, facet codes as hex) of every filtered match, in one pass: a filtered search reads
+        each match's row of search_filter anyway, and its codes come with it."""
+        assert self.where
+        source, _uid = self._source(match)
+        sql = f"SELECT count(*), group_concat(hex(f.codes), '') FROM {source}"
+        count, hexed = self._run(sql, match).one()
+        return count, hexed
+
+    def codes(self, match: str | None, limit: int) -> str | None:
+        """The facet codes of the first ``limit`` records, as the hex of their blobs."""
+        source, uid = self._source(match)
+        sql = (
+            f"SELECT group_concat(hex(c.codes), '') FROM (SELECT {uid} AS id FROM {source} "
+            "LIMIT :limit) s JOIN search_filter c ON c.union_id = s.id"
+        )
+        return self._run(sql, match, limit=limit).scalar_one()
+
+
+def _by_relevance(scope: _Scope, parsed: ParsedQuery, match: str, total: int, wanted: int) -> list[int]:
+    """The ``wanted`` best matches. Up to RANK_ALL matches are ranked together: exact spelling
+    first, then every word in the title, then by bm25 (title words weigh most). A broader query is
+    ranked bucket by bucket in that order, the way Meilisearch's ranking rules work: a bucket of up
+    to RANK_ALL records by bm25, a larger one in record order (bm25 over 50,000 matches costs over
+    100 ms; a reader typing "hist" is served the first titles with the word at once)."""
+    title = title_expression(parsed)
+    exact = exact_expression(parsed)
+    if total <= RANK_ALL:
+        order = ([_IN_EXACT] if exact else []) + ([_IN_TITLE] if title else []) + _BY_SCORE
+        return scope.ids(match, order, wanted, exact=exact, title=title)
+    ids: list[int] = []
+    for bucket, in_exact in tiers(match, title, exact):
+        need = wanted - len(ids)
+        if need <= 0:
+            break
+        # Small enough to rank? Counting stops past RANK_ALL, where a full count would go on.
+        size = scope.count(bucket, at_most=RANK_ALL, in_exact=in_exact, exact=exact)
+        if size:
+            order = _BY_SCORE if size <= RANK_ALL else _BY_ID
+            ids += scope.ids(bucket, order, need, in_exact=in_exact, exact=exact)
+    return ids
 
 
 def _hit_payload(doc: dict[str, Any]) -> str:
@@ -99,7 +231,7 @@ class EmbeddedSearchEngine:
         self.delete(conn, [d["id"] for d in docs])
         raw = conn.connection.driver_connection
         raw.executemany(
-            "INSERT INTO search_fts (rowid, title, authors, subjects, other, exact) VALUES (?, ?, ?, ?, ?, ?)",  # noqa: E501
+            "INSERT INTO search_fts (rowid, title, authors, subjects, other) VALUES (?, ?, ?, ?, ?)",
             [
                 (
                     d["id"],
@@ -107,10 +239,12 @@ class EmbeddedSearchEngine:
                     " ; ".join(d["authors_folded"]),
                     " ; ".join(d["subjects_folded"]),
                     d["other_folded"],
-                    d["exact"],
                 )
                 for d in docs
             ],
+        )
+        raw.executemany(
+            "INSERT INTO search_exact (rowid, exact) VALUES (?, ?)", [(d["id"], d["exact"]) for d in docs]
         )
         raw.executemany(
             "INSERT INTO search_doc (union_id, year, title_sort, has_digital, doc) VALUES (?, ?, ?, ?, ?)",
@@ -119,10 +253,7 @@ class EmbeddedSearchEngine:
                 for d in docs
             ],
         )
-        raw.executemany(
-            "INSERT OR IGNORE INTO search_facet (facet, value, union_id) VALUES (?, ?, ?)",
-            [row for d in docs for row in _facet_rows(d)],
-        )
+        facet_store.write(raw, docs)
         self._blank_facets = None
 
     def delete(self, conn: Connection | None, ids: Sequence[int]) -> None:
@@ -130,18 +261,19 @@ class EmbeddedSearchEngine:
             return
         assert conn is not None
         raw = conn.connection.driver_connection
+        facet_store.remove(raw, ids)
         for part in chunks(list(ids)):
             marks = ",".join("?" * len(part))
             raw.execute(f"DELETE FROM search_fts WHERE rowid IN ({marks})", part)
+            raw.execute(f"DELETE FROM search_exact WHERE rowid IN ({marks})", part)
             raw.execute(f"DELETE FROM search_doc WHERE union_id IN ({marks})", part)
-            raw.execute(f"DELETE FROM search_facet WHERE union_id IN ({marks})", part)
         self._blank_facets = None
 
     def rebuild(self, catalogue: Engine) -> int:
         """Rebuild the whole index in one transaction: readers see the old index until it commits."""
         count = 0
         with writing(catalogue) as conn:
-            for table in ("search_fts", "search_doc", "search_facet"):
+            for table in TABLES:
                 conn.exec_driver_sql(f"DELETE FROM {table}")
             for ids in docs_module.all_union_ids(conn):
                 found, _gone = docs_module.documents(conn, ids)
@@ -165,70 +297,51 @@ class EmbeddedSearchEngine:
                 continue
             names = []
             for n, value in enumerate(values):
-                params[f"{facet}_{n}"] = value
+                params[f"{facet}_{n}"] = facet_store.pack([facet_store.code_of(facet, value)])
                 names.append(f":{facet}_{n}")
-            params[f"facet_{facet}"] = facet
-            clauses.append(
-                f"EXISTS (SELECT 1 FROM search_facet f WHERE f.facet = :facet_{facet} "
-                f"AND f.value IN ({', '.join(names)}) AND f.union_id = d.union_id)"
-            )
+            clauses.append(facet_store.filter_clause(names))
         if query.year_from is not None:
             params["year_from"] = query.year_from
-            clauses.append("d.year >= :year_from")
+            clauses.append("f.year >= :year_from")
         if query.year_to is not None:
             params["year_to"] = query.year_to
-            clauses.append("d.year <= :year_to")
+            clauses.append("f.year <= :year_to")
         if query.has_digital is not None:
             params["has_digital"] = int(query.has_digital)
-            clauses.append("d.has_digital = :has_digital")
+            clauses.append("f.has_digital = :has_digital")
         return clauses
 
     def search(self, query: SearchQuery) -> SearchResult:
         query.validate()
         parsed = parse(query.q)
-        params: dict[str, Any] = {}
         match = match_expression(parsed)
-        source = "search_doc d"
-        score = "0.0"
-        if match:
-            params["match"] = match
-            source = (
-                f"(SELECT rowid AS id, {BM25} AS score FROM search_fts WHERE search_fts MATCH :match) m "
-                "JOIN search_doc d ON d.union_id = m.id"
-            )
-            score = "m.score"
-        elif not parsed.empty:
+        if not match and not parsed.empty:
             return SearchResult(0, [], {}, query.page, query.per_page)
+        params: dict[str, Any] = {}
         where = self._where(query, params)
-        where_sql = f" WHERE {' AND '.join(where)}" if where else ""
-        exact = exact_expression(parsed)
-        order = {
-            "relevance": f"{score}, d.union_id",
-            "year_desc": "d.year IS NULL, d.year DESC, d.title_sort, d.union_id",
-            "year_asc": "d.year IS NULL, d.year ASC, d.title_sort, d.union_id",
-            "title": "d.title_sort = '', d.title_sort, d.year, d.union_id",
-        }[query.sort]
-        if exact and query.sort == "relevance":
-            params["exact"] = exact
-            order = (
-                "d.union_id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :exact) DESC, " + order
-            )
-        params.update(limit=query.per_page, offset=query.offset)
-        page = "LIMIT :limit OFFSET :offset"
+        wanted = query.offset + query.per_page
         with self.catalogue.connect() as conn:
-            total = conn.execute(text(f"SELECT count(*) FROM {source}{where_sql}"), params).scalar_one()
-            rows = conn.execute(
-                text(f"SELECT d.union_id, d.doc FROM {source}{where_sql} ORDER BY {order} {page}"),
-                params,
-            ).all()
-            facets = {}
+            scope = _Scope(conn, where, params)
+            codes = None
+            if query.facets and where:
+                total, codes = scope.summary(match)
+            else:
+                total = scope.count(match)
+            if match and query.sort == "relevance":
+                ids = _by_relevance(scope, parsed, match, total, wanted)
+            else:
+                ids = scope.ids(match, ORDERS[query.sort], wanted, doc=query.sort != "relevance")
+            ids = ids[query.offset : wanted]
+            payloads = dict(
+                rows_in(conn, "SELECT union_id, doc FROM search_doc WHERE union_id IN ({ids})", ids)
+            )
+            facets: dict[str, list[tuple[str, int]]] = {}
+            facets_exact = True
             if query.facets:
-                facets = self._facets(
-                    conn, source, where_sql, params, query.facet_limit, blank=not match and not where
-                )
+                facets, facets_exact = self._facets(scope, match, total, query.facet_limit, codes)
         hits = []
-        for uid, payload in rows:
-            doc = orjson.loads(payload)
+        for uid in ids:
+            doc = orjson.loads(payloads[uid])
             hits.append(
                 Hit(
                     id=uid,
@@ -248,39 +361,27 @@ class EmbeddedSearchEngine:
                     },
                 )
             )
-        exact = not facets or (not match and not where) or total <= FACET_SAMPLE
-        return SearchResult(total, hits, facets, query.page, query.per_page, facets_exact=exact)
+        return SearchResult(total, hits, facets, query.page, query.per_page, facets_exact=facets_exact)
 
     def _facets(
-        self,
-        conn: Connection,
-        source: str,
-        where_sql: str,
-        params: dict[str, Any],
-        limit: int,
-        blank: bool,
-    ) -> dict[str, list[tuple[str, int]]]:
-        if blank and self._blank_facets and time.monotonic() - self._blank_facets[0] < _BLANK_FACETS_TTL:
-            counts = self._blank_facets[1]
-        else:
-            # Facets are counted over the matches, looked up by union id; for a very broad query over
-            # FACET_SAMPLE of its matches (taken as they come: ranking them would cost another pass):
-            # exact for every query narrower than that, and fast for the rest.
-            if blank:
-                sql = "SELECT facet, value, count(*) AS n FROM search_facet GROUP BY facet, value"
-            else:
-                inner = f"SELECT d.union_id AS id FROM {source}{where_sql} LIMIT {FACET_SAMPLE}"
-                sql = (
-                    f"SELECT f.facet, f.value, count(*) AS n FROM ({inner}) m "
-                    "JOIN search_facet f ON f.union_id = m.id GROUP BY f.facet, f.value"
-                )
-            grouped: dict[str, list[tuple[str, int]]] = defaultdict(list)
-            for facet, value, n in conn.execute(text(sql), {} if blank else params):
-                grouped[facet].append((value, n))
-            counts = {f: sorted(grouped.get(f, []), key=lambda vc: (-vc[1], vc[0])) for f in FACETS}
-            if blank:
-                self._blank_facets = (time.monotonic(), counts)
-        return {facet: values[:limit] for facet, values in counts.items()}
+        self, scope: _Scope, match: str | None, total: int, limit: int, codes: str | None
+    ) -> tuple[dict[str, list[tuple[str, int]]], bool]:
+        """Facet counts of the matches, and whether they are exact. ``codes`` are those of every match
+        when the search had filters (see _Scope.summary); without filters a query matching more than
+        FACET_SAMPLE records has its counts estimated from FACET_SAMPLE of its matches (as they come)."""
+        if match is None and not scope.where:
+            cached = self._blank_facets
+            if cached is None or time.monotonic() - cached[0] >= _BLANK_FACETS_TTL:
+                cached = (time.monotonic(), facet_store.count_all(scope.conn, MAX_FACET_LIMIT))
+                self._blank_facets = cached
+            return {facet: values[:limit] for facet, values in cached[1].items()}, True
+        if scope.where:
+            values, counts = facet_store.count_hex(codes)
+            return facet_store.top_values(scope.conn, values, counts, limit), True
+        values, counts = facet_store.count_hex(scope.codes(match, FACET_SAMPLE))
+        sampled = total > FACET_SAMPLE
+        scale = total / FACET_SAMPLE if sampled else 1.0
+        return facet_store.top_values(scope.conn, values, counts, limit, scale), not sampled
 
     def count(self) -> int:
         with self.catalogue.connect() as conn:

@@ -15,6 +15,7 @@ FACETS = ("library", "language", "material_type", "decade", "subject", "author")
 MAX_QUERY_LENGTH = 500
 MAX_PER_PAGE = 100
 MAX_PAGE = 1000
+MAX_FACET_LIMIT = 200
 _PHRASE = re.compile(r'"([^"]*)"')
 _ISBN_QUERY = re.compile(r"^[\dXx\-\s]{10,17}$")
 
@@ -57,8 +58,8 @@ class SearchQuery:
             raise QueryError(f"page must be between 1 and {MAX_PAGE}")
         if not 1 <= self.per_page <= MAX_PER_PAGE:
             raise QueryError(f"per_page must be between 1 and {MAX_PER_PAGE}")
-        if not 1 <= self.facet_limit <= 200:
-            raise QueryError("facet_limit must be between 1 and 200")
+        if not 1 <= self.facet_limit <= MAX_FACET_LIMIT:
+            raise QueryError(f"facet_limit must be between 1 and {MAX_FACET_LIMIT}")
         if self.year_from is not None and self.year_to is not None and self.year_from > self.year_to:
             raise QueryError("year_from is after year_to")
         return self

@@ -1,0 +1,217 @@
+"""How the embedded engine stays fast on broad queries without changing what it answers: ranking
+bucket by bucket past RANK_ALL matches, facets estimated from a sample past FACET_SAMPLE, and facet
+values kept as integer codes (migration 0005 moves an older index over)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from catalog import db
+from catalog.db import session_scope
+from catalog.libraries import add_library
+from catalog.search import embedded
+from catalog.search.embedded import EmbeddedSearchEngine
+from catalog.search.query import SearchQuery, parse
+from harvest.ingest import ingest_file
+from harvest.iso2709 import split_records
+from tests.conftest import KOHA, VIETNAMESE
+
+
+@pytest.fixture(scope="module")
+def catalogue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    work = tmp_path_factory.mktemp("embedded")
+    engine = db.make_engine(f"sqlite:///{work / 'catalogue.db'}")
+    db.upgrade(engine)
+    with open(VIETNAMESE, "rb") as fh:
+        raws = [raw for _offset, raw in split_records(fh)]
+    with session_scope(engine) as session:
+        add_library(session, "VNU-LIC", "Thư viện VNU")
+        add_library(session, "HUST-LIB", "Thư viện HUST")
+        add_library(session, "TNU-LRC", "Trung tâm Học liệu", holdings_profile="koha")
+    for code, keep in {"VNU-LIC": lambda i: i < 300, "HUST-LIB": lambda i: i >= 150}.items():
+        path = work / f"{code}.mrc"
+        path.write_bytes(b"".join(r for i, r in enumerate(raws) if keep(i)))
+        ingest_file(engine, code, path)
+    ingest_file(engine, "TNU-LRC", KOHA)
+    yield engine
+    engine.dispose()
+
+
+def search(engine: Engine, **kwargs: object) -> object:
+    return EmbeddedSearchEngine(engine).search(SearchQuery(**kwargs))  # type: ignore[arg-type]
+
+
+def every_hit(engine: Engine, per_page: int, **kwargs: object) -> list[int]:
+    seen: list[int] = []
+    page = 1
+    while True:
+        result = search(engine, per_page=per_page, page=page, facets=False, **kwargs)
+        if not result.hits:  # type: ignore[attr-defined]
+            return seen
+        seen += [h.id for h in result.hits]  # type: ignore[attr-defined]
+        page += 1
+
+
+def bucket_of(engine: Engine, q: str) -> dict[int, int]:
+    """Union id -> the ranking bucket it belongs to (exact spelling, then every word in the title)."""
+    parsed = parse(q)
+    match = embedded.match_expression(parsed)
+    assert match
+    exact = embedded.exact_expression(parsed)
+    buckets = embedded.tiers(match, embedded.title_expression(parsed), exact)
+    assert len(buckets) == 4
+    where: dict[int, int] = {}
+    with engine.connect() as conn:
+        spelled = {
+            uid
+            for (uid,) in conn.execute(
+                text("SELECT rowid FROM search_exact WHERE search_exact MATCH :e"), {"e": exact}
+            )
+        }
+        for n, (bucket, in_exact) in enumerate(buckets):
+            for (uid,) in conn.execute(
+                text("SELECT rowid FROM search_fts WHERE search_fts MATCH :m"), {"m": bucket}
+            ):
+                if (uid in spelled) == in_exact:
+                    assert uid not in where, "buckets do not overlap"
+                    where[uid] = n
+    return where
+
+
+@pytest.mark.parametrize("q", ["hồ ", "Việt Nam", "văn hoá"])
+def test_broad_queries_rank_bucket_by_bucket_like_narrow_ones(
+    catalogue: Engine, monkeypatch: pytest.MonkeyPatch, q: str
+) -> None:
+    narrow = every_hit(catalogue, 100, q=q)  # every match ranked together (fewer than RANK_ALL)
+    buckets = bucket_of(catalogue, q)
+    assert len(narrow) > 10 and set(narrow) == set(buckets)
+    order = [buckets[uid] for uid in narrow]
+    assert order == sorted(order) and len(set(order)) >= 2
+    monkeypatch.setattr(embedded, "RANK_ALL", 4)  # now the query is "broad"
+    broad = every_hit(catalogue, 100, q=q)
+    assert sorted(broad) == sorted(narrow) and len(broad) == len(set(broad))
+    assert [buckets[uid] for uid in broad] == order  # the same buckets in the same order
+    assert every_hit(catalogue, 3, q=q) == broad  # and pages that fit together
+
+
+def test_filters_on_broad_queries(catalogue: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = every_hit(catalogue, 100, q="viet", libraries=["HUST-LIB"], year_from=1990)
+    monkeypatch.setattr(embedded, "RANK_ALL", 5)
+    got = every_hit(catalogue, 100, q="viet", libraries=["HUST-LIB"], year_from=1990)
+    assert sorted(got) == sorted(expected) and len(expected) > 5
+    total = search(catalogue, q="viet", libraries=["HUST-LIB"], year_from=1990).total  # type: ignore[attr-defined]
+    assert total == len(expected)
+
+
+def test_facets_are_exact_up_to_the_sample_and_estimated_past_it(
+    catalogue: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exact = search(catalogue, q="viet nam", per_page=1)
+    assert exact.facets_exact  # type: ignore[attr-defined]
+    for code, count in exact.facets["library"]:  # type: ignore[attr-defined]
+        assert search(catalogue, q="viet nam", libraries=[code], per_page=1).total == count  # type: ignore[attr-defined]
+    monkeypatch.setattr(embedded, "FACET_SAMPLE", 20)
+    estimated = search(catalogue, q="viet nam", per_page=1)
+    assert not estimated.facets_exact and estimated.total == exact.total  # type: ignore[attr-defined]
+    # a search with filters reads every match's codes anyway: its facets are exact however many
+    one = search(catalogue, q="", libraries=["VNU-LIC"], per_page=1)
+    assert one.facets_exact and dict(one.facets["library"])["VNU-LIC"] == one.total == 300  # type: ignore[attr-defined]
+    filtered = search(catalogue, q="viet nam", year_from=1900, per_page=1)
+    assert filtered.facets_exact and filtered.total > 20  # type: ignore[attr-defined]
+    for code, count in filtered.facets["library"]:  # type: ignore[attr-defined]
+        assert search(catalogue, q="viet nam", year_from=1900, libraries=[code]).total == count  # type: ignore[attr-defined]
+    everything = search(catalogue, q="", per_page=1)  # no words, no filters: counted over the index
+    assert everything.facets_exact  # type: ignore[attr-defined]
+
+
+def test_facet_codes_follow_updates_and_deletions(catalogue: Engine, tmp_path: Path) -> None:
+    from catalog.search.documents import all_union_ids, documents
+    from catalog.search.embedded_facets import code_of, facet_pairs, unpack
+
+    def codes_are_the_documents() -> None:
+        with catalogue.connect() as conn:
+            stored = {
+                uid: (year, digital, unpack(blob))
+                for uid, year, digital, blob in conn.execute(
+                    text("SELECT union_id, year, has_digital, codes FROM search_filter")
+                )
+            }
+            named = {code for (code,) in conn.execute(text("SELECT id FROM search_facet_value"))}
+            expected = {}
+            for ids in all_union_ids(conn):
+                for doc in documents(conn, ids)[0]:
+                    codes = sorted(code_of(*pair) for pair in facet_pairs(doc))
+                    expected[doc["id"]] = (doc["year"], int(doc["has_digital"]), codes)
+        assert stored == expected
+        assert {code for _y, _d, codes in stored.values() for code in codes} <= named
+
+    codes_are_the_documents()
+    with open(VIETNAMESE, "rb") as fh:
+        first = next(split_records(fh))[1]
+    path = tmp_path / "one.mrc"
+    path.write_bytes(first)
+    before = search(catalogue, q="", libraries=["VNU-LIC"], per_page=1).total  # type: ignore[attr-defined]
+    ingest_file(catalogue, "VNU-LIC", path, mode="delete")
+    assert search(catalogue, q="", libraries=["VNU-LIC"], per_page=1).total == before - 1  # type: ignore[attr-defined]
+    codes_are_the_documents()
+    ingest_file(catalogue, "VNU-LIC", path, mode="update")
+    assert search(catalogue, q="", libraries=["VNU-LIC"], per_page=1).total == before  # type: ignore[attr-defined]
+    codes_are_the_documents()
+
+
+def test_filters_agree_with_the_documents(catalogue: Engine) -> None:
+    """Each facet filter finds exactly the records whose documents hold the value."""
+    from catalog.search.documents import all_union_ids, documents
+    from catalog.search.embedded_facets import facet_pairs
+
+    holders: dict[tuple[str, str], set[int]] = {}
+    with catalogue.connect() as conn:
+        for ids in all_union_ids(conn):
+            for doc in documents(conn, ids)[0]:
+                for pair in facet_pairs(doc):
+                    holders.setdefault(pair, set()).add(doc["id"])
+    argument = {"library": "libraries", "language": "languages", "subject": "subjects", "author": "authors"}
+    checked = 0
+    for (facet, value), expected in sorted(holders.items()):
+        if facet not in argument or (facet in ("subject", "author") and len(expected) < 3):
+            continue
+        got = every_hit(catalogue, 100, q="", **{argument[facet]: [value]})
+        assert set(got) == expected, (facet, value)
+        checked += 1
+    assert checked > 20
+
+
+def test_migration_0005_moves_facets_both_ways(catalogue: Engine, tmp_path: Path) -> None:
+    import shutil
+
+    url = catalogue.url.database
+    assert url
+    copy = tmp_path / "copy.db"
+    with catalogue.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    shutil.copy(url, copy)
+    engine = db.make_engine(f"sqlite:///{copy}")
+    queries = [
+        dict(q="viet nam"),
+        dict(q="", libraries=["TNU-LRC"]),
+        dict(q="", languages=["vie"], facet_limit=200),
+        dict(q="jazz", subjects=["Jazz"]),
+    ]
+    before = [search(engine, **q) for q in queries]
+    db.downgrade(engine, "0004")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM search_facet")).scalar_one() > 1000
+    db.upgrade(engine)
+    after = [search(engine, **q) for q in queries]
+    for old, new in zip(before, after, strict=True):
+        assert (old.total, old.facets, [h.id for h in old.hits]) == (  # type: ignore[attr-defined]
+            new.total,  # type: ignore[attr-defined]
+            new.facets,  # type: ignore[attr-defined]
+            [h.id for h in new.hits],  # type: ignore[attr-defined]
+        )
+    engine.dispose()
