@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import orjson
 
 from catalog.db import chunks
 from catalog.search.query import FACETS
@@ -103,6 +104,15 @@ def count_hex(codes_hex: str | None) -> tuple[np.ndarray, np.ndarray]:
     return values, counts
 
 
+def _named(conn: Any, codes: list[int], limit: int | None = None) -> list[tuple[int, str, str]]:
+    """(code, facet, value) of ``codes`` from the dictionary, by value (the first ``limit``)."""
+    sql = (
+        "SELECT v.id, v.facet, v.value FROM json_each(?) j JOIN search_facet_value v ON v.id = j.value "
+        "ORDER BY v.value" + (f" LIMIT {int(limit)}" if limit is not None else "")
+    )
+    return [tuple(row) for row in conn.exec_driver_sql(sql, (orjson.dumps(codes).decode(),))]
+
+
 def top_values(
     conn: Any, values: np.ndarray, counts: np.ndarray, limit: int, scale: float = 1.0
 ) -> dict[str, list[tuple[str, int]]]:
@@ -113,23 +123,20 @@ def top_values(
     for index in range(len(FACETS)):
         mine = facets == index
         v, c = values[mine], counts[mine]
-        if len(c) > limit:  # everything tied with the limit-th count stays: ties go by value below
-            cut = np.partition(c, len(c) - limit)[len(c) - limit]
-            keep = c >= cut
-            v, c = v[keep], c[keep]
-        chosen.update(zip(v.tolist(), c.tolist(), strict=True))
-    names: dict[int, tuple[str, str]] = {}
-    ids = list(chosen)
-    for part in chunks(ids):
-        marks = ",".join("?" * len(part))
-        sql = f"SELECT id, facet, value FROM search_facet_value WHERE id IN ({marks})"
-        for value_id, facet, value in conn.exec_driver_sql(sql, tuple(part)):
-            names[value_id] = (facet, value)
+        if len(c) > limit:
+            cut = int(np.partition(c, len(c) - limit)[len(c) - limit])
+            above = c > cut
+            chosen.update(zip(v[above].tolist(), c[above].tolist(), strict=True))
+            # Among the values tied at the cut (often thousands counted once), the first by value.
+            tied = v[c == cut].tolist()
+            need = limit - int(above.sum())
+            kept = tied if len(tied) <= need else [code for code, _f, _v in _named(conn, tied, need)]
+            chosen.update(dict.fromkeys(kept, cut))
+        else:
+            chosen.update(zip(v.tolist(), c.tolist(), strict=True))
     grouped: dict[str, list[tuple[str, int]]] = {facet: [] for facet in FACETS}
-    for value_id, n in chosen.items():
-        if value_id in names:
-            facet, value = names[value_id]
-            grouped[facet].append((value, max(1, round(n * scale))))
+    for code, facet, value in _named(conn, list(chosen)):
+        grouped[facet].append((value, max(1, round(chosen[code] * scale))))
     return {f: sorted(vs, key=lambda vc: (-vc[1], vc[0]))[:limit] for f, vs in grouped.items()}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from dataclasses import dataclass, field
@@ -159,6 +160,7 @@ class SearchResult:
 
 
 _WORD = re.compile(r"\w+")
+_fold_word = functools.lru_cache(maxsize=65536)(fold)  # titles repeat their words; folding is not free
 
 
 def highlight(text: str | None, parsed: ParsedQuery) -> str:
@@ -169,7 +171,7 @@ def highlight(text: str | None, parsed: ParsedQuery) -> str:
     prefix = parsed.terms[-1] if parsed.prefix_last and parsed.terms else None
     out, last = [], 0
     for match in _WORD.finditer(text):
-        key = fold(match.group())
+        key = _fold_word(match.group())
         if key in words or (prefix and key.startswith(prefix)):
             out.append(html.escape(text[last : match.start()]))
             out.append(f"<mark>{html.escape(match.group())}</mark>")
