@@ -14,6 +14,7 @@ its low bits: the facet of a counted code is known without a lookup.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -52,6 +53,7 @@ def unpack(blob: bytes) -> list[int]:
     return np.frombuffer(blob, dtype=CODE_DTYPE).tolist()
 
 
+@functools.lru_cache(maxsize=65536)  # libraries, languages, decades, common subjects: hashed once
 def code_of(facet: str, value: str) -> int:
     """The code of a facet value: 61 bits of its BLAKE2b digest and the facet's index in the low 3
     bits, a signed 64-bit integer (SQLite's rowid). Computed, never looked up, so writing a document
