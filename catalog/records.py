@@ -13,6 +13,7 @@ from catalog import holdings, marc_fields
 from catalog.dedup.keys import blocking_keys
 from catalog.holdings import HoldingsProfile
 from catalog.search.documents import document
+from catalog.search.embedded import index_rows
 from catalog.text import fold
 
 
@@ -81,8 +82,12 @@ def prepare(
     raw_format: str,
     profile: HoldingsProfile | None,
     warnings: list[str] | None = None,
+    library: str | None = None,
 ) -> PreparedRecord:
-    """Everything the catalogue stores for ``record``; ``profile`` None means detect it per record."""
+    """Everything the catalogue stores for ``record``; ``profile`` None means detect it per record.
+
+    With the ``library`` that holds it, the record's search rows (as a union record of its own, the
+    common case) are computed here too: ingest workers compute, the single writer only inserts."""
     grouped = marc_fields.fields_by_tag(record)
     chosen = profile or holdings.detect(grouped)
     local_id = holdings.local_id(chosen, grouped)
@@ -97,9 +102,12 @@ def prepare(
         notes.append("no title (245 $a)")
     title = marc_fields.display_title(fields)
     items = [tuple(h[name] for name in holdings.HOLDING_FIELDS) for h in holdings.extract(chosen, grouped)]
-    doc = document(0, title, fields, {})
     copies_at = holdings.HOLDING_FIELDS.index("copies")
-    doc["copies"] = sum(1 if item[copies_at] is None else item[copies_at] for item in items)
+    copies = sum(1 if item[copies_at] is None else item[copies_at] for item in items)
+    doc = document(0, title, fields, {library: copies} if library else {})
+    doc["copies"] = copies
+    if library:  # the embedded index's rows, computed here rather than by the single writer
+        doc = {"copies": copies, "libraries": [library], "index_rows": index_rows(doc)}
     return PreparedRecord(
         local_id=local_id,
         raw=raw,

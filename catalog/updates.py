@@ -73,16 +73,21 @@ class CatalogueUpdater:
             ready = []
             for union_id, record_id in result.singletons.items():
                 doc = (prepared or {}).get(record_id)
-                if doc is not None and self.library_code:
-                    ready.append(
-                        dict(
-                            doc,
-                            id=union_id,
-                            libraries=[self.library_code],
-                            holdings={self.library_code: doc["copies"]},
-                            library_count=1,
-                        )
+                if doc is None or not self.library_code:
+                    continue
+                if "index_rows" in doc:  # the worker built the rows, knowing the library
+                    if doc["libraries"] == [self.library_code]:
+                        ready.append(dict(doc, id=union_id))
+                    continue
+                ready.append(
+                    dict(
+                        doc,
+                        id=union_id,
+                        libraries=[self.library_code],
+                        holdings={self.library_code: doc["copies"]},
+                        library_count=1,
                     )
+                )
             done = {d["id"] for d in ready}
             docs, gone = documents(self.conn, [u for u in result.union_ids if u not in done])
             self.search.delete(self.conn, gone)

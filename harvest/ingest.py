@@ -65,7 +65,7 @@ def profile_for(library: Library) -> HoldingsProfile | None:
         raise IngestError(f"library {library.code}: {exc}") from None
 
 
-def process(item: Incoming, profile: HoldingsProfile | None) -> Outcome:
+def process(item: Incoming, profile: HoldingsProfile | None, library: str | None = None) -> Outcome:
     """Decode and prepare one split record; every failure becomes a reason, never an exception."""
     if item.record is None and item.error is None:
         light = fast_iso2709.parse(item.raw) if item.raw_format == "iso2709" else None
@@ -77,7 +77,7 @@ def process(item: Incoming, profile: HoldingsProfile | None) -> Outcome:
     if item.record is None:
         return Outcome(item.number, item.offset, None, None, where + (item.error or "unreadable record"))
     try:
-        prepared = prepare(item.record, item.raw, item.raw_format, profile, item.warnings)
+        prepared = prepare(item.record, item.raw, item.raw_format, profile, item.warnings, library)
     except RecordRejected as exc:
         return Outcome(item.number, item.offset, None, None, where + str(exc))
     except Exception as exc:  # a record odd enough to break the mapping must not stop the job
@@ -85,8 +85,10 @@ def process(item: Incoming, profile: HoldingsProfile | None) -> Outcome:
     return Outcome(item.number, item.offset, prepared.local_id, prepared, None)
 
 
-def _process_chunk(items: list[Incoming], profile: HoldingsProfile | None) -> list[Outcome]:
-    outcomes = [process(item, profile) for item in items]
+def _process_chunk(
+    items: list[Incoming], profile: HoldingsProfile | None, library: str | None = None
+) -> list[Outcome]:
+    outcomes = [process(item, profile, library) for item in items]
     for outcome in outcomes:
         if outcome.prepared is not None:
             outcome.prepared.compact()
@@ -104,17 +106,20 @@ def _chunked(items: Iterable[Incoming], size: int) -> Iterator[list[Incoming]]:
         yield chunk
 
 
-def outcomes(items: Iterable[Incoming], profile: HoldingsProfile | None, workers: int) -> Iterator[Outcome]:
-    """Outcomes in file order; with ``workers`` > 1 the work is spread over that many processes."""
+def outcomes(
+    items: Iterable[Incoming], profile: HoldingsProfile | None, workers: int, library: str | None = None
+) -> Iterator[Outcome]:
+    """Outcomes in file order; with ``workers`` > 1 the work is spread over that many processes.
+    ``library``: the embedded search engine's rows are computed with the records (see prepare)."""
     if workers <= 1:
         for item in items:
-            yield process(item, profile)
+            yield process(item, profile, library)
         return
     ctx = get_context("forkserver" if "forkserver" in _start_methods() else "spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         pending: deque[Future[list[Outcome]]] = deque()
         for chunk in _chunked(items, _WORK_CHUNK):
-            pending.append(pool.submit(_process_chunk, chunk, profile))
+            pending.append(pool.submit(_process_chunk, chunk, profile, library))
             while len(pending) > workers * 3:  # bounded: memory stays flat whatever the file size
                 yield from pending.popleft().result()
         while pending:
@@ -286,7 +291,9 @@ def _run(
             batch.clear()
             rejections.clear()
 
-        for outcome in outcomes(items, profile, workers):
+        # The embedded engine's rows are computed by the workers (it is written in this transaction).
+        rows_for = code if maintain and search is not None and search.transactional else None
+        for outcome in outcomes(items, profile, workers, rows_for):
             counts["read"] += 1
             if outcome.prepared is None:
                 counts["rejected"] += 1

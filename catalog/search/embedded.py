@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import Connection, text
@@ -208,11 +208,40 @@ def _by_relevance(scope: _Scope, parsed: ParsedQuery, match: str, total: int, wa
     return ids
 
 
-def _hit_payload(doc: dict[str, Any]) -> str:
-    keep = HIT_FIELDS
-    payload = {k: doc[k] for k in keep}
+class IndexRows(NamedTuple):
+    """What the embedded index stores for one search document, but its id."""
+
+    fts: tuple[str, str, str, str]  # title, authors, subjects, other: folded
+    exact: str  # with diacritics
+    year: int | None
+    title_sort: str
+    has_digital: int
+    payload: str  # the hit's fields, JSON
+    codes: bytes  # facet value codes, packed
+    entries: list[tuple[int, str, str]]  # (code, facet, value) for the dictionary
+
+
+def index_rows(doc: dict[str, Any]) -> IndexRows:
+    """The rows of ``doc``: a pure function, so that ingest workers compute them for the records
+    that are union records of their own, and the single writer only inserts."""
+    payload = {k: doc[k] for k in HIT_FIELDS}
     payload["isbns"] = [i for i in doc["isbns"] if len(i) == 13]
-    return orjson.dumps(payload).decode()
+    codes, entries = facet_store.codes_of(doc)
+    return IndexRows(
+        fts=(
+            doc["title_folded"],
+            " ; ".join(doc["authors_folded"]),
+            " ; ".join(doc["subjects_folded"]),
+            doc["other_folded"],
+        ),
+        exact=doc["exact"],
+        year=doc["year"],
+        title_sort=doc["title_sort"] or "",
+        has_digital=int(doc["has_digital"]),
+        payload=orjson.dumps(payload).decode(),
+        codes=codes,
+        entries=entries,
+    )
 
 
 class EmbeddedSearchEngine:
@@ -230,30 +259,19 @@ class EmbeddedSearchEngine:
         assert conn is not None, "the embedded engine writes inside the catalogue's transaction"
         self.delete(conn, [d["id"] for d in docs])
         raw = conn.connection.driver_connection
+        rows = [(d["id"], d.get("index_rows") or index_rows(d)) for d in docs]
         raw.executemany(
             "INSERT INTO search_fts (rowid, title, authors, subjects, other) VALUES (?, ?, ?, ?, ?)",
-            [
-                (
-                    d["id"],
-                    d["title_folded"],
-                    " ; ".join(d["authors_folded"]),
-                    " ; ".join(d["subjects_folded"]),
-                    d["other_folded"],
-                )
-                for d in docs
-            ],
+            [(uid, *r.fts) for uid, r in rows],
         )
         raw.executemany(
-            "INSERT INTO search_exact (rowid, exact) VALUES (?, ?)", [(d["id"], d["exact"]) for d in docs]
+            "INSERT INTO search_exact (rowid, exact) VALUES (?, ?)", [(uid, r.exact) for uid, r in rows]
         )
         raw.executemany(
             "INSERT INTO search_doc (union_id, year, title_sort, has_digital, doc) VALUES (?, ?, ?, ?, ?)",
-            [
-                (d["id"], d["year"], d["title_sort"] or "", int(d["has_digital"]), _hit_payload(d))
-                for d in docs
-            ],
+            [(uid, r.year, r.title_sort, r.has_digital, r.payload) for uid, r in rows],
         )
-        facet_store.write(raw, docs)
+        facet_store.write(raw, [(uid, r.year, r.has_digital, r.codes, r.entries) for uid, r in rows])
         self._blank_facets = None
 
     def delete(self, conn: Connection | None, ids: Sequence[int]) -> None:

@@ -14,20 +14,24 @@ its low bits: the facet of a counted code is known without a lookup.
 
 from __future__ import annotations
 
+import array
 import functools
 import hashlib
+import sys
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import orjson
 
 from catalog.db import chunks
 from catalog.search.query import FACETS
 
+if TYPE_CHECKING:  # numpy is imported where facets are counted: ingest processes never need it
+    import numpy as np
+
 FACET_INDEX = {facet: i for i, facet in enumerate(FACETS)}
 FACET_MASK = 0b111  # the low bits of a code: its facet (room for 8)
-CODE_DTYPE = np.dtype("<i8")  # stored little-endian whatever the machine
+CODE_DTYPE = "<i8"  # stored little-endian whatever the machine
 
 Pair = tuple[str, str]  # (facet, value)
 
@@ -46,14 +50,20 @@ def facet_pairs(doc: Mapping[str, Any]) -> list[Pair]:
 
 
 def pack(codes: Iterable[int]) -> bytes:
-    return np.fromiter(codes, dtype=CODE_DTYPE).tobytes()
+    packed = array.array("q", codes)  # 64-bit signed, stored little-endian
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return packed.tobytes()
 
 
 def unpack(blob: bytes) -> list[int]:
-    return np.frombuffer(blob, dtype=CODE_DTYPE).tolist()
+    codes = array.array("q", blob)
+    if sys.byteorder == "big":
+        codes.byteswap()
+    return codes.tolist()
 
 
-@functools.lru_cache(maxsize=65536)  # libraries, languages, decades, common subjects: hashed once
+@functools.lru_cache(maxsize=16384)  # libraries, languages, decades, common subjects: hashed once
 def code_of(facet: str, value: str) -> int:
     """The code of a facet value: 61 bits of its BLAKE2b digest and the facet's index in the low 3
     bits, a signed 64-bit integer (SQLite's rowid). Computed, never looked up, so writing a document
@@ -62,23 +72,21 @@ def code_of(facet: str, value: str) -> int:
     return (int.from_bytes(digest, "little", signed=True) & ~FACET_MASK) | FACET_INDEX[facet]
 
 
-def write(raw: Any, docs: Sequence[Mapping[str, Any]]) -> None:
-    """Dictionary entries and the search_filter rows of ``docs`` (their previous rows removed first)."""
-    names: dict[int, Pair] = {}
-    rows = []
-    for doc in docs:
-        codes = []
-        for pair in facet_pairs(doc):
-            code = code_of(*pair)
-            names[code] = pair
-            codes.append(code)
-        rows.append((doc["id"], doc["year"], int(doc["has_digital"]), pack(sorted(codes))))
+def codes_of(doc: Mapping[str, Any]) -> tuple[bytes, list[tuple[int, str, str]]]:
+    """(packed codes, dictionary entries (code, facet, value)) of a search document's facet values."""
+    entries = [(code_of(facet, value), facet, value) for facet, value in facet_pairs(doc)]
+    return pack(sorted(code for code, _f, _v in entries)), entries
+
+
+def write(raw: Any, rows: Sequence[tuple[int, Any, int, bytes, list[tuple[int, str, str]]]]) -> None:
+    """Dictionary entries and search_filter rows: (union id, year, has digital, codes, entries)."""
+    entries = {entry[0]: entry for row in rows for entry in row[4]}
     raw.executemany(
-        "INSERT OR IGNORE INTO search_facet_value (id, facet, value) VALUES (?, ?, ?)",
-        [(code, facet, value) for code, (facet, value) in names.items()],
+        "INSERT OR IGNORE INTO search_facet_value (id, facet, value) VALUES (?, ?, ?)", list(entries.values())
     )
     raw.executemany(
-        "INSERT OR REPLACE INTO search_filter (union_id, year, has_digital, codes) VALUES (?, ?, ?, ?)", rows
+        "INSERT OR REPLACE INTO search_filter (union_id, year, has_digital, codes) VALUES (?, ?, ?, ?)",
+        [row[:4] for row in rows],
     )
 
 
@@ -101,6 +109,8 @@ def filter_clause(code_names: Sequence[str]) -> str:
 
 def count_hex(codes_hex: str | None) -> tuple[np.ndarray, np.ndarray]:
     """(codes, counts) of the codes in ``codes_hex`` (the hex of blobs, concatenated by SQL)."""
+    import numpy as np
+
     codes = np.frombuffer(bytes.fromhex(codes_hex or ""), dtype=CODE_DTYPE)
     values, counts = np.unique(codes, return_counts=True)
     return values, counts
@@ -120,6 +130,8 @@ def top_values(
 ) -> dict[str, list[tuple[str, int]]]:
     """The ``limit`` most frequent values of each facet, by count then value, with their counts
     (multiplied by ``scale`` when the counts come from a sample)."""
+    import numpy as np
+
     facets = values & FACET_MASK
     chosen: dict[int, int] = {}
     for index in range(len(FACETS)):

@@ -215,3 +215,37 @@ def test_migration_0005_moves_facets_both_ways(catalogue: Engine, tmp_path: Path
             [h.id for h in new.hits],  # type: ignore[attr-defined]
         )
     engine.dispose()
+
+
+def test_index_holds_what_the_documents_say(catalogue: Engine) -> None:
+    """The rows ingest workers computed for new records equal those the writer computes from the
+    catalogue's documents (records merged into union records of several libraries take that path)."""
+    from catalog.search.documents import all_union_ids, documents
+
+    with catalogue.connect() as conn:
+        stored = {
+            uid: (fts, exact, year, title_sort, digital, payload, codes)
+            for uid, *fts_cols, exact, year, title_sort, digital, payload, codes in conn.execute(
+                text(
+                    "SELECT d.union_id, t.title, t.authors, t.subjects, t.other, e.exact, d.year, "
+                    "d.title_sort, d.has_digital, d.doc, f.codes FROM search_doc d "
+                    "JOIN search_fts t ON t.rowid = d.union_id JOIN search_exact e ON e.rowid = d.union_id "
+                    "JOIN search_filter f ON f.union_id = d.union_id"
+                )
+            )
+            for fts in [tuple(fts_cols)]
+        }
+        expected = {}
+        for ids in all_union_ids(conn):
+            for doc in documents(conn, ids)[0]:
+                r = embedded.index_rows(doc)
+                expected[doc["id"]] = (
+                    r.fts,
+                    r.exact,
+                    r.year,
+                    r.title_sort,
+                    r.has_digital,
+                    r.payload,
+                    r.codes,
+                )
+    assert len(stored) > 500 and stored == expected

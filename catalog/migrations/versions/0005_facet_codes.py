@@ -14,10 +14,11 @@ Create Date: 2026-11-22 05:30:00
 
 from __future__ import annotations
 
+import array
 import hashlib
+import sys
 from collections.abc import Sequence
 
-import numpy as np
 from alembic import op
 
 revision: str = "0005"
@@ -35,7 +36,17 @@ def _code(facet: str, value: str) -> int:
 
 
 def _pack(codes: list[int]) -> bytes:
-    return np.array(sorted(codes), dtype="<i8").tobytes()
+    packed = array.array("q", sorted(codes))
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return packed.tobytes()
+
+
+def _unpack(blob: bytes) -> list[int]:
+    codes = array.array("q", blob)
+    if sys.byteorder == "big":
+        codes.byteswap()
+    return codes.tolist()
 
 
 def upgrade() -> None:
@@ -99,7 +110,7 @@ def downgrade() -> None:
         raw.executemany(
             "INSERT OR IGNORE INTO search_facet (facet, value, union_id) "
             "SELECT facet, value, ? FROM search_facet_value WHERE id = ?",
-            [(uid, int(code)) for uid, blob in part for code in np.frombuffer(blob, dtype="<i8")],
+            [(uid, code) for uid, blob in part for code in _unpack(blob)],
         )
     op.execute("DROP TABLE search_filter")
     op.execute("DROP TABLE search_facet_value")
