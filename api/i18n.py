@@ -27,6 +27,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "year_asc": {"vi": "Năm (cũ nhất)", "en": "Year (oldest)"},
     "title": {"vi": "Nhan đề", "en": "Title"},
     "apply": {"vi": "Áp dụng", "en": "Apply"},
+    "facets_estimated": {
+        "vi": "≈ số ước tính từ một phần kết quả",
+        "en": "≈ counts estimated from a sample of the results",
+    },
     "library": {"vi": "Thư viện", "en": "Library"},
     "language": {"vi": "Ngôn ngữ", "en": "Language"},
     "material_type": {"vi": "Loại tài liệu", "en": "Material type"},

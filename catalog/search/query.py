@@ -146,7 +146,7 @@ class SearchResult:
     facets: dict[str, list[tuple[str, int]]]
     page: int
     per_page: int
-    facets_exact: bool = True  # False: a very broad query's facets counted over its best matches
+    facets_exact: bool = True  # False: a broad query's facet counts estimated from a sample of its matches
 
     def as_dict(self) -> dict[str, Any]:
         return {

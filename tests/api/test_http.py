@@ -255,3 +255,22 @@ def test_whole_flow_through_a_real_server(server: str) -> None:
         assert http.post("/api/v1/admin/reindex", headers=admin).json()["documents"] == 965
         assert http.post("/api/v1/admin/dedup-rebuild", headers=admin).json()["union_records"] == 965
         _problem(http.post("/api/v1/admin/reindex", headers=auth), 403)
+
+
+def test_web_page_marks_estimated_facet_counts(
+    client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from catalog.search import embedded
+    from harvest.ingest import ingest_file
+
+    _library(client, "VNU-LIC")
+    engine = db.make_engine(_settings(tmp_path).resolved_database_url)
+    ingest_file(engine, "VNU-LIC", VIETNAMESE)
+    exact = client.get("/", params={"q": "viet nam", "lang": "en"})
+    assert exact.status_code == 200 and "(≈" not in exact.text and "estimated" not in exact.text
+    monkeypatch.setattr(embedded, "FACET_SAMPLE", 5)  # "viet nam" is now a broad query
+    broad = client.get("/", params={"q": "viet nam", "lang": "en"})
+    assert "(≈" in broad.text and "counts estimated from a sample of the results" in broad.text
+    api = client.get("/api/v1/search", params={"q": "viet nam"}).json()
+    assert api["facets_exact"] is False and api["total"] > 5
+    engine.dispose()
