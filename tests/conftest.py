@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,37 @@ PG_SKIP_REASON = (
     "no PostgreSQL server: set UNIONCAT_TEST_POSTGRES_URL to an admin URL (CI's .ci/run starts one) "
     "to run the PostgreSQL cases"
 )
+
+
+def shared_catalogue(
+    path: Path,
+    shares: dict[str, Callable[[int], bool]],
+    others: Sequence[tuple[str, str, str, Path]] = (),
+) -> Engine:
+    """A SQLite catalogue where each library of ``shares`` holds the Vietnamese LoC records its
+    predicate keeps (by position), and each of ``others`` (code, name, holdings profile, file) holds
+    a file of its own: the same editions held by several libraries, as a consortium has them."""
+    from catalog.db import session_scope
+    from catalog.libraries import add_library
+    from harvest.ingest import ingest_file
+    from harvest.iso2709 import split_records
+
+    engine = db.make_engine(f"sqlite:///{path / 'catalogue.db'}")
+    db.upgrade(engine)
+    with open(VIETNAMESE, "rb") as fh:
+        raws = [raw for _offset, raw in split_records(fh)]
+    with session_scope(engine) as session:
+        for code in shares:
+            add_library(session, code, f"Thư viện {code}")
+        for code, name, profile, _file in others:
+            add_library(session, code, name, holdings_profile=profile)
+    for code, keep in shares.items():
+        part = path / f"{code}.mrc"
+        part.write_bytes(b"".join(r for i, r in enumerate(raws) if keep(i)))
+        ingest_file(engine, code, part)
+    for code, _name, _profile, file in others:
+        ingest_file(engine, code, file)
+    return engine
 
 
 @contextmanager

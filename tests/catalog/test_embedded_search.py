@@ -12,32 +12,21 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from catalog import db
-from catalog.db import session_scope
-from catalog.libraries import add_library
 from catalog.search import embedded
 from catalog.search.embedded import EmbeddedSearchEngine
 from catalog.search.query import SearchQuery, parse
 from harvest.ingest import ingest_file
 from harvest.iso2709 import split_records
-from tests.conftest import KOHA, VIETNAMESE
+from tests.conftest import KOHA, VIETNAMESE, shared_catalogue
 
 
 @pytest.fixture(scope="module")
 def catalogue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    work = tmp_path_factory.mktemp("embedded")
-    engine = db.make_engine(f"sqlite:///{work / 'catalogue.db'}")
-    db.upgrade(engine)
-    with open(VIETNAMESE, "rb") as fh:
-        raws = [raw for _offset, raw in split_records(fh)]
-    with session_scope(engine) as session:
-        add_library(session, "VNU-LIC", "Thư viện VNU")
-        add_library(session, "HUST-LIB", "Thư viện HUST")
-        add_library(session, "TNU-LRC", "Trung tâm Học liệu", holdings_profile="koha")
-    for code, keep in {"VNU-LIC": lambda i: i < 300, "HUST-LIB": lambda i: i >= 150}.items():
-        path = work / f"{code}.mrc"
-        path.write_bytes(b"".join(r for i, r in enumerate(raws) if keep(i)))
-        ingest_file(engine, code, path)
-    ingest_file(engine, "TNU-LRC", KOHA)
+    engine = shared_catalogue(
+        tmp_path_factory.mktemp("embedded"),
+        {"VNU-LIC": lambda i: i < 300, "HUST-LIB": lambda i: i >= 150},
+        [("TNU-LRC", "Trung tâm Học liệu", "koha", KOHA)],
+    )
     yield engine
     engine.dispose()
 

@@ -10,38 +10,26 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from catalog import db
-from catalog.db import session_scope
-from catalog.libraries import add_library
 from catalog.search.embedded import EmbeddedSearchEngine
 from catalog.search.query import QueryError, SearchQuery
 from catalog.text import exact_key, fold
 from harvest.ingest import ingest_file
 from harvest.iso2709 import split_records
-from tests.conftest import JAZZ_949, KOHA, VIETNAMESE
+from tests.conftest import JAZZ_949, KOHA, VIETNAMESE, shared_catalogue
 
 MEILI_URL = os.environ.get("UNIONCAT_MEILI_URL")
 
 
 @pytest.fixture(scope="module")
 def catalogue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    work = tmp_path_factory.mktemp("search")
-    engine = db.make_engine(f"sqlite:///{work / 'catalogue.db'}")
-    db.upgrade(engine)
-    with open(VIETNAMESE, "rb") as fh:
-        raws = [raw for _offset, raw in split_records(fh)]
-    shares = {"VNU-LIC": lambda i: i < 350, "HUST-LIB": lambda i: i >= 200, "HNUE-LIB": lambda i: i % 3 == 0}
-    with session_scope(engine) as session:
-        for code in shares:
-            add_library(session, code, f"Thư viện {code}")
-        add_library(session, "TNU-LRC", "Trung tâm Học liệu", holdings_profile="koha")
-        add_library(session, "VNAM-LIB", "Học viện Âm nhạc", holdings_profile="949")
-    for code, keep in shares.items():
-        path = work / f"{code}.mrc"
-        path.write_bytes(b"".join(r for i, r in enumerate(raws) if keep(i)))
-        ingest_file(engine, code, path)
-    ingest_file(engine, "TNU-LRC", KOHA)
-    ingest_file(engine, "VNAM-LIB", JAZZ_949)
+    engine = shared_catalogue(
+        tmp_path_factory.mktemp("search"),
+        {"VNU-LIC": lambda i: i < 350, "HUST-LIB": lambda i: i >= 200, "HNUE-LIB": lambda i: i % 3 == 0},
+        [
+            ("TNU-LRC", "Trung tâm Học liệu", "koha", KOHA),
+            ("VNAM-LIB", "Học viện Âm nhạc", "949", JAZZ_949),
+        ],
+    )
     yield engine
     engine.dispose()
 
