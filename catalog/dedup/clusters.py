@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 from rapidfuzz import fuzz
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
 
 from catalog.db import bind_datetime, chunks, placeholder, rows_in
 from catalog.dedup import keys as blocking
@@ -368,14 +368,21 @@ class Deduplicator:
         by_union: dict[int, list[int]] = defaultdict(list)
         for m, uid in assignment.items():
             by_union[uid].append(m)  # type: ignore[index]
+        members_before: dict[int, list[int]] = defaultdict(list)  # once, not once per union record
+        for m, u in previous.items():
+            if u is not None:
+                members_before[u].append(m)
+        rewritten = []
         for uid, members in by_union.items():
             if uid in new_ids:
                 continue
-            before = sorted(m for m, u in previous.items() if u == uid)
+            before = sorted(members_before.get(uid, []))
             if before != sorted(members) or touched & set(members):
                 members.sort(key=lambda n: self._views[n].order_key)
-                self.conn.execute(update(UNION).where(UNION.c.id == uid).values(**self._union_row(members)))
+                rewritten.append({"union_id": uid, **self._union_row(members)})
                 result.union_ids.add(uid)
+        if rewritten:  # one statement for all of them: building one per union record cost more than it
+            self.conn.execute(update(UNION).where(UNION.c.id == bindparam("union_id")), rewritten)
         result.union_ids.update(new_ids)
         changed = [(uid, m) for m, uid in assignment.items() if previous.get(m) != uid]
         if changed:
