@@ -263,9 +263,12 @@ class Deduplicator:
                     )
                 )
         others = sorted(p for p in pairs if p[0] not in touched and p[1] not in touched)
-        for a, b in others:
+        if others:  # pairs of untouched records decided again: their old decisions go, in one statement
             self.conn.execute(
-                delete(DECISION).where(and_(DECISION.c.record_a_id == a, DECISION.c.record_b_id == b))
+                delete(DECISION).where(
+                    and_(DECISION.c.record_a_id == bindparam("a"), DECISION.c.record_b_id == bindparam("b"))
+                ),
+                [{"a": a, "b": b} for a, b in others],
             )
         rows = []
         now = utcnow()
