@@ -35,8 +35,8 @@ class PreparedRecord:
     keys: list[tuple[str, str]]
     holdings: list[tuple[Any, ...]]  # values in holdings.HOLDING_FIELDS order
     warnings: list[str] = field(default_factory=list)
-    # The search document this record gives as a union record of its own (the common case), built
-    # here so that ingest workers, not the single writer, do the folding.
+    # The record's rows in the embedded search index as a union record of its own (the common case),
+    # with the library they were built for: built by ingest workers, not the single writer.
     document: dict[str, Any] | None = None
     oai_identifier: str | None = None  # the record's identifier at the OAI-PMH repository it came from
 
@@ -86,8 +86,9 @@ def prepare(
 ) -> PreparedRecord:
     """Everything the catalogue stores for ``record``; ``profile`` None means detect it per record.
 
-    With the ``library`` that holds it, the record's search rows (as a union record of its own, the
-    common case) are computed here too: ingest workers compute, the single writer only inserts."""
+    With the ``library`` that holds it, the record's rows in the embedded search index (as a union
+    record of its own, the common case) are computed here too: ingest workers compute, the single
+    writer only inserts. Without it (no embedded index to keep), no search document is built."""
     grouped = marc_fields.fields_by_tag(record)
     chosen = profile or holdings.detect(grouped)
     local_id = holdings.local_id(chosen, grouped)
@@ -104,10 +105,7 @@ def prepare(
     items = [tuple(h[name] for name in holdings.HOLDING_FIELDS) for h in holdings.extract(chosen, grouped)]
     copies_at = holdings.HOLDING_FIELDS.index("copies")
     copies = sum(1 if item[copies_at] is None else item[copies_at] for item in items)
-    doc = document(0, title, fields, {library: copies} if library else {})
-    doc["copies"] = copies
-    if library:  # the embedded index's rows, computed here rather than by the single writer
-        doc = {"copies": copies, "libraries": [library], "index_rows": index_rows(doc)}
+    rows = index_rows(document(0, title, fields, {library: copies})) if library else None
     return PreparedRecord(
         local_id=local_id,
         raw=raw,
@@ -121,5 +119,5 @@ def prepare(
         keys=match_keys(fields),
         holdings=items,
         warnings=notes,
-        document=doc,
+        document={"libraries": [library], "index_rows": rows} if rows else None,
     )

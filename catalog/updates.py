@@ -54,8 +54,8 @@ class CatalogueUpdater:
     def records_changed(
         self, source_record_ids: Iterable[int], prepared: dict[int, dict] | None = None
     ) -> None:
-        """Union records and search documents for what a batch changed; ``prepared`` are the search
-        documents the ingest built for the records (used for records that stay union records alone)."""
+        """Union records and search documents for what a batch changed; ``prepared`` are the embedded
+        index rows the ingest built for the records (used for records that stay union records alone)."""
         start = time.perf_counter()
         result = self.dedup.process(source_record_ids)
         touched = sorted(result.union_ids - result.singletons.keys())
@@ -72,22 +72,9 @@ class CatalogueUpdater:
             start = time.perf_counter()
             ready = []
             for union_id, record_id in result.singletons.items():
-                doc = (prepared or {}).get(record_id)
-                if doc is None or not self.library_code:
-                    continue
-                if "index_rows" in doc:  # the worker built the rows, knowing the library
-                    if doc["libraries"] == [self.library_code]:
-                        ready.append(dict(doc, id=union_id))
-                    continue
-                ready.append(
-                    dict(
-                        doc,
-                        id=union_id,
-                        libraries=[self.library_code],
-                        holdings={self.library_code: doc["copies"]},
-                        library_count=1,
-                    )
-                )
+                doc = (prepared or {}).get(record_id)  # its rows, built by the worker for its library
+                if doc is not None and doc["libraries"] == [self.library_code]:
+                    ready.append(dict(doc, id=union_id))
             done = {d["id"] for d in ready}
             docs, gone = documents(self.conn, [u for u in result.union_ids if u not in done])
             self.search.delete(self.conn, gone)

@@ -149,6 +149,12 @@ def job_search(engine: Engine, search: SearchEngine | None) -> SearchEngine | No
     return search
 
 
+def rows_library(code: str, search: SearchEngine | None) -> str | None:
+    """The library to give ``prepare``, so that workers compute the embedded index's rows of the
+    records: only when the job writes an index in its own transaction (None: no rows to compute)."""
+    return code if search is not None and search.transactional else None
+
+
 def lock_library(conn: Any, library_id: int) -> None:
     """Two jobs of one library never interleave: PostgreSQL locks the library row until commit.
     (SQLite has a single writer: the job's transaction already excludes every other writer.)"""
@@ -291,9 +297,7 @@ def _run(
             batch.clear()
             rejections.clear()
 
-        # The embedded engine's rows are computed by the workers (it is written in this transaction).
-        rows_for = code if maintain and search is not None and search.transactional else None
-        for outcome in outcomes(items, profile, workers, rows_for):
+        for outcome in outcomes(items, profile, workers, rows_library(code, search) if maintain else None):
             counts["read"] += 1
             if outcome.prepared is None:
                 counts["rejected"] += 1

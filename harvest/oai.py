@@ -30,7 +30,7 @@ from catalog.records import PreparedRecord
 from catalog.search.engine import SearchEngine
 from catalog.store import LibraryWriter, WriteResult
 from catalog.updates import CatalogueUpdater, push_after_commit
-from harvest.ingest import job_search, lock_library, profile_for
+from harvest.ingest import job_search, lock_library, profile_for, rows_library
 from harvest.oai_client import HarvestError, OaiClient, Repository, identify, next_from
 from harvest.oai_fetch import PreparedPage, prepare_page
 
@@ -175,6 +175,7 @@ class Harvester:
         window_start = self.library.oai_window_start if self.library.oai_resumption_token else None
         token = None if self.full else self.library.oai_resumption_token
         self.summary.resumed = token is not None
+        rows = rows_library(self.code, self.search)
 
         def request(token: str | None) -> dict[str, str]:
             return {"verb": "ListRecords", "resumptionToken": token} if token else window
@@ -196,12 +197,12 @@ class Harvester:
                     fetched = http.submit(self.client.fetch, request(next_token))
                 if written is not None and self.parallel and number > 0:
                     workers = workers or ProcessPoolExecutor(max_workers=1, mp_context=_context())
-                    future = workers.submit(prepare_page, content, number + 1, self.profile, True)
+                    future = workers.submit(prepare_page, content, number + 1, self.profile, True, rows)
                     self._commit_page(written, window, window_start)  # while the worker prepares
                     written = None
                     page = future.result()
                 else:
-                    page = prepare_page(content, number + 1, self.profile)
+                    page = prepare_page(content, number + 1, self.profile, library=rows)
                 if page.error_code == "badResumptionToken" and token and not self.summary.restarted:
                     # The token of an interrupted harvest expired: read its window again (what was
                     # committed comes back unchanged, by checksum), once.

@@ -36,15 +36,20 @@ class PreparedPage:
 
 
 def prepare_page(
-    content: bytes, first_number: int, profile: HoldingsProfile | None, compact: bool = False
+    content: bytes,
+    first_number: int,
+    profile: HoldingsProfile | None,
+    compact: bool = False,
+    library: str | None = None,
 ) -> PreparedPage:
-    """Read a fetched response and prepare its records (``compact``: to send to another process)."""
+    """Read a fetched response and prepare its records (``compact``: to send to another process;
+    ``library``: see harvest.ingest.rows_library)."""
     page = read_page(content, first_number)
     out = PreparedPage(page.response_date, page.token, page.error_code, page.error_message)
     for record in page.records:
         entry = Entry(record.number, record.identifier, record.deleted, reason=record.error)
         if record.error is None and not record.deleted and record.item is not None:
-            outcome = process(record.item, profile)
+            outcome = process(record.item, profile, library)
             entry.reason = outcome.reason
             if outcome.prepared is not None:
                 outcome.prepared.oai_identifier = record.identifier
