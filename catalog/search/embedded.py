@@ -72,8 +72,8 @@ def _parts(parsed: ParsedQuery) -> list[str]:
 
 def title_expression(parsed: ParsedQuery) -> str | None:
     """Records with every word of the query in their title (None for an ISBN or ISSN query)."""
-    parts = _parts(parsed)
-    return f"title : ({' AND '.join(parts)})" if parts and not (parsed.isbn or parsed.issn) else None
+    parts = _parts(parsed)  # none for an ISBN or ISSN query
+    return f"title : ({' AND '.join(parts)})" if parts else None
 
 
 def exact_expression(parsed: ParsedQuery) -> str | None:
@@ -279,12 +279,12 @@ class EmbeddedSearchEngine:
             return
         assert conn is not None
         raw = conn.connection.driver_connection
-        facet_store.remove(raw, ids)
         for part in chunks(list(ids)):
             marks = ",".join("?" * len(part))
             raw.execute(f"DELETE FROM search_fts WHERE rowid IN ({marks})", part)
             raw.execute(f"DELETE FROM search_exact WHERE rowid IN ({marks})", part)
             raw.execute(f"DELETE FROM search_doc WHERE union_id IN ({marks})", part)
+            raw.execute(f"DELETE FROM search_filter WHERE union_id IN ({marks})", part)
         self._blank_facets = None
 
     def rebuild(self, catalogue: Engine) -> int:

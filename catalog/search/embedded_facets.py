@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from catalog.db import chunks
 from catalog.search.query import FACETS
 
 if TYPE_CHECKING:  # numpy is imported where facets are counted: ingest processes never need it
@@ -88,12 +87,6 @@ def write(raw: Any, rows: Sequence[tuple[int, Any, int, bytes, list[tuple[int, s
         "INSERT OR REPLACE INTO search_filter (union_id, year, has_digital, codes) VALUES (?, ?, ?, ?)",
         [row[:4] for row in rows],
     )
-
-
-def remove(raw: Any, union_ids: Sequence[int]) -> None:
-    for part in chunks(list(union_ids)):
-        marks = ",".join("?" * len(part))
-        raw.execute(f"DELETE FROM search_filter WHERE union_id IN ({marks})", part)
 
 
 def filter_clause(code_names: Sequence[str]) -> str:
