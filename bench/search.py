@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import text
 
 from bench import data, measure
+from bench.ingest import pymarc_rate
 from catalog.db import make_engine
 from catalog.search.embedded import EmbeddedSearchEngine
 from catalog.search.query import SearchQuery
@@ -171,19 +172,6 @@ def through_http(
     }
 
 
-def pymarc_reference(records: int = 20_000) -> int:
-    from pymarc import MARCReader
-
-    start = time.perf_counter()
-    count = 0
-    with open(data.loc_file(), "rb") as fh:
-        for record in MARCReader(fh, to_unicode=True, force_utf8=True):
-            count += record is not None
-            if count >= records:
-                break
-    return round(count / (time.perf_counter() - start))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--queries", type=int, default=1000)
@@ -204,7 +192,7 @@ def main() -> None:
         "documents": documents,
         # This machine's speed varies by half from hour to hour: the rate of pymarc over the first
         # 20,000 LoC records, measured now, says how fast it was while the latencies were measured.
-        "machine_pymarc_records_per_s": pymarc_reference(),
+        "machine_pymarc_records_per_s": round(pymarc_rate(data.loc_file(), limit=20_000)[1]),
         "in_process": in_process(queries),
     }
     if args.http:
