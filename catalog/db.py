@@ -141,6 +141,21 @@ def bind_datetime(conn: Any, value: datetime) -> Any:
     return to_db(value) if to_db else value
 
 
+def allocate_ids(conn: Any, table: str, count: int) -> list[int]:
+    """``count`` new ids for rows of ``table`` that the caller inserts with explicit ids, in one
+    statement: PostgreSQL draws them from the table's sequence; SQLite (a single writer, whose
+    transaction holds the write lock) continues after the largest id, as it would itself."""
+    if count <= 0:
+        return []
+    if conn.dialect.name == "postgresql":
+        rows = conn.exec_driver_sql(
+            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s)", (count,)
+        )
+        return [r[0] for r in rows]
+    start = conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar_one()
+    return list(range(start + 1, start + 1 + count))
+
+
 def rows_in(conn: Any, sql: str, values: Any, before: tuple[Any, ...] = (), chunk: int = 900) -> list[Any]:
     """Run ``sql`` (with ``{ids}`` where the value list goes) for ``values`` in chunks, on the driver.
 

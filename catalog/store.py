@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, Table, and_, delete, or_, select, update
 
-from catalog.db import bind_datetime, chunks, placeholder
+from catalog.db import allocate_ids, bind_datetime, chunks, placeholder, rows_in
 from catalog.holdings import HOLDING_FIELDS
 from catalog.models import Holding, RecordKey, RecordStatus, SourceRecord
 from catalog.records import PreparedRecord
@@ -60,7 +60,7 @@ _SR_WRITE = (
     "oai_identifier",
     "changed_at",
 )
-_SR_NEW = ("library_id", "local_id", "first_seen", "job_id")
+_SR_NEW = ("library_id", "local_id", "first_seen", "job_id", "id")
 _HOLDING_COLUMNS = ("library_id", "source_record_id", *HOLDING_FIELDS)
 _KEY_COLUMNS = ("source_record_id", "kind", "value")
 
@@ -106,16 +106,14 @@ class LibraryWriter:
         self._insert_key_sql = _insert_sql(conn, KEY, _KEY_COLUMNS)
 
     def _existing(self, local_ids: Sequence[str]) -> dict[str, tuple[int, str, str]]:
-        found: dict[str, tuple[int, str, str]] = {}
-        for part in chunks(local_ids):
-            rows = self.conn.execute(
-                select(SR.c.local_id, SR.c.id, SR.c.checksum, SR.c.status).where(
-                    SR.c.library_id == self.library_id, SR.c.local_id.in_(part)
-                )
-            )
-            for local_id, rid, checksum, status in rows:
-                found[local_id] = (rid, checksum, status)
-        return found
+        rows = rows_in(
+            self.conn,
+            "SELECT local_id, id, checksum, status FROM source_record "
+            "WHERE library_id = {mark} AND local_id IN ({ids})",
+            local_ids,
+            before=(self.library_id,),
+        )
+        return {local_id: (rid, checksum, status) for local_id, rid, checksum, status in rows}
 
     def _keep_statistics_current(self) -> None:
         """PostgreSQL plans by table statistics, and autoanalyze cannot see a job's rows before it
@@ -187,18 +185,18 @@ class LibraryWriter:
 
         ids_by_record: list[tuple[int, PreparedRecord]] = list(changed)
         if new:
+            # Ids are drawn first (RETURNING with a guaranteed row order is not batched by every
+            # driver: SQLite would run it row by row), so no lookup by local id follows the insert.
+            new_ids = allocate_ids(self.conn, SR.name, len(new))
             _executemany(
                 self.conn,
                 self._insert_record_sql,
                 [
-                    (*self._row(rec), self.library_id, rec.local_id, self._now_param, self.job_id)
-                    for rec in new
+                    (*self._row(rec), self.library_id, rec.local_id, self._now_param, self.job_id, rid)
+                    for rid, rec in zip(new_ids, new, strict=True)
                 ],
             )
-            # RETURNING with a guaranteed row order is not batched by every driver (SQLite would run
-            # it row by row), so the new ids are looked up afterwards by local id.
-            ids = self._existing([rec.local_id for rec in new])
-            ids_by_record.extend((ids[rec.local_id][0], rec) for rec in new)
+            ids_by_record.extend(zip(new_ids, new, strict=True))
         if changed:
             self._drop_dependents([rid for rid, _ in changed])
             _executemany(self.conn, self._update_record_sql, [(*self._row(rec), rid) for rid, rec in changed])

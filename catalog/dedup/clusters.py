@@ -17,9 +17,9 @@ from typing import Any
 
 import orjson
 from rapidfuzz import fuzz
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
 
-from catalog.db import bind_datetime, chunks, placeholder, rows_in
+from catalog.db import allocate_ids, bind_datetime, chunks, placeholder, rows_in
 from catalog.dedup import keys as blocking
 from catalog.dedup.merge import merge
 from catalog.dedup.rules import STRENGTH, Decision, MatchView, decide, view
@@ -79,7 +79,8 @@ class Deduplicator:
             self._views[rid] = view(rid, self.libraries[library_id], local_id, data)
 
     def _blocks(self, record_ids: Sequence[int]) -> dict[tuple[str, str], list[int]]:
-        """Blocking key -> its records, for every blocking key of ``record_ids``."""
+        """Blocking key -> its records, for every blocking key of ``record_ids`` held by more than one
+        record (a key of one record makes no pair and says nothing about an ISBN's trust)."""
         wanted = {
             (kind, value)
             for kind, value in rows_in(
@@ -92,8 +93,17 @@ class Deduplicator:
             by_kind[kind].append(value)
         blocks: dict[tuple[str, str], list[int]] = defaultdict(list)
         for kind, values in by_kind.items():
+            # Most keys belong to one record alone, which no pair can come from: the index alone
+            # says which are shared, and only the members of those are read.
+            shared = rows_in(
+                self.conn,
+                "SELECT value FROM record_key WHERE kind = {mark} AND value IN ({ids}) "
+                "GROUP BY value HAVING count(*) > 1",
+                sorted(values),
+                before=(kind,),
+            )
             sql = "SELECT value, source_record_id FROM record_key WHERE kind = {mark} AND value IN ({ids})"
-            for value, rid in rows_in(self.conn, sql, sorted(values), before=(kind,)):
+            for value, rid in rows_in(self.conn, sql, sorted(v for (v,) in shared), before=(kind,)):
                 blocks[(kind, value)].append(rid)
         return blocks
 
@@ -182,16 +192,7 @@ class Deduplicator:
 
     # ---------------------------------------------------------------------------------- writing
     def _allocate_union_ids(self, count: int) -> list[int]:
-        if count == 0:
-            return []
-        if self.conn.dialect.name == "postgresql":
-            rows = self.conn.exec_driver_sql(
-                "SELECT nextval(pg_get_serial_sequence('union_record', 'id')) FROM generate_series(1, %s)",
-                (count,),
-            )
-            return [r[0] for r in rows]
-        start = self.conn.execute(select(func.coalesce(func.max(UNION.c.id), 0))).scalar_one()
-        return list(range(start + 1, start + 1 + count))
+        return allocate_ids(self.conn, "union_record", count)
 
     def _union_row(self, members: list[int]) -> dict[str, Any]:
         merged = merge([(self._views[m].order_key, self._fields[m]) for m in members])
