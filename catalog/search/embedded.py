@@ -37,6 +37,7 @@ TEXT_COLUMNS = "{title authors subjects other}"
 _BLANK_FACETS_TTL = 30.0
 FACET_SAMPLE = 5000  # facets of a query matching more are estimated from this many of its matches
 RANK_ALL = 2000  # matches ranked together by bm25; a broader query is ranked tier by tier
+MAX_CODES_REMEMBERED = 200_000  # the dictionary codes a job remembers having written (memory bound)
 TABLES = (
     "search_fts",
     "search_exact",
@@ -251,6 +252,18 @@ class EmbeddedSearchEngine:
     def __init__(self, catalogue: Engine) -> None:
         self.catalogue = catalogue
         self._blank_facets: tuple[float, dict[str, list[tuple[str, int]]]] | None = None
+        # Facet value codes this engine wrote to the dictionary in the current transaction: a job
+        # writes the same libraries, languages and common subjects thousands of times.
+        self._written_codes: tuple[Any, set[int]] | None = None
+
+    def _codes_written(self, conn: Connection) -> set[int]:
+        """The codes already in the dictionary in ``conn``'s transaction (forgotten with it)."""
+        transaction = conn.get_transaction()
+        if self._written_codes is None or self._written_codes[0] is not transaction:
+            self._written_codes = (transaction, set())
+        elif len(self._written_codes[1]) > MAX_CODES_REMEMBERED:
+            self._written_codes[1].clear()
+        return self._written_codes[1]
 
     # --------------------------------------------------------------------------------- writing
     def upsert(self, conn: Connection | None, docs: Sequence[dict[str, Any]]) -> None:
@@ -271,7 +284,10 @@ class EmbeddedSearchEngine:
             "INSERT INTO search_doc (union_id, year, title_sort, has_digital, doc) VALUES (?, ?, ?, ?, ?)",
             [(uid, r.year, r.title_sort, r.has_digital, r.payload) for uid, r in rows],
         )
-        facet_store.write(raw, [(uid, r.year, r.has_digital, r.codes, r.entries) for uid, r in rows])
+        written = self._codes_written(conn)
+        entries = {e[0]: e for _uid, r in rows for e in r.entries if e[0] not in written}
+        facet_store.write(raw, [(uid, r.year, r.has_digital, r.codes) for uid, r in rows], entries.values())
+        written.update(entries)
         self._blank_facets = None
 
     def delete(self, conn: Connection | None, ids: Sequence[int]) -> None:
@@ -291,6 +307,7 @@ class EmbeddedSearchEngine:
         """Rebuild the whole index in one transaction: readers see the old index until it commits."""
         count = 0
         with writing(catalogue) as conn:
+            self._written_codes = None
             for table in TABLES:
                 conn.exec_driver_sql(f"DELETE FROM {table}")
             for ids in docs_module.all_union_ids(conn):

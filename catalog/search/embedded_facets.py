@@ -77,15 +77,18 @@ def codes_of(doc: Mapping[str, Any]) -> tuple[bytes, list[tuple[int, str, str]]]
     return pack(sorted(code for code, _f, _v in entries)), entries
 
 
-def write(raw: Any, rows: Sequence[tuple[int, Any, int, bytes, list[tuple[int, str, str]]]]) -> None:
-    """Dictionary entries and search_filter rows: (union id, year, has digital, codes, entries)."""
-    entries = {entry[0]: entry for row in rows for entry in row[4]}
+def write(
+    raw: Any,
+    rows: Sequence[tuple[int, Any, int, bytes]],
+    entries: Iterable[tuple[int, str, str]],
+) -> None:
+    """search_filter rows (union id, year, has digital, codes) and dictionary entries (code, facet,
+    value); an entry already in the dictionary is left as it is."""
     raw.executemany(
-        "INSERT OR IGNORE INTO search_facet_value (id, facet, value) VALUES (?, ?, ?)", list(entries.values())
+        "INSERT OR IGNORE INTO search_facet_value (id, facet, value) VALUES (?, ?, ?)", list(entries)
     )
     raw.executemany(
-        "INSERT OR REPLACE INTO search_filter (union_id, year, has_digital, codes) VALUES (?, ?, ?, ?)",
-        [row[:4] for row in rows],
+        "INSERT OR REPLACE INTO search_filter (union_id, year, has_digital, codes) VALUES (?, ?, ?, ?)", rows
     )
 
 
