@@ -7,9 +7,11 @@ this process, on a single transaction, so a job that fails or is killed changes 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import queue
+import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -37,6 +39,7 @@ from harvest.incoming import FormatError, Incoming
 ProgressCallback = Callable[[int, int | None], None]  # (records read, byte offset reached)
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 _WORK_CHUNK = 400
+_AHEAD = 8  # chunks in flight per worker
 
 
 class IngestError(RuntimeError):
@@ -110,20 +113,46 @@ def outcomes(
     items: Iterable[Incoming], profile: HoldingsProfile | None, workers: int, library: str | None = None
 ) -> Iterator[Outcome]:
     """Outcomes in file order; with ``workers`` > 1 the work is spread over that many processes.
-    ``library``: the embedded search engine's rows are computed with the records (see prepare)."""
+    ``library``: the embedded search engine's rows are computed with the records (see prepare).
+
+    A feeder thread reads the file and keeps the workers supplied while this process writes (the
+    writes run in SQLite, which lets the feeder run meanwhile); at most ``workers * _AHEAD`` chunks
+    are in flight, so memory stays flat whatever the file size."""
     if workers <= 1:
         for item in items:
             yield process(item, profile, library)
         return
     ctx = get_context("forkserver" if "forkserver" in _start_methods() else "spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        pending: deque[Future[list[Outcome]]] = deque()
-        for chunk in _chunked(items, _WORK_CHUNK):
-            pending.append(pool.submit(_process_chunk, chunk, profile, library))
-            while len(pending) > workers * 3:  # bounded: memory stays flat whatever the file size
-                yield from pending.popleft().result()
-        while pending:
-            yield from pending.popleft().result()
+        ahead: queue.Queue[Future[list[Outcome]] | BaseException | None] = queue.Queue(workers * _AHEAD)
+        stop = threading.Event()
+
+        def feed() -> None:
+            try:
+                for chunk in _chunked(items, _WORK_CHUNK):
+                    if stop.is_set():
+                        return
+                    ahead.put(pool.submit(_process_chunk, chunk, profile, library))
+            except BaseException as exc:  # a file that cannot be read further: raised in file order
+                ahead.put(exc)
+            else:
+                ahead.put(None)
+
+        feeder = threading.Thread(target=feed, name="ingest-feeder", daemon=True)
+        feeder.start()
+        try:
+            while (got := ahead.get()) is not None:
+                if isinstance(got, BaseException):
+                    raise got
+                yield from got.result()
+        finally:
+            stop.set()
+            while feeder.is_alive():  # let a feeder blocked on a full queue see the stop
+                with contextlib.suppress(queue.Empty):
+                    pending = ahead.get(timeout=0.05)
+                    if isinstance(pending, Future):
+                        pending.cancel()
+            feeder.join()
 
 
 def _start_methods() -> list[str]:

@@ -1,0 +1,89 @@
+"""Ingest with worker processes (the default for files over 16 MB): the same catalogue as one process
+gives, and a file that breaks half-way, or a writer that fails, ends the job cleanly."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from catalog.db import make_engine, session_scope, upgrade
+from catalog.libraries import add_library
+from harvest.ingest import IngestError, ingest_file
+from tests.conftest import VIETNAMESE, fixture
+
+
+def _catalogue(path: Path) -> Engine:
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    with session_scope(engine) as session:
+        add_library(session, "VNU-LIC", "Thư viện VNU-LIC")
+    return engine
+
+
+def _contents(engine: Engine) -> dict[str, list[Any]]:
+    queries = {
+        "records": "SELECT id, local_id, checksum, fields, title, title_key, union_record_id "
+        "FROM source_record",
+        "holdings": "SELECT source_record_id, call_number, barcode FROM holding",
+        "keys": "SELECT source_record_id, kind, value FROM record_key",
+        "unions": "SELECT id, title, fields, member_count FROM union_record",
+        "index": "SELECT rowid, title, authors, subjects, other FROM search_fts",
+        "filters": "SELECT union_id, year, has_digital, codes FROM search_filter",
+        "facet values": "SELECT id, facet, value FROM search_facet_value",
+    }
+    with engine.connect() as conn:
+        return {name: sorted(map(tuple, conn.exec_driver_sql(sql))) for name, sql in queries.items()}
+
+
+@pytest.mark.parametrize("name", ["sample-2000.mrc", VIETNAMESE])
+def test_workers_build_the_same_catalogue_as_one_process(tmp_path: Path, name: str) -> None:
+    serial, parallel = _catalogue(tmp_path / "serial.db"), _catalogue(tmp_path / "parallel.db")
+    one = ingest_file(serial, "VNU-LIC", fixture(name), batch_size=300, workers=0)
+    two = ingest_file(parallel, "VNU-LIC", fixture(name), batch_size=300, workers=2)
+    counts = ("read", "added", "updated", "unchanged", "rejected")
+    assert [one[k] for k in counts] == [two[k] for k in counts]
+    assert one["added"] > 500
+    assert _contents(serial) == _contents(parallel)
+
+
+def test_a_file_cut_half_way_fails_the_job_with_workers(tmp_path: Path) -> None:
+    engine = _catalogue(tmp_path / "c.db")
+    whole = gzip.compress(fixture("sample-2000.mrc").read_bytes())
+    cut = tmp_path / "cut.mrc.gz"
+    cut.write_bytes(whole[: len(whole) * 2 // 3])
+    with pytest.raises(IngestError) as failed:
+        ingest_file(engine, "VNU-LIC", cut, batch_size=200, workers=2)
+    assert failed.value.job_id is not None
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM source_record").scalar_one() == 0
+        status, reason = conn.exec_driver_sql("SELECT status, error FROM ingest_job").one()
+    assert status == "failed" and reason
+
+
+def test_a_failing_writer_stops_the_workers(tmp_path: Path) -> None:
+    engine = _catalogue(tmp_path / "c.db")
+    batches = []
+
+    def fail_on_third(conn: Any, result: Any) -> None:
+        batches.append(len(result.touched))
+        if len(batches) == 3:
+            raise RuntimeError("disk full (simulated)")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        ingest_file(
+            engine,
+            "VNU-LIC",
+            fixture("sample-2000.mrc"),
+            batch_size=100,
+            workers=2,
+            after_batch=fail_on_third,
+        )
+    assert len(batches) == 3
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM source_record")).scalar_one() == 0
+        assert conn.execute(text("SELECT status FROM ingest_job")).scalar_one() == "failed"
