@@ -39,7 +39,7 @@ from harvest.incoming import FormatError, Incoming
 ProgressCallback = Callable[[int, int | None], None]  # (records read, byte offset reached)
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 _WORK_CHUNK = 400
-_AHEAD = 8  # chunks in flight per worker
+_AHEAD = 4  # chunks in flight per worker
 
 
 class IngestError(RuntimeError):

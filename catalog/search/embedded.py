@@ -37,7 +37,7 @@ TEXT_COLUMNS = "{title authors subjects other}"
 _BLANK_FACETS_TTL = 30.0
 FACET_SAMPLE = 5000  # facets of a query matching more are estimated from this many of its matches
 RANK_ALL = 2000  # matches ranked together by bm25; a broader query is ranked tier by tier
-MAX_CODES_REMEMBERED = 200_000  # the dictionary codes a job remembers having written (memory bound)
+MAX_CODES_REMEMBERED = 50_000  # the dictionary codes a job remembers having written (memory bound)
 TABLES = (
     "search_fts",
     "search_exact",
