@@ -3,6 +3,7 @@ gives, and a file that breaks half-way, or a writer that fails, ends the job cle
 
 from __future__ import annotations
 
+import gc
 import gzip
 from pathlib import Path
 from typing import Any
@@ -87,3 +88,21 @@ def test_a_failing_writer_stops_the_workers(tmp_path: Path) -> None:
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM source_record")).scalar_one() == 0
         assert conn.execute(text("SELECT status FROM ingest_job")).scalar_one() == "failed"
+
+
+def test_a_job_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path) -> None:
+    """Jobs run the collector less often (they also run inside the API server): only while they run."""
+    engine = _catalogue(tmp_path / "c.db")
+    before = gc.get_threshold()
+    seen = []
+    ingest_file(
+        engine,
+        "VNU-LIC",
+        fixture(VIETNAMESE),
+        workers=0,
+        after_batch=lambda *_: seen.append(gc.get_threshold()),
+    )
+    assert seen and seen[0] != before and gc.get_threshold() == before
+    with pytest.raises(IngestError):
+        ingest_file(engine, "VNU-LIC", tmp_path / "missing.mrc", workers=0)
+    assert gc.get_threshold() == before
