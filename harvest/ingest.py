@@ -129,7 +129,7 @@ def outcomes(
             yield process(item, profile, library)
         return
     ctx = get_context("forkserver" if "forkserver" in _start_methods() else "spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_start) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=worker_start) as pool:
         ahead: queue.Queue[Future[list[Outcome]] | BaseException | None] = queue.Queue(workers * _AHEAD)
         stop = threading.Event()
 
@@ -161,9 +161,10 @@ def outcomes(
             feeder.join()
 
 
-def _worker_start() -> None:
-    """Workers yield the CPU to the writer: the single writer is the pipeline's narrowest part, and
-    with as many workers as cores, an equal share would leave it waiting for CPU behind them."""
+def worker_start() -> None:
+    """Start of a worker process that prepares records for a job's writer (file ingests and OAI-PMH
+    harvests). Workers yield the CPU to the writer: the single writer is the pipeline's narrowest
+    part, and with as many workers as cores, an equal share would leave it waiting behind them."""
     with contextlib.suppress(OSError, AttributeError):
         os.nice(WORKER_NICENESS)
     gc.freeze()  # the imported modules' objects: never garbage, never scanned again

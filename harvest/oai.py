@@ -30,7 +30,14 @@ from catalog.records import PreparedRecord
 from catalog.search.engine import SearchEngine
 from catalog.store import LibraryWriter, WriteResult
 from catalog.updates import CatalogueUpdater, push_after_commit
-from harvest.ingest import job_search, lock_library, profile_for, rows_library
+from harvest.ingest import (
+    fewer_collections,
+    job_search,
+    lock_library,
+    profile_for,
+    rows_library,
+    worker_start,
+)
 from harvest.oai_client import HarvestError, OaiClient, Repository, identify, next_from
 from harvest.oai_fetch import PreparedPage, prepare_page
 
@@ -107,9 +114,10 @@ class Harvester:
         jobs.mark_running(self.engine, job_id)
         try:
             repository = identify(self.client)
-            self._harvest(repository)
-            if self._sweep_due(repository):
-                self._sweep()
+            with fewer_collections():
+                self._harvest(repository)
+                if self._sweep_due(repository):
+                    self._sweep()
         except HarvestError as exc:
             self._fail(str(exc))
             raise HarvestError(str(exc), job_id) from None
@@ -196,7 +204,9 @@ class Harvester:
                 if next_token:
                     fetched = http.submit(self.client.fetch, request(next_token))
                 if written is not None and self.parallel and number > 0:
-                    workers = workers or ProcessPoolExecutor(max_workers=1, mp_context=_context())
+                    workers = workers or ProcessPoolExecutor(
+                        max_workers=1, mp_context=_context(), initializer=worker_start
+                    )
                     future = workers.submit(prepare_page, content, number + 1, self.profile, True, rows)
                     self._commit_page(written, window, window_start)  # while the worker prepares
                     written = None
