@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
+from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import Any
 
@@ -128,8 +128,7 @@ def outcomes(
         for item in items:
             yield process(item, profile, library)
         return
-    ctx = get_context("forkserver" if "forkserver" in _start_methods() else "spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=worker_start) as pool:
+    with worker_pool(workers) as pool:
         ahead: queue.Queue[Future[list[Outcome]] | BaseException | None] = queue.Queue(workers * _AHEAD)
         stop = threading.Event()
 
@@ -182,10 +181,12 @@ def fewer_collections() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
-def _start_methods() -> list[str]:
-    import multiprocessing
-
-    return multiprocessing.get_all_start_methods()
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """Processes that prepare records for a job's writer (file ingests and OAI-PMH harvests): started
+    by a fork server where there is one (a clean process, not a copy of a busy writer), else spawned."""
+    methods = get_all_start_methods()
+    ctx = get_context("forkserver" if "forkserver" in methods else "spawn")
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=worker_start)
 
 
 def _choose_workers(path: Path, workers: int | None) -> int:

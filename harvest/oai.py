@@ -14,7 +14,6 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from multiprocessing import get_all_start_methods, get_context
 from typing import Any
 
 from sickle.oaiexceptions import NoRecordsMatch, OAIError
@@ -36,7 +35,7 @@ from harvest.ingest import (
     lock_library,
     profile_for,
     rows_library,
-    worker_start,
+    worker_pool,
 )
 from harvest.oai_client import HarvestError, OaiClient, Repository, identify, next_from
 from harvest.oai_fetch import PreparedPage, prepare_page
@@ -45,10 +44,6 @@ LIBRARY = Library.__table__  # type: ignore[attr-defined]
 JOB = IngestJob.__table__  # type: ignore[attr-defined]
 DEFAULT_PREFIX = "marc21"
 SWEEP_EVERY = timedelta(days=7)
-
-
-def _context() -> Any:
-    return get_context("forkserver" if "forkserver" in get_all_start_methods() else "spawn")
 
 
 @dataclass
@@ -204,9 +199,7 @@ class Harvester:
                 if next_token:
                     fetched = http.submit(self.client.fetch, request(next_token))
                 if written is not None and self.parallel and number > 0:
-                    workers = workers or ProcessPoolExecutor(
-                        max_workers=1, mp_context=_context(), initializer=worker_start
-                    )
+                    workers = workers or worker_pool(1)
                     future = workers.submit(prepare_page, content, number + 1, self.profile, True, rows)
                     self._commit_page(written, window, window_start)  # while the worker prepares
                     written = None
