@@ -8,19 +8,21 @@ import io
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from lxml import etree
-from pymarc import parse_xml_to_array
+from pymarc import Field, Indicators, Record, Subfield, parse_xml_to_array
 from sickle import Sickle
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Engine
 
+from api import exports
 from catalog import db, oai_items
 from catalog.db import session_scope
 from catalog.libraries import add_library
-from catalog.models import Holding, SourceRecord, UnionRecord
+from catalog.models import Holding, Library, SourceRecord, UnionRecord
 from catalog.oai_items import Selection
 from catalog.settings import Settings
 from harvest.ingest import ingest_file
@@ -194,6 +196,56 @@ def test_from_until_and_persistent_deletions(client: TestClient, tmp_path: Path)
     # until before the deletion does not list it
     old, _ = _walk(client, "ListIdentifiers", metadataPrefix="marc21", until=before)
     assert not any(h.get("status") == "deleted" for h in old)
+
+
+def _marc_view(record: Record) -> list[tuple[Any, ...]]:
+    return [str(record.leader)[5:]] + [  # the leader's length and base address follow the encoding
+        (f.tag, f.data)
+        if f.is_control_field()
+        else (f.tag, f.indicator1, f.indicator2, [tuple(s) for s in f.subfields])
+        for f in record.fields
+    ]
+
+
+def test_marcxml_is_the_source_record_subfield_for_subfield(client: TestClient, tmp_path: Path) -> None:
+    """The MARCXML of every source record reads back as the record received (pymarc as the reader);
+    XML's markup characters come through, and the control characters XML forbids are left out."""
+    engine = client.engine  # type: ignore[attr-defined]
+    odd = Record(leader="00000nam a2200000 a 4500")
+    odd.add_field(
+        Field(tag="001", data="odd-1"),
+        Field(
+            tag="245",
+            indicators=Indicators("1", "0"),
+            subfields=[Subfield("a", 'Tom & Jerry <1> "Hà Nội" :\r\n\tx\x07y'), Subfield("c", "")],
+        ),
+    )
+    path = tmp_path / "odd.mrc"
+    path.write_bytes(odd.as_marc())
+    with session_scope(engine) as session:
+        add_library(session, "ODD", "Odd characters")
+    assert ingest_file(engine, "ODD", path)["added"] == 1
+    with engine.connect() as conn:
+        raw_of = {
+            f"oai:unioncat:source/{code}/{local}": (raw, raw_format)
+            for code, local, raw, raw_format in conn.execute(
+                select(Library.code, SourceRecord.local_id, SourceRecord.raw, SourceRecord.raw_format).join(  # type: ignore[call-overload]
+                    Library
+                )
+            )
+        }
+    assert len(raw_of) > 100 and {f for _, f in raw_of.values()} == {"iso2709", "marcxml"}
+    records, _ = _walk(client, "ListRecords", metadataPrefix="marc21", set="source")
+    assert len(records) == len(raw_of)
+    for record in records:
+        identifier = record.findtext(f"{OAI}header/{OAI}identifier")
+        served = parse_xml_to_array(io.BytesIO(etree.tostring(record.find(f"{OAI}metadata")[0])))[0]
+        received = exports.decode(*raw_of[identifier])
+        if identifier.endswith("/ODD/odd-1"):
+            assert served["245"]["a"] == 'Tom & Jerry <1> "Hà Nội" :\r\n\txy'
+            assert served["245"].get_subfields("c") == [""]
+            received["245"].subfields[0] = Subfield("a", 'Tom & Jerry <1> "Hà Nội" :\r\n\txy')
+        assert _marc_view(served) == _marc_view(received), identifier
 
 
 def test_items_and_tombstones_on_each_database(engine: Engine) -> None:
