@@ -196,7 +196,13 @@ def _choose_workers(path: Path, workers: int | None) -> int:
         size = path.stat().st_size
     except OSError:
         return 0
-    return min(os.cpu_count() or 1, 4) if size >= PARALLEL_MIN_BYTES else 0
+    return default_workers() if size >= PARALLEL_MIN_BYTES else 0
+
+
+def default_workers() -> int:
+    """Preparing processes of a large job: one per core, at most four (the single writer is the
+    limit beyond that)."""
+    return min(os.cpu_count() or 1, 4)
 
 
 def job_search(engine: Engine, search: SearchEngine | None) -> SearchEngine | None:

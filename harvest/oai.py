@@ -30,6 +30,7 @@ from catalog.search.engine import SearchEngine
 from catalog.store import LibraryWriter, WriteResult
 from catalog.updates import CatalogueUpdater, push_after_commit
 from harvest.ingest import (
+    default_workers,
     fewer_collections,
     job_search,
     lock_library,
@@ -38,7 +39,7 @@ from harvest.ingest import (
     worker_pool,
 )
 from harvest.oai_client import HarvestError, OaiClient, Repository, identify, next_from
-from harvest.oai_fetch import PreparedPage, prepare_page
+from harvest.oai_fetch import PreparedPage, joined, prepare_page
 
 LIBRARY = Library.__table__  # type: ignore[attr-defined]
 JOB = IngestJob.__table__  # type: ignore[attr-defined]
@@ -74,9 +75,10 @@ class Harvester:
         progress: Callable[[int, int | None], None] | None = None,
         parallel: bool = True,
     ) -> None:
-        """``parallel``: pages after the first are prepared in a worker process."""
+        """``parallel``: pages after the first are prepared by worker processes."""
         self.engine = engine
         self.parallel = parallel
+        self.workers = default_workers()
         self.search = job_search(engine, search)
         self.ignore_isbns = ignore_isbns
         self.full = full
@@ -172,8 +174,8 @@ class Harvester:
 
     def _harvest(self, repository: Repository) -> None:
         """Three stages overlap: a thread fetches page N+1 as soon as page N's token is known, page N
-        is prepared (in a worker process when ``parallel``, from the second page on), and page N-1 is
-        written meanwhile."""
+        is prepared (when ``parallel``, from the second page on, by worker processes that each take a
+        share of its records), and page N-1 is written meanwhile."""
         window = self._window_params(repository)
         window_start = self.library.oai_window_start if self.library.oai_resumption_token else None
         token = None if self.full else self.library.oai_resumption_token
@@ -199,11 +201,15 @@ class Harvester:
                 if next_token:
                     fetched = http.submit(self.client.fetch, request(next_token))
                 if written is not None and self.parallel and number > 0:
-                    workers = workers or worker_pool(1)
-                    future = workers.submit(prepare_page, content, number + 1, self.profile, True, rows)
-                    self._commit_page(written, window, window_start)  # while the worker prepares
+                    workers = workers or worker_pool(self.workers)
+                    parts = self.workers
+                    shares = [
+                        workers.submit(prepare_page, content, number + 1, self.profile, True, rows, i, parts)
+                        for i in range(parts)
+                    ]
+                    self._commit_page(written, window, window_start)  # while the workers prepare
                     written = None
-                    page = future.result()
+                    page = joined([share.result() for share in shares])
                 else:
                     page = prepare_page(content, number + 1, self.profile, library=rows)
                 if page.error_code == "badResumptionToken" and token and not self.summary.restarted:

@@ -41,10 +41,12 @@ def prepare_page(
     profile: HoldingsProfile | None,
     compact: bool = False,
     library: str | None = None,
+    part: int = 0,
+    parts: int = 1,
 ) -> PreparedPage:
     """Read a fetched response and prepare its records (``compact``: to send to another process;
-    ``library``: see harvest.ingest.rows_library)."""
-    page = read_page(content, first_number)
+    ``library``: see harvest.ingest.rows_library; ``part`` of ``parts``: see oai_page.read_page)."""
+    page = read_page(content, first_number, part, parts)
     out = PreparedPage(page.response_date, page.token, page.error_code, page.error_message)
     for record in page.records:
         entry = Entry(record.number, record.identifier, record.deleted, reason=record.error)
@@ -56,3 +58,11 @@ def prepare_page(
                 entry.prepared = outcome.prepared.compact() if compact else outcome.prepared
         out.entries.append(entry)
     return out
+
+
+def joined(shares: list[PreparedPage]) -> PreparedPage:
+    """One page from the shares that workers prepared (see ``part``), its records in page order."""
+    page = shares[0]
+    for share in shares[1:]:
+        page.entries.extend(share.entries)
+    return page

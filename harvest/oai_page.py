@@ -165,8 +165,10 @@ def page_token(content: bytes) -> str | None:
     return ((token.text or "").strip() or None) if token is not None else None
 
 
-def read_page(content: bytes, first_number: int = 1) -> Page:
-    """The envelope and records of one ListRecords or GetRecord response."""
+def read_page(content: bytes, first_number: int = 1, part: int = 0, parts: int = 1) -> Page:
+    """The envelope and records of one ListRecords or GetRecord response; with ``parts`` > 1, only
+    the records of share ``part`` (0-based) of ``parts`` equal runs, so that several processes can
+    each read and prepare a share of one page."""
     root, strict = _envelope(content)
     page = Page()
     date = _child(root, "responseDate")
@@ -184,11 +186,15 @@ def read_page(content: bytes, first_number: int = 1) -> Page:
             elements = list(parsed)
     namespaces: dict[bytes, bytes] = {}
     scanned = 0
-    for number, (span, element) in enumerate(zip(spans, elements, strict=True), start=first_number):
+    share = range(len(spans) * part // parts, len(spans) * (part + 1) // parts)
+    for index, (span, element) in enumerate(zip(spans, elements, strict=True)):
+        if index >= share.stop:
+            break
         start, end = span
         namespaces.update(marcxml.declared_namespaces(content[scanned:start]))
         scanned = end
-        page.records.append(_read_record(content[start:end], element, namespaces, number))
+        if index >= share.start:
+            page.records.append(_read_record(content[start:end], element, namespaces, first_number + index))
     token = _token(root)
     if token is not None:
         page.token = (token.text or "").strip() or None

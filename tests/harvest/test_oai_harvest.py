@@ -9,6 +9,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -20,6 +21,7 @@ from catalog.libraries import add_library, get_library
 from catalog.models import Holding, IngestJob, JobRejection, RecordStatus, SourceRecord
 from harvest.oai import harvest_library
 from harvest.oai_client import HarvestError, OaiClient, Repository, next_from
+from harvest.oai_fetch import PreparedPage, joined, prepare_page
 from tests.conftest import KOHA, unioncat_command
 from tests.oai_peer import Peer
 
@@ -203,6 +205,29 @@ def test_invalid_characters_cost_only_their_record(sqlite_engine: Engine, peer: 
         warned = conn.execute(select(SR.c.warnings).where(SR.c.oai_identifier == ids[5])).scalar_one()
     assert rejected[0] == ids[6] and "not well-formed" in rejected[1]
     assert "0x0B" in str(warned)
+
+
+@pytest.mark.parametrize("parts", [2, 3, 7])
+def test_shares_of_a_page_join_into_the_whole_page(peer: Peer, parts: int) -> None:
+    """Worker processes each prepare a share of a page: joined, the shares are the page, in order,
+    also for a page that does not parse as a whole (records read one by one)."""
+    first_page = {"verb": "ListRecords", "metadataPrefix": "marc21"}
+    ids = [e.identifier for e in prepare_page(_client(peer.url).fetch(first_page)[0], 1, None).entries]
+    peer.corruptions = {ids[5]: b"\x0b\x1f", ids[6]: b"<<broken"}
+    content, _ = _client(peer.url).fetch(first_page)
+    whole = prepare_page(content, 201, None, True)
+    joined_page = joined([prepare_page(content, 201, None, True, None, i, parts) for i in range(parts)])
+
+    def entries(page: PreparedPage) -> list[tuple[Any, ...]]:
+        return [
+            (e.number, e.identifier, e.deleted, e.reason, e.prepared and e.prepared.checksum)
+            for e in page.entries
+        ]
+
+    assert [e[0] for e in entries(whole)] == list(range(201, 301))
+    assert sum(e[3] is not None for e in entries(whole)) == 1  # the broken record, and only it
+    assert entries(joined_page) == entries(whole)
+    assert (joined_page.token, joined_page.response_date) == (whole.token, whole.response_date)
 
 
 def test_repository_errors_fail_the_job_with_the_reason(sqlite_engine: Engine, peer: Peer) -> None:
