@@ -52,6 +52,12 @@ def parser(encoding: str | None = None) -> etree.XMLParser:
     )
 
 
+# Elements by local name, in any namespace or none (lxml's "{*}" wildcard).
+_FIELD_TAGS = ("{*}leader", "{*}controlfield", "{*}datafield")
+_SUBFIELD = "{*}subfield"
+_new = tuple.__new__  # Subfield(code, value) without the namedtuple's Python-level __new__
+
+
 def _local(tag: object) -> str:
     if not isinstance(tag, str):
         return ""  # a comment or processing instruction
@@ -59,21 +65,23 @@ def _local(tag: object) -> str:
 
 
 def light_record_from_element(element: etree._Element) -> LightRecord:
-    """The same record as :func:`record_from_element`, as the ingest's light record (faster)."""
+    """The same record as :func:`record_from_element`, as the ingest's light record (faster: lxml
+    picks the elements by local name, and subfields are built as plain tuples)."""
     leader = " " * 24
     fields: list[LightField] = []
-    for child in element:
-        name = _local(child.tag)
-        if name == "leader":
-            leader = (child.text or "").ljust(24)[:24]
-        elif name == "controlfield":
-            fields.append(LightField((child.get("tag") or "").strip(), child.text or ""))
-        elif name == "datafield":
+    for child in element.iterchildren(*_FIELD_TAGS):
+        tag = child.tag
+        name = tag[tag.rfind("}") + 1 :]
+        if name == "datafield":
             subfields = [
-                Subfield(sf.get("code", ""), sf.text or "") for sf in child if _local(sf.tag) == "subfield"
+                _new(Subfield, (sf.get("code", ""), sf.text or "")) for sf in child.iterchildren(_SUBFIELD)
             ]
             indicators = ((child.get("ind1") or " ")[:1], (child.get("ind2") or " ")[:1])
             fields.append(LightField((child.get("tag") or "").strip(), "", indicators, subfields))
+        elif name == "controlfield":
+            fields.append(LightField((child.get("tag") or "").strip(), child.text or ""))
+        else:
+            leader = (child.text or "").ljust(24)[:24]
     return LightRecord(leader, fields)
 
 
