@@ -27,7 +27,7 @@ from catalog import oai_items
 from catalog.models import SourceRecord, UnionRecord
 from catalog.oai_items import Item, Selection, UnknownSet
 from catalog.settings import Settings
-from harvest import fast_iso2709, marcxml
+from harvest import fast_iso2709
 
 from . import exports
 
@@ -36,7 +36,8 @@ XSI = "http://www.w3.org/2001/XMLSchema-instance"
 OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
 DC = "http://purl.org/dc/elements/1.1/"
 MARC = "http://www.loc.gov/MARC21/slim"
-_PARSER = marcxml.parser()
+_SPLICE_TARGET = "unioncat-marc"
+_SPLICE = re.compile(rb"<\?unioncat-marc (\d+)\?>")
 FORMATS = {
     "marc21": ("http://www.loc.gov/standards/marcxml/schema/MARC21slim.xsd", MARC),
     "oai_dc": ("http://www.openarchives.org/OAI/2.0/oai_dc.xsd", OAI_DC),
@@ -105,6 +106,7 @@ class Provider:
 
     # ------------------------------------------------------------------------ envelope
     def respond(self, base_url: str, pairs: Iterable[tuple[str, str]]) -> bytes:
+        marc: list[bytes] = []  # the MARCXML records, spliced in after serialising (see _records)
         root = etree.Element(f"{{{OAI}}}OAI-PMH", nsmap={None: OAI, "xsi": XSI})
         root.set(f"{{{XSI}}}schemaLocation", f"{OAI} http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd")
         SubElement(root, f"{{{OAI}}}responseDate").text = datestamp(datetime.now(UTC))
@@ -115,7 +117,7 @@ class Provider:
             for key, value in args.items():
                 request.set(key, value)
             with self.engine.connect() as conn:
-                self._verb(conn, root, args, base_url)
+                self._verb(conn, root, args, base_url, marc)
         except OaiError as exc:
             if exc.code in ("badVerb", "badArgument"):
                 request.attrib.clear()  # the protocol: no request attributes for these two errors
@@ -123,7 +125,8 @@ class Provider:
                 root.remove(child)
             error = SubElement(root, f"{{{OAI}}}error", code=exc.code)
             error.text = str(exc)
-        return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+        out = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+        return _SPLICE.sub(lambda m: marc[int(m.group(1))], out) if marc else out
 
     @staticmethod
     def _arguments(pairs: list[tuple[str, str]]) -> dict[str, str]:
@@ -149,7 +152,9 @@ class Provider:
                 raise OaiError("badArgument", f"{verb} needs {', '.join(sorted(missing))}")
         return args
 
-    def _verb(self, conn: Connection, root: etree._Element, args: dict[str, str], base_url: str) -> None:
+    def _verb(
+        self, conn: Connection, root: etree._Element, args: dict[str, str], base_url: str, marc: list[bytes]
+    ) -> None:
         verb = args["verb"]
         body = SubElement(root, f"{{{OAI}}}{verb}")
         if verb == "Identify":
@@ -164,9 +169,9 @@ class Provider:
                 SubElement(entry, f"{{{OAI}}}setSpec").text = spec
                 SubElement(entry, f"{{{OAI}}}setName").text = name
         elif verb == "GetRecord":
-            self._get_record(conn, body, args["identifier"], self._prefix(args["metadataPrefix"]))
+            self._get_record(conn, body, args["identifier"], self._prefix(args["metadataPrefix"]), marc)
         else:
-            self._list(conn, body, args, records=verb == "ListRecords")
+            self._list(conn, body, args, marc if verb == "ListRecords" else None)
 
     # ------------------------------------------------------------------------ verbs
     def _identify(self, conn: Connection, body: etree._Element, base_url: str) -> None:
@@ -215,11 +220,16 @@ class Provider:
             raise OaiError("idDoesNotExist", f"no item {identifier!r} in this repository")
         return item
 
-    def _get_record(self, conn: Connection, body: etree._Element, identifier: str, prefix: str) -> None:
+    def _get_record(
+        self, conn: Connection, body: etree._Element, identifier: str, prefix: str, marc: list[bytes]
+    ) -> None:
         item = self._item(conn, identifier)
-        self._records(conn, body, [item], prefix)
+        self._records(conn, body, [item], prefix, marc)
 
-    def _list(self, conn: Connection, body: etree._Element, args: dict[str, str], records: bool) -> None:
+    def _list(
+        self, conn: Connection, body: etree._Element, args: dict[str, str], marc: list[bytes] | None
+    ) -> None:
+        """ListRecords (``marc``: where its MARCXML records go) or ListIdentifiers (``marc`` None)."""
         if "resumptionToken" in args:
             state = _decode_token(args["resumptionToken"])
         else:
@@ -238,8 +248,8 @@ class Provider:
             raise OaiError("badResumptionToken", "the set of this resumptionToken is gone") from None
         if not items and "resumptionToken" not in args:
             raise OaiError("noRecordsMatch", "no item matches the request")
-        if records:
-            self._records(conn, body, items, prefix)
+        if marc is not None:
+            self._records(conn, body, items, prefix, marc)
         else:
             for item in items:
                 self._header(body, item)
@@ -291,7 +301,12 @@ class Provider:
         for spec in item.sets():
             SubElement(header, f"{{{OAI}}}setSpec").text = spec
 
-    def _records(self, conn: Connection, body: etree._Element, items: list[Item], prefix: str) -> None:
+    def _records(
+        self, conn: Connection, body: etree._Element, items: list[Item], prefix: str, marc: list[bytes]
+    ) -> None:
+        """The items' records. A MARCXML record is written as text (see _marcxml) and held in ``marc``;
+        its place in the tree is a processing instruction that respond() replaces with it, once the
+        response is serialised: an lxml element per subfield took most of a page's time."""
         sources = self._source_rows(
             conn, [i.id for i in items if i.kind == "source" and not i.deleted], prefix != "marc21"
         )
@@ -305,13 +320,13 @@ class Provider:
             if item.kind == "source":
                 raw, raw_format, fields = sources[item.id]
                 if prefix == "marc21":
-                    metadata.append(_marcxml(_source_marc(raw, raw_format)))
+                    _place(metadata, marc, _marcxml(_source_marc(raw, raw_format)))
                 else:
                     metadata.append(dublin_core(fields or {}, item))
             elif prefix == "marc21":
-                marc = exports.union_marc(conn, item.id, holders=True)
-                if marc is not None:
-                    metadata.append(_marcxml(marc))
+                union = exports.union_marc(conn, item.id, holders=True)
+                if union is not None:
+                    _place(metadata, marc, _marcxml(union))
             else:
                 metadata.append(dublin_core(unions.get(item.id) or {}, item))
 
@@ -350,9 +365,8 @@ def _escaped(value: str, escapes: dict[str, str]) -> str:
     return _SPECIAL.sub(lambda m: escapes.get(m.group(), ""), value)
 
 
-def _marcxml(record: Any) -> etree._Element:
-    """MARCXML of a pymarc or light record. Written as text and read back by lxml's parser: an
-    element per subfield built from Python took most of a ListRecords page's time."""
+def _marcxml(record: Any) -> bytes:
+    """MARCXML of a pymarc or light record, as UTF-8 text."""
     text, attr = _TEXT_ESCAPES, _ATTRIBUTE_ESCAPES
     out = [_RECORD_START, "<leader>", _escaped(str(record.leader), text), "</leader>"]
     for field in record.fields:
@@ -367,7 +381,14 @@ def _marcxml(record: Any) -> etree._Element:
             out.append(f'<subfield code="{_escaped(code, attr)}">{_escaped(value or "", text)}</subfield>')
         out.append("</datafield>")
     out.append("</record>")
-    return etree.fromstring("".join(out).encode(), _PARSER)
+    return "".join(out).encode()
+
+
+def _place(metadata: etree._Element, marc: list[bytes], record: bytes) -> None:
+    """``record``'s place in the tree: replaced by it when the response is serialised. Only these
+    instructions can match _SPLICE: text and attribute values are serialised with "<" escaped."""
+    metadata.append(etree.ProcessingInstruction(_SPLICE_TARGET, str(len(marc))))
+    marc.append(record)
 
 
 def _source_marc(raw: bytes, raw_format: str) -> Any:
