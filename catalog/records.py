@@ -12,8 +12,7 @@ from pymarc import Record
 from catalog import holdings, marc_fields
 from catalog.dedup.keys import blocking_keys
 from catalog.holdings import HoldingsProfile
-from catalog.search.documents import document
-from catalog.search.embedded import index_rows
+from catalog.search.rows import document, index_rows
 from catalog.text import fold
 
 

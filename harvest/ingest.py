@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
 from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import Any
@@ -29,23 +28,19 @@ from catalog.db import writing
 from catalog.holdings import HoldingsProfile
 from catalog.libraries import get_library
 from catalog.models import JobMode, Library, utcnow
-from catalog.records import PreparedRecord, RecordRejected, prepare
+from catalog.records import PreparedRecord
 from catalog.search.embedded import EmbeddedSearchEngine
 from catalog.search.engine import SearchEngine
 from catalog.store import LibraryWriter, WriteResult
 from catalog.updates import CatalogueUpdater, UpdateSummary, push_after_commit
-from harvest import fast_iso2709, sources
+from harvest import sources
 from harvest.incoming import FormatError, Incoming
+from harvest.prepare import GC_THRESHOLDS, Outcome, process, process_chunk, worker_start
 
 ProgressCallback = Callable[[int, int | None], None]  # (records read, byte offset reached)
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 _WORK_CHUNK = 400
 _AHEAD = 4  # chunks in flight per worker
-WORKER_NICENESS = 5
-# Mapping a record allocates thousands of small objects, nearly none of them in reference cycles:
-# at Python's default thresholds (700, 10, 10) the collector ran so often that it took a quarter of
-# the workers' time. Collections stay, far fewer of them: memory remains bounded.
-GC_THRESHOLDS = (20_000, 20, 1_000)
 
 
 class IngestError(RuntimeError):
@@ -56,52 +51,11 @@ class IngestError(RuntimeError):
         self.job_id = job_id
 
 
-@dataclass(slots=True)
-class Outcome:
-    """What became of one record read from the file."""
-
-    number: int
-    offset: int | None
-    local_id: str | None
-    prepared: PreparedRecord | None
-    reason: str | None
-
-
 def profile_for(library: Library) -> HoldingsProfile | None:
     try:
         return holdings.resolve(library.holdings_profile, library.holdings_config)
     except ValueError as exc:
         raise IngestError(f"library {library.code}: {exc}") from None
-
-
-def process(item: Incoming, profile: HoldingsProfile | None, library: str | None = None) -> Outcome:
-    """Decode and prepare one split record; every failure becomes a reason, never an exception."""
-    if item.record is None and item.error is None:
-        light = fast_iso2709.parse(item.raw) if item.raw_format == "iso2709" else None
-        if light is not None:
-            item.record = light  # type: ignore[assignment]
-        else:
-            sources.decode(item)
-    where = f"{item.member}: " if item.member else ""
-    if item.record is None:
-        return Outcome(item.number, item.offset, None, None, where + (item.error or "unreadable record"))
-    try:
-        prepared = prepare(item.record, item.raw, item.raw_format, profile, item.warnings, library)
-    except RecordRejected as exc:
-        return Outcome(item.number, item.offset, None, None, where + str(exc))
-    except Exception as exc:  # a record odd enough to break the mapping must not stop the job
-        return Outcome(item.number, item.offset, None, None, f"{where}cannot map the record: {exc!r}"[:500])
-    return Outcome(item.number, item.offset, prepared.local_id, prepared, None)
-
-
-def _process_chunk(
-    items: list[Incoming], profile: HoldingsProfile | None, library: str | None = None
-) -> list[Outcome]:
-    outcomes = [process(item, profile, library) for item in items]
-    for outcome in outcomes:
-        if outcome.prepared is not None:
-            outcome.prepared.compact()
-    return outcomes
 
 
 def _chunked(items: Iterable[Incoming], size: int) -> Iterator[list[Incoming]]:
@@ -137,7 +91,7 @@ def outcomes(
                 for chunk in _chunked(items, _WORK_CHUNK):
                     if stop.is_set():
                         return
-                    ahead.put(pool.submit(_process_chunk, chunk, profile, library))
+                    ahead.put(pool.submit(process_chunk, chunk, profile, library))
             except BaseException as exc:  # a file that cannot be read further: raised in file order
                 ahead.put(exc)
             else:
@@ -160,16 +114,6 @@ def outcomes(
             feeder.join()
 
 
-def worker_start() -> None:
-    """Start of a worker process that prepares records for a job's writer (file ingests and OAI-PMH
-    harvests). Workers yield the CPU to the writer: the single writer is the pipeline's narrowest
-    part, and with as many workers as cores, an equal share would leave it waiting behind them."""
-    with contextlib.suppress(OSError, AttributeError):
-        os.nice(WORKER_NICENESS)
-    gc.freeze()  # the imported modules' objects: never garbage, never scanned again
-    gc.set_threshold(*GC_THRESHOLDS)
-
-
 @contextlib.contextmanager
 def fewer_collections() -> Iterator[None]:
     """The garbage collector less often while a job runs (see GC_THRESHOLDS), as it was after."""
@@ -186,7 +130,9 @@ def worker_pool(workers: int) -> ProcessPoolExecutor:
     by a fork server where there is one (a clean process, not a copy of a busy writer), else spawned."""
     methods = get_all_start_methods()
     ctx = get_context("forkserver" if "forkserver" in methods else "spawn")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=worker_start)
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=worker_start, initargs=(os.getpid(),)
+    )
 
 
 def _choose_workers(path: Path, workers: int | None) -> int:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from catalog.holdings import HoldingsProfile
 from catalog.records import PreparedRecord
-from harvest.ingest import process
 from harvest.oai_page import read_page
+from harvest.prepare import process
 
 
 @dataclass(slots=True)

@@ -1,4 +1,5 @@
-"""The search document of a union record: its description and the summary of its holdings."""
+"""The search documents of union records, read from the catalogue: their description and the summary
+of their holdings (the document itself is built in :mod:`catalog.search.rows`)."""
 
 from __future__ import annotations
 
@@ -10,67 +11,13 @@ import orjson
 from sqlalchemy import Connection, select
 
 from catalog.db import rows_in
-from catalog.identifiers import isbn10
 from catalog.models import Holding, Library, SourceRecord, UnionRecord
-from catalog.search.query import decade_of
-from catalog.text import exact_key, fold
+from catalog.search.rows import document, with_search_text
 
 SR = SourceRecord.__table__  # type: ignore[attr-defined]
 HOLDING = Holding.__table__  # type: ignore[attr-defined]
 UNION = UnionRecord.__table__  # type: ignore[attr-defined]
 LIBRARY = Library.__table__  # type: ignore[attr-defined]
-
-
-def document(
-    union_id: int, title: str | None, fields: dict[str, Any], holdings: dict[str, int]
-) -> dict[str, Any]:
-    isbns = list(fields.get("isbns") or [])
-    isbns += [v for v in (isbn10(i) for i in isbns) if v]
-    links = fields.get("links") or []
-    year = fields.get("year")
-    doc = {
-        "id": union_id,
-        "title": title,
-        "subtitle": fields.get("subtitle"),
-        "authors": [a["name"] for a in fields.get("authors") or []],
-        "subjects": list(fields.get("subjects") or []),
-        "publisher": fields.get("publisher"),
-        "year": year,
-        "decade": decade_of(year),
-        "languages": list(fields.get("languages") or []),
-        "material_type": fields.get("material_type"),
-        "series": [s["title"] for s in fields.get("series") or []],
-        "isbns": isbns,
-        "issns": [v.replace("-", "") for v in fields.get("issns") or []],
-        "classification": [v for values in (fields.get("classification") or {}).values() for v in values],
-        "libraries": sorted(holdings),
-        "holdings": dict(sorted(holdings.items())),
-        "library_count": len(holdings),
-        "copies": sum(holdings.values()),
-        "has_digital": bool(fields.get("electronic")) or any(link.get("kind") != "related" for link in links),
-        "title_sort": fold(fields.get("sort_title") or fields.get("title")),
-    }
-    return with_search_text(doc)
-
-
-def with_search_text(doc: dict[str, Any]) -> dict[str, Any]:
-    """Add the folded text both engines search (and the diacritics-keeping text that ranks exact
-    spellings first). Computed where the document is built: in the ingest's worker processes."""
-    doc["title_folded"] = fold(" ".join(filter(None, [doc["title"], doc["subtitle"]])))
-    doc["authors_folded"] = [fold(a) for a in doc["authors"]]
-    doc["subjects_folded"] = [fold(s) for s in doc["subjects"]]
-    doc["publisher_folded"] = fold(doc["publisher"])
-    doc["other_folded"] = " ".join(
-        [
-            fold(" ".join(filter(None, [doc["publisher"], *doc["series"], *doc["classification"]]))),
-            *doc["isbns"],
-            *doc["issns"],
-        ]
-    )
-    doc["exact"] = exact_key(
-        " ".join(filter(None, [doc["title"], doc["subtitle"], *doc["authors"], *doc["subjects"]]))
-    )
-    return doc
 
 
 def holdings_summary(conn: Connection, union_ids: Sequence[int]) -> dict[int, dict[str, int]]:
@@ -114,3 +61,6 @@ def all_union_ids(conn: Connection, batch: int = 5000) -> Iterator[list[int]]:
             return
         yield ids
         last = ids[-1]
+
+
+__all__ = ["all_union_ids", "document", "documents", "holdings_summary", "with_search_text"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 from sqlalchemy import Connection, text
@@ -22,7 +22,6 @@ from catalog.db import chunks, rows_in, writing
 from catalog.search import documents as docs_module
 from catalog.search import embedded_facets as facet_store
 from catalog.search.query import (
-    HIT_FIELDS,
     MAX_FACET_LIMIT,
     Hit,
     ParsedQuery,
@@ -31,6 +30,7 @@ from catalog.search.query import (
     highlight,
     parse,
 )
+from catalog.search.rows import index_rows
 
 BM25 = "bm25(m.search_fts, 10.0, 4.0, 2.0, 1.0)"
 TEXT_COLUMNS = "{title authors subjects other}"
@@ -207,42 +207,6 @@ def _by_relevance(scope: _Scope, parsed: ParsedQuery, match: str, total: int, wa
             order = _BY_SCORE if size <= RANK_ALL else _BY_ID
             ids += scope.ids(bucket, order, need, in_exact=in_exact, exact=exact)
     return ids
-
-
-class IndexRows(NamedTuple):
-    """What the embedded index stores for one search document, but its id."""
-
-    fts: tuple[str, str, str, str]  # title, authors, subjects, other: folded
-    exact: str  # with diacritics
-    year: int | None
-    title_sort: str
-    has_digital: int
-    payload: str  # the hit's fields, JSON
-    codes: bytes  # facet value codes, packed
-    entries: list[tuple[int, str, str]]  # (code, facet, value) for the dictionary
-
-
-def index_rows(doc: dict[str, Any]) -> IndexRows:
-    """The rows of ``doc``: a pure function, so that ingest workers compute them for the records
-    that are union records of their own, and the single writer only inserts."""
-    payload = {k: doc[k] for k in HIT_FIELDS}
-    payload["isbns"] = [i for i in doc["isbns"] if len(i) == 13]
-    codes, entries = facet_store.codes_of(doc)
-    return IndexRows(
-        fts=(
-            doc["title_folded"],
-            " ; ".join(doc["authors_folded"]),
-            " ; ".join(doc["subjects_folded"]),
-            doc["other_folded"],
-        ),
-        exact=doc["exact"],
-        year=doc["year"],
-        title_sort=doc["title_sort"] or "",
-        has_digital=int(doc["has_digital"]),
-        payload=orjson.dumps(payload).decode(),
-        codes=codes,
-        entries=entries,
-    )
 
 
 class EmbeddedSearchEngine:

@@ -22,7 +22,7 @@ from catalog.models import Holding, IngestJob, JobRejection, RecordStatus, Sourc
 from harvest.oai import harvest_library
 from harvest.oai_client import HarvestError, OaiClient, Repository, next_from
 from harvest.oai_fetch import PreparedPage, joined, prepare_page
-from tests.conftest import KOHA, unioncat_command
+from tests.conftest import KOHA, descendants, unioncat_command, wait_gone
 from tests.oai_peer import Peer
 
 SR = SourceRecord.__table__  # type: ignore[attr-defined]
@@ -282,8 +282,11 @@ def test_cli_harvest_killed_midway_resumes_without_loss(tmp_path: Path, run_cli)
         deadline = time.monotonic() + 60
         while _active(engine) < 80 and time.monotonic() < deadline:
             time.sleep(0.05)
+        helpers = descendants(proc.pid)  # the fork server and the preparing workers
+        assert len(helpers) >= 2
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
+        assert wait_gone(helpers) == [], "processes of the killed harvest are still running"
         committed = _active(engine)
         assert 80 <= committed < total
         peer._respond = original  # type: ignore[method-assign]

@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import gc
 import gzip
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +20,9 @@ from sqlalchemy.engine import Engine
 from catalog.db import make_engine, session_scope, upgrade
 from catalog.libraries import add_library
 from harvest.ingest import IngestError, ingest_file
-from tests.conftest import VIETNAMESE, fixture
+from tests.conftest import VIETNAMESE, descendants, fixture, wait_gone
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _catalogue(path: Path) -> Engine:
@@ -106,3 +113,40 @@ def test_a_job_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path) -> No
     with pytest.raises(IngestError):
         ingest_file(engine, "VNU-LIC", tmp_path / "missing.mrc", workers=0)
     assert gc.get_threshold() == before
+
+
+def test_workers_import_no_database_layer() -> None:
+    """The code a worker runs to prepare records (file ingests and OAI-PMH pages) needs no database
+    layer: it stays apart from the job's code (see harvest/prepare.py)."""
+    code = (
+        "import sys, harvest.prepare, harvest.oai_fetch; "
+        "print(sorted(m for m in ('sqlalchemy', 'sqlmodel', 'alembic', 'fastapi') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_workers_end_with_a_job_killed_by_sigkill(tmp_path: Path) -> None:
+    """kill -9 of a job leaves none of its processes behind: its workers (and their fork server)
+    notice that the job's process is gone and end."""
+    engine = _catalogue(tmp_path / "c.db")
+    big = tmp_path / "big.mrc"
+    data = fixture("sample-2000.mrc").read_bytes()
+    big.write_bytes(data * 30)  # the same records again: counted unchanged, but all prepared
+    script = (
+        "from pathlib import Path; from catalog.db import make_engine; "
+        "from harvest.ingest import ingest_file; "
+        f"ingest_file(make_engine('sqlite:///{tmp_path / 'c.db'}'), 'VNU-LIC', Path({str(big)!r}), workers=2)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT)
+    deadline = time.monotonic() + 60
+    helpers: list[int] = []
+    while len(helpers) < 3 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+        helpers = descendants(proc.pid)  # fork server, two workers (and the resource tracker)
+    assert proc.poll() is None and len(helpers) >= 3, "the job ended before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert wait_gone(helpers) == [], "processes of the killed job are still running"
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM source_record").scalar() == 0
