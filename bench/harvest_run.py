@@ -2,6 +2,9 @@
 
 A fresh catalogue harvests the set from the provider with the whole job (union records and the
 embedded index included), as 'unioncat harvest' does. Prints the job summary as JSON.
+
+The project is imported inside main(): multiprocessing imports this module again in every worker
+process of the job, which should hold only what preparing records needs (see api/entry.py).
 """
 
 from __future__ import annotations
@@ -10,12 +13,12 @@ import argparse
 import json
 import sys
 
-from catalog.db import make_engine, session_scope, upgrade
-from catalog.libraries import add_library
-from harvest.oai import harvest_library
-
 
 def main() -> None:
+    from catalog.db import make_engine, session_scope, upgrade
+    from catalog.libraries import add_library
+    from harvest.oai import harvest_library
+
     parser = argparse.ArgumentParser()
     parser.add_argument("url")
     parser.add_argument("set")

@@ -2,6 +2,9 @@
 
 ``--bare`` skips union records and indexing, so that the benchmark can tell what they add.
 Prints the job summary as JSON.
+
+The project is imported inside main(): multiprocessing imports this module again in every worker
+process of the job, which should hold only what preparing records needs (see api/entry.py).
 """
 
 from __future__ import annotations
@@ -11,12 +14,12 @@ import json
 import sys
 from pathlib import Path
 
-from catalog.db import make_engine, session_scope, upgrade
-from catalog.libraries import add_library, list_libraries
-from harvest.ingest import ingest_file
-
 
 def main() -> None:
+    from catalog.db import make_engine, session_scope, upgrade
+    from catalog.libraries import add_library, list_libraries
+    from harvest.ingest import ingest_file
+
     parser = argparse.ArgumentParser()
     parser.add_argument("file", type=Path)
     parser.add_argument("database_url")

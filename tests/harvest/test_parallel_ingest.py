@@ -115,11 +115,13 @@ def test_a_job_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path) -> No
     assert gc.get_threshold() == before
 
 
-def test_workers_import_no_database_layer() -> None:
-    """The code a worker runs to prepare records (file ingests and OAI-PMH pages) needs no database
-    layer: it stays apart from the job's code (see harvest/prepare.py)."""
+@pytest.mark.parametrize("modules", ["harvest.prepare, harvest.oai_fetch", "api.entry"])
+def test_workers_import_no_database_layer(modules: str) -> None:
+    """What a worker imports: the code it runs to prepare records (file ingests and OAI-PMH pages),
+    and the main module of the job's process, which multiprocessing imports again in each worker
+    (the console script's api.entry). Neither needs the database layer or the web framework."""
     code = (
-        "import sys, harvest.prepare, harvest.oai_fetch; "
+        f"import sys, {modules}; "
         "print(sorted(m for m in ('sqlalchemy', 'sqlmodel', 'alembic', 'fastapi') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
