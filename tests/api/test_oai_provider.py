@@ -5,8 +5,9 @@ harvester both harvest it through a real server on 127.0.0.1."""
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -175,7 +176,9 @@ def test_protocol_errors(client: TestClient) -> None:
 
 def test_from_until_and_persistent_deletions(client: TestClient, tmp_path: Path) -> None:
     engine = client.engine  # type: ignore[attr-defined]
-    before = (datetime.now(UTC) - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = datetime.now(UTC)
+    before = now.strftime("%Y-%m-%dT%H:%M:%SZ")  # the second the fixture's records are stamped in, or after
+    time.sleep(1.05 - now.microsecond / 1e6)  # so the deletion is stamped in a later second
     snapshot = tmp_path / "snapshot.mrc"  # the library's whole catalogue less its first record
     with VIETNAMESE.open("rb") as src, snapshot.open("wb") as dst:
         for i, (_offset, raw) in enumerate(split_records(src)):
@@ -195,7 +198,7 @@ def test_from_until_and_persistent_deletions(client: TestClient, tmp_path: Path)
     assert root.find(f".//{OAI}header").get("status") == "deleted" and root.find(f".//{OAI}metadata") is None
     # until before the deletion does not list it
     old, _ = _walk(client, "ListIdentifiers", metadataPrefix="marc21", until=before)
-    assert not any(h.get("status") == "deleted" for h in old)
+    assert old and not any(h.get("status") == "deleted" for h in old)
 
 
 def _marc_view(record: Record) -> list[tuple[Any, ...]]:
