@@ -107,3 +107,21 @@ def test_sqlite_runs_in_wal_with_foreign_keys(sqlite_engine) -> None:  # type: i
     with sqlite_engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_embedded_index_keeps_16_mb_of_pending_terms(sqlite_engine) -> None:  # type: ignore[no-untyped-def]
+    """FTS5's own setting, stored in each table's _config: one segment written per 16 MB of new terms
+    instead of per 1 MB (migration 0007), and back to FTS5's default on downgrade."""
+
+    def sizes() -> dict[str, int | None]:
+        with sqlite_engine.connect() as conn:
+            return {
+                table: conn.exec_driver_sql(f"SELECT v FROM {table}_config WHERE k = 'hashsize'").scalar()
+                for table in ("search_fts", "search_exact")
+            }
+
+    assert sizes() == {"search_fts": 16 << 20, "search_exact": 16 << 20}
+    db.downgrade(sqlite_engine, "0006")
+    assert sizes() == {"search_fts": 1 << 20, "search_exact": 1 << 20}
+    db.upgrade(sqlite_engine)
+    assert sizes() == {"search_fts": 16 << 20, "search_exact": 16 << 20}
