@@ -161,5 +161,9 @@ def exact_key(text: str | None) -> str:
     what a query with diacritics is matched against to rank exact spellings first."""
     if not text:
         return ""
+    if text.isascii():  # most text: nothing to repair and no tone to place
+        if not text.isprintable():
+            text = _CONTROL.sub("", text)
+        return " ".join(_NON_WORD.sub(" ", text.lower()).split())
     words = _NON_WORD.sub(" ", display(text).lower()).split()
     return " ".join(_canonical_word(w) for w in words)

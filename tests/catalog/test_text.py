@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pymarc import MARCReader
 
-from catalog.text import clean, display, fold, repair, strip_isbd
+from catalog.text import _NON_WORD, _canonical_word, clean, display, exact_key, fold, repair, strip_isbd
 from tests.conftest import VIETNAMESE, fixture
 
 
@@ -161,3 +161,24 @@ def test_tone_placement_variants_share_a_key(pair: tuple[str, str]) -> None:
 def test_strip_isbd_idempotent(value: str) -> None:
     once = strip_isbd(value)
     assert strip_isbd(once) == once
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(alphabet=st.characters(max_codepoint=127), max_size=60), any_text))
+def test_exact_key_of_ascii_text_takes_no_shortcut_in_meaning(value: str) -> None:
+    """exact_key has a fast path for ASCII text; it gives what the general path gives."""
+    general = " ".join(_canonical_word(w) for w in _NON_WORD.sub(" ", display(value).lower()).split())
+    assert exact_key(value) == general
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Hòa bình", "hoà bình"),  # one tone placement for both spellings
+        ("Hoà bình", "hoà bình"),
+        ("Lịch sử Việt Nam /", "lịch sử việt nam"),
+        ("History of\x1b the  WORLD.", "history of the world"),  # a control byte dropped, not a space
+    ],
+)
+def test_exact_key(value: str, expected: str) -> None:
+    assert exact_key(value) == expected
