@@ -36,6 +36,7 @@ LIBRARY = Library.__table__  # type: ignore[attr-defined]
 MAX_BLOCK = 200  # a key shared by more records than this is too common to say anything
 MAX_REDECIDE_BLOCK = 50  # identifier blocks up to this size are re-decided whole when one member changes
 UNTRUSTED_TITLE_SCORE = 50  # an ISBN on records with titles this far apart is not trusted for matching
+MIN_RANGE_RUN = 8  # singletons with consecutive ids written by range from this many on
 
 
 @dataclass
@@ -318,16 +319,38 @@ class Deduplicator:
         return result
 
     def _insert_singletons(self, record_ids: list[int], result: DedupResult) -> None:
+        """Union records of their own for ``record_ids`` (sorted), copied from the source records.
+
+        A batch's new records have consecutive ids, and so have the union records allocated for
+        them: a run of both is written by two range statements (half the time of one statement per
+        record); what is left, record by record."""
         new_ids = self._allocate_union_ids(len(record_ids))
         mark = placeholder(self.conn)
         stamp = bind_datetime(self.conn, utcnow())
-        self.conn.exec_driver_sql(
+        copy = (
             "INSERT INTO union_record (id, title, title_key, year, fields, member_count, library_count, "
-            f"created_at, updated_at) SELECT {mark}, title, title_key, year, fields, 1, 1, {mark}, {mark} "
-            f"FROM source_record WHERE id = {mark}",
-            [(uid, stamp, stamp, rid) for uid, rid in zip(new_ids, record_ids, strict=True)],
+            "created_at, updated_at) SELECT {uid}, title, title_key, year, fields, 1, 1, {mark}, {mark} "
+            "FROM source_record WHERE {where}"
         )
-        self._assign(list(zip(new_ids, record_ids, strict=True)))
+        single: list[tuple[int, int]] = []
+        for run in _runs(list(zip(new_ids, record_ids, strict=True))):
+            if len(run) < MIN_RANGE_RUN:
+                single += run
+                continue
+            offset, first, last = run[0][0] - run[0][1], run[0][1], run[-1][1]
+            where = f"id BETWEEN {mark} AND {mark}"
+            self.conn.exec_driver_sql(
+                copy.format(uid=f"id + {mark}", mark=mark, where=where), (offset, stamp, stamp, first, last)
+            )
+            self.conn.exec_driver_sql(
+                f"UPDATE source_record SET union_record_id = id + {mark} WHERE {where}", (offset, first, last)
+            )
+        if single:
+            self.conn.exec_driver_sql(
+                copy.format(uid=mark, mark=mark, where=f"id = {mark}"),
+                [(uid, stamp, stamp, rid) for uid, rid in single],
+            )
+            self._assign(single)
         result.union_ids.update(new_ids)
         result.singletons.update(zip(new_ids, record_ids, strict=True))
 
@@ -410,6 +433,17 @@ class Deduplicator:
                 )
                 self.conn.execute(delete(UNION).where(UNION.c.id.in_(dead)))
                 result.union_ids.update(dead)
+
+
+def _runs(pairs: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    """(union id, record id) pairs, in record id order, cut where either id does not go up by one."""
+    runs: list[list[tuple[int, int]]] = []
+    for pair in pairs:
+        if runs and pair[0] == runs[-1][-1][0] + 1 and pair[1] == runs[-1][-1][1] + 1:
+            runs[-1].append(pair)
+        else:
+            runs.append([pair])
+    return runs
 
 
 def rebuild(conn: Connection, ignore_isbns: Iterable[str] = (), batch: int = 2000) -> DedupResult:
