@@ -1,11 +1,13 @@
 """Ingest benchmark: raw pymarc parse rate vs ``unioncat ingest`` end to end, what deduplication and
 indexing add, and peak memory.
 
-    python -m bench.ingest [--records N] [--database-url URL] [--keep]
+    python -m bench.ingest [--records N] [--database-url URL] [--keep] [--rounds N]
 
 Runs over the same file, the ingests each in a fresh catalogue and its own process: pymarc alone; the
 ingest without union records and indexing ("bare"); pymarc alone again; the full ingest (the job
-'unioncat ingest' runs). Each ingest is compared with the pymarc run just before it.
+'unioncat ingest' runs). Each ingest is compared with the pymarc run just before it. This machine's
+speed drifts by a third within minutes, so what the full job adds to the bare one moves with it:
+--rounds repeats the four runs and reports the median round.
 """
 
 from __future__ import annotations
@@ -74,6 +76,31 @@ def run_postgres(path: Path, admin_url: str) -> dict[str, Any]:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+_ROUND_KEYS = ("bare_vs_pymarc", "full_vs_pymarc", "dedup_and_index_add", "dedup_adds", "index_adds")
+
+
+def _round(
+    path: Path, records: int, rate: float, bare: dict[str, Any], rate_full: float, full: dict[str, Any]
+) -> dict[str, Any]:
+    """One round's figures: each ingest against the pymarc run just before it, and what the full
+    job adds to the bare one (split between deduplication and indexing by the writer's timers)."""
+    added = full["seconds"] - bare["seconds"]
+    share_dedup = full["dedup_seconds"] / max(full["dedup_seconds"] + full["index_seconds"], 1e-9)
+    return {
+        "file": path.name,
+        "pymarc_records": records,
+        "pymarc_records_per_s": round(rate),
+        "pymarc_before_full_records_per_s": round(rate_full),
+        "ingest_bare": bare,
+        "ingest_full": full,
+        "bare_vs_pymarc": round(bare["records_per_s"] / rate, 2),
+        "full_vs_pymarc": round(full["records_per_s"] / rate_full, 2),
+        "dedup_and_index_add": round(added / bare["seconds"], 3),
+        "dedup_adds": round(added * share_dedup / bare["seconds"], 3),
+        "index_adds": round(added * (1 - share_dedup) / bare["seconds"], 3),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--records", type=int, default=0, help="only the first N records (default: all)")
@@ -83,6 +110,13 @@ def main() -> None:
         help="a PostgreSQL admin URL: the bare ingest on a fresh database there",
     )
     parser.add_argument("--keep", action="store_true", help=f"keep the SQLite catalogue in {data.CATALOGUE}")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="bare and full ingests this many times, alternately; the median round is reported, "
+        "with every round's ratios",
+    )
     args = parser.parse_args()
     path = data.loc_file()
     with tempfile.TemporaryDirectory() as tmp:
@@ -98,31 +132,32 @@ def main() -> None:
                 )
             )
             return
-        bare = run_ingest(path, f"sqlite:///{work / 'bare.db'}", bare=True)
-        # The machine's speed drifts within minutes: the full run has its own reference, measured
-        # just before it, as the bare run has the first.
-        _records, rate_full = pymarc_rate(path)
-        full = run_ingest(path, f"sqlite:///{work / 'unioncat.db'}", bare=False)
+        results = []
+        for number in range(args.rounds):
+            if number:  # each round has its own references and fresh catalogues
+                records, rate = pymarc_rate(path)
+                for name in ("bare.db", "unioncat.db"):
+                    for suffix in ("", "-wal", "-shm"):
+                        (work / f"{name}{suffix}").unlink(missing_ok=True)
+            bare = run_ingest(path, f"sqlite:///{work / 'bare.db'}", bare=True)
+            # The machine's speed drifts within minutes: the full run has its own reference, measured
+            # just before it, as the bare run has the first.
+            _records, rate_full = pymarc_rate(path)
+            full = run_ingest(path, f"sqlite:///{work / 'unioncat.db'}", bare=False)
+            results.append(_round(path, records, rate, bare, rate_full, full))
         if args.keep:
             data.CATALOGUE.mkdir(parents=True, exist_ok=True)
             for name in ("unioncat.db", "unioncat.db-wal", "unioncat.db-shm"):
                 if (work / name).exists():
                     shutil.move(str(work / name), data.CATALOGUE / name)
-    added = full["seconds"] - bare["seconds"]
-    share_dedup = full["dedup_seconds"] / max(full["dedup_seconds"] + full["index_seconds"], 1e-9)
-    report = {
-        "file": path.name,
-        "pymarc_records": records,
-        "pymarc_records_per_s": round(rate),
-        "pymarc_before_full_records_per_s": round(rate_full),
-        "ingest_bare": bare,
-        "ingest_full": full,
-        "bare_vs_pymarc": round(bare["records_per_s"] / rate, 2),
-        "full_vs_pymarc": round(full["records_per_s"] / rate_full, 2),
-        "dedup_and_index_add": round(added / bare["seconds"], 3),
-        "dedup_adds": round(added * share_dedup / bare["seconds"], 3),
-        "index_adds": round(added * (1 - share_dedup) / bare["seconds"], 3),
-    }
+    # The round in the middle by what deduplication and indexing add: one slow minute in either of a
+    # round's two runs moves that figure most.
+    report = sorted(results, key=lambda r: r["dedup_and_index_add"])[(len(results) - 1) // 2]
+    if len(results) > 1:
+        report["rounds"] = [
+            {key: r[key] for key in _ROUND_KEYS} | {"peak_rss_mb": r["ingest_full"]["peak_rss_mb"]}
+            for r in results
+        ]
     print(json.dumps(report, indent=2))
 
 
