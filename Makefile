@@ -31,7 +31,7 @@ lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 bench: install
-	$(BIN)/python -m bench.ingest --keep
+	$(BIN)/python -m bench.ingest --keep --rounds 3
 	$(BIN)/python -m bench.dedup_quality
 	$(BIN)/python -m bench.search --http
 

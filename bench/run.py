@@ -40,7 +40,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     head = ["--records", str(args.records)] if args.records else []
-    ingest = _run("bench.ingest", "--keep", *head)
+    ingest = _run("bench.ingest", "--keep", "--rounds", "3", *head)
     quality = _run("bench.dedup_quality", "--records", "20000", "--libraries", "5")
     search = _run("bench.search", "--http")
     local, http = search["in_process"], search["http"]
