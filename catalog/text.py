@@ -165,5 +165,10 @@ def exact_key(text: str | None) -> str:
         if not text.isprintable():
             text = _CONTROL.sub("", text)
         return " ".join(_NON_WORD.sub(" ", text.lower()).split())
+    return _exact_key_of_any(text)
+
+
+def _exact_key_of_any(text: str) -> str:
+    """exact_key for any text: display text, lower case, words with one tone placement."""
     words = _NON_WORD.sub(" ", display(text).lower()).split()
     return " ".join(_canonical_word(w) for w in words)
