@@ -40,6 +40,7 @@ _MATERIAL = {
     "r": "object",
 }
 _SERIAL_LEVELS = frozenset("bis")
+MATERIAL_TYPES = frozenset(_MATERIAL.values()) | {"serial"}  # every value material_type() gives
 _NAME_PARTS = {
     "100": "abcdq",
     "700": "abcdq",

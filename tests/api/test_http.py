@@ -274,3 +274,31 @@ def test_web_page_marks_estimated_facet_counts(
     api = client.get("/api/v1/search", params={"q": "viet nam"}).json()
     assert api["facets_exact"] is False and api["total"] > 5
     engine.dispose()
+
+
+def test_web_page_names_coded_values_in_the_readers_language(client: TestClient, tmp_path: Path) -> None:
+    import re
+
+    from harvest.ingest import ingest_file
+
+    _library(client, "VNU-LIC")
+    engine = db.make_engine(_settings(tmp_path).resolved_database_url)
+    ingest_file(engine, "VNU-LIC", VIETNAMESE)
+    engine.dispose()
+    page = client.get("/", params={"q": "viet nam", "lang": "vi"}).text
+    # the checkbox keeps the code; its label is the name
+    assert re.search(r'name="language" value="vie"[^>]*>\s*Tiếng Việt <span class="count">', page)
+    assert re.search(r'name="material_type" value="book"[^>]*>\s*Sách <span class="count">', page)
+    assert re.search(r'name="decade" value="1990"[^>]*>\s*1990–1999 <span class="count">', page)
+    assert "Có tại 1 thư viện:" in page and "· Sách</div>" in page
+    english = client.get("/", params={"q": "viet nam", "lang": "en"}).text
+    assert re.search(r'value="vie"[^>]*>\s*Vietnamese <span', english)
+    assert re.search(r'value="1990"[^>]*>\s*1990s <span', english)
+    assert "Held by 1 library:" in english and "Held by 1 libraries" not in english
+    first = re.search(r'href="/records/(\d+)\?lang=en"', english)
+    assert first is not None
+    record = client.get(f"/records/{first.group(1)}", params={"lang": "en"}).text
+    assert re.search(r"<dt>Language</dt><dd>[^<]*Vietnamese", record)
+    assert "<dt>Type</dt><dd>Book</dd>" in record
+    filtered = client.get("/", params={"q": "viet nam", "language": "vie", "lang": "en"}).text
+    assert re.search(r'value="vie" checked>\s*Vietnamese', filtered)

@@ -1,0 +1,120 @@
+"""What the web pages show for the catalogue's coded values, in Vietnamese or English: language names
+for MARC language codes, material types, decades.
+
+Language names come from ISO 639 as pycountry ships it (Debian's iso-codes, with their Vietnamese
+translations). MARC language codes are ISO 639-2/B codes, plus codes MARC has made obsolete that
+exports still carry; several of those are other languages' codes in ISO 639-3 ("gag" is Galician in
+old MARC records and Gagauz in ISO 639-3), so they are mapped to their current code first.
+"""
+
+from __future__ import annotations
+
+import gettext
+from functools import lru_cache
+
+import pycountry
+
+# The MARC Code List for Languages' obsolete codes, with the code that replaced each.
+OBSOLETE_MARC_CODES = {
+    "cam": "khm",  # Khmer
+    "esk": "esx",  # Eskimo languages -> Eskimo-Aleut languages
+    "esp": "epo",  # Esperanto
+    "eth": "gez",  # Ethiopic
+    "far": "fao",  # Faroese
+    "fri": "fry",  # Frisian
+    "gae": "gla",  # Scottish Gaelic
+    "gag": "glg",  # Galician
+    "gua": "grn",  # Guarani
+    "int": "ina",  # Interlingua
+    "iri": "gle",  # Irish
+    "kus": "kos",  # Kusaie
+    "lan": "oci",  # Occitan
+    "lap": "smi",  # Sami
+    "max": "glv",  # Manx
+    "mla": "mlg",  # Malagasy
+    "mol": "rum",  # Moldavian
+    "sao": "smo",  # Samoan
+    "scc": "srp",  # Serbian
+    "scr": "hrv",  # Croatian
+    "sho": "sna",  # Shona
+    "snh": "sin",  # Sinhalese
+    "sso": "sot",  # Sotho
+    "swz": "ssw",  # Swazi
+    "tag": "tgl",  # Tagalog
+    "taj": "tgk",  # Tajik
+    "tar": "tat",  # Tatar
+    "tsw": "tsn",  # Tswana
+}
+# Codes whose ISO 639 names read oddly in a catalogue, or whose Vietnamese translation does.
+_SPECIAL = {
+    "und": {"en": "Undetermined", "vi": "Không xác định"},
+    "mul": {"en": "Multiple languages", "vi": "Nhiều ngôn ngữ"},
+    "zxx": {"en": "No linguistic content", "vi": "Không có nội dung ngôn ngữ"},
+    "mis": {"en": "Other languages", "vi": "Ngôn ngữ khác"},
+}
+
+MATERIAL_TYPE_NAMES: dict[str, dict[str, str]] = {
+    "book": {"vi": "Sách", "en": "Book"},
+    "serial": {"vi": "Ấn phẩm định kỳ", "en": "Journal, serial"},
+    "manuscript": {"vi": "Bản thảo", "en": "Manuscript"},
+    "score": {"vi": "Bản nhạc", "en": "Music score"},
+    "manuscript score": {"vi": "Bản nhạc viết tay", "en": "Manuscript music score"},
+    "map": {"vi": "Bản đồ", "en": "Map"},
+    "manuscript map": {"vi": "Bản đồ viết tay", "en": "Manuscript map"},
+    "video": {"vi": "Phim, video", "en": "Film, video"},
+    "audio": {"vi": "Bản ghi âm", "en": "Sound recording"},
+    "music recording": {"vi": "Bản ghi âm nhạc", "en": "Music recording"},
+    "image": {"vi": "Tranh ảnh", "en": "Image"},
+    "computer file": {"vi": "Tệp máy tính", "en": "Computer file"},
+    "kit": {"vi": "Bộ tài liệu", "en": "Kit"},
+    "mixed materials": {"vi": "Tài liệu hỗn hợp", "en": "Mixed materials"},
+    "object": {"vi": "Hiện vật", "en": "Object"},
+}
+
+
+@lru_cache(maxsize=1)
+def _vietnamese() -> gettext.NullTranslations:
+    return gettext.translation("iso639-3", pycountry.LOCALES_DIR, languages=["vi"], fallback=True)
+
+
+@lru_cache(maxsize=2048)
+def language_name(code: str, lang: str) -> str:
+    """The name of the language with MARC code ``code``, in ``lang`` (vi or en); the code itself when
+    ISO 639 does not know it."""
+    key = code.strip().lower()
+    if key in _SPECIAL:
+        return _SPECIAL[key].get(lang, _SPECIAL[key]["en"])
+    current = OBSOLETE_MARC_CODES.get(key, key)
+    if len(current) != 3 or not current.isalpha():
+        return code
+    entry = pycountry.languages.get(bibliographic=current) or pycountry.languages.get(alpha_3=current)
+    if entry is not None:
+        name = entry.name.removesuffix(" (macrolanguage)")
+        return _vietnamese().gettext(entry.name).removesuffix(" (macrolanguage)") if lang == "vi" else name
+    family = pycountry.language_families.get(alpha_3=current)  # collective codes: "sla", "mkh"
+    return family.name if family is not None else code
+
+
+def material_type_name(kind: str, lang: str) -> str:
+    names = MATERIAL_TYPE_NAMES.get(kind)
+    return names.get(lang, names["en"]) if names else kind
+
+
+def decade_label(decade: int | str, lang: str) -> str:
+    """1980 -> "1980s" in English, "1980–1989" in Vietnamese."""
+    start = int(decade)
+    return f"{start}s" if lang == "en" else f"{start}–{start + 9}"
+
+
+def facet_value_label(facet: str, value: object, lang: str, library_names: dict[str, str]) -> str:
+    """What a facet's checkbox shows for ``value`` (its value in the query stays the code)."""
+    text = str(value)
+    if facet == "library":
+        return library_names.get(text, text)
+    if facet == "language":
+        return language_name(text, lang)
+    if facet == "material_type":
+        return material_type_name(text, lang)
+    if facet == "decade" and text.isdigit():
+        return decade_label(text, lang)
+    return text

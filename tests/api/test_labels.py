@@ -1,0 +1,72 @@
+"""What the web pages show for coded values: language names, material types, decades."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.labels import (
+    MATERIAL_TYPE_NAMES,
+    OBSOLETE_MARC_CODES,
+    decade_label,
+    facet_value_label,
+    language_name,
+    material_type_name,
+)
+from catalog.marc_fields import MATERIAL_TYPES
+
+
+@pytest.mark.parametrize(
+    ("code", "en", "vi"),
+    [
+        ("vie", "Vietnamese", "Tiếng Việt"),
+        ("eng", "English", "Tiếng Anh"),
+        ("fre", "French", "Tiếng Pháp"),  # ISO 639-2/B, as MARC has it (639-2/T: fra)
+        ("ger", "German", "Tiếng Đức"),
+        ("chi", "Chinese", "Tiếng Trung Hoa"),
+        ("rus", "Russian", "Tiếng Nga"),
+        ("fra", "French", "Tiếng Pháp"),  # a 639-2/T code in a record that should not have it
+        ("ENG", "English", "Tiếng Anh"),
+        ("und", "Undetermined", "Không xác định"),
+        ("mul", "Multiple languages", "Nhiều ngôn ngữ"),
+    ],
+)
+def test_language_names_in_both_languages(code: str, en: str, vi: str) -> None:
+    assert language_name(code, "en") == en
+    assert language_name(code, "vi") == vi
+
+
+def test_obsolete_marc_codes_are_not_read_as_other_languages() -> None:
+    # In ISO 639-3 these codes name other languages: Gagauz, Cemuhî, Laka (Chad).
+    assert language_name("gag", "en") == "Galician"
+    assert language_name("cam", "en") == "Khmer"
+    assert language_name("lap", "en") == "Sami languages"
+    assert language_name("scc", "en") == "Serbian"
+    assert language_name("scr", "en") == "Croatian"
+    assert all(language_name(code, "en") != code for code in OBSOLETE_MARC_CODES)
+
+
+def test_collective_and_unknown_codes() -> None:
+    assert language_name("sla", "en") == "Slavic languages"
+    assert language_name("may", "en") == "Malay"  # not "Malay (macrolanguage)"
+    for odd in ("xqz", "   ", "e1g", "english"):
+        assert language_name(odd, "vi") == odd
+
+
+def test_every_material_type_has_a_name_in_both_languages() -> None:
+    assert set(MATERIAL_TYPE_NAMES) == MATERIAL_TYPES
+    for kind in MATERIAL_TYPES:
+        assert material_type_name(kind, "vi") and material_type_name(kind, "en")
+        assert material_type_name(kind, "vi") != material_type_name(kind, "en")
+    assert material_type_name("book", "vi") == "Sách"
+    assert material_type_name("something new", "en") == "something new"
+
+
+def test_facet_value_labels() -> None:
+    names = {"VNU-LIC": "Trung tâm Thư viện ĐHQGHN"}
+    assert facet_value_label("library", "VNU-LIC", "en", names) == "Trung tâm Thư viện ĐHQGHN"
+    assert facet_value_label("library", "OTHER", "en", names) == "OTHER"
+    assert facet_value_label("language", "vie", "vi", names) == "Tiếng Việt"
+    assert facet_value_label("material_type", "serial", "en", names) == "Journal, serial"
+    assert facet_value_label("decade", 1980, "en", names) == "1980s"
+    assert decade_label(1990, "vi") == "1990–1999"
+    assert facet_value_label("subject", "Vietnam -- History", "vi", names) == "Vietnam -- History"
