@@ -1,5 +1,5 @@
 """What the web pages show for the catalogue's coded values, in Vietnamese or English: language names
-for MARC language codes, material types, decades.
+for MARC language codes, material types, holding statuses, decades.
 
 Language names come from ISO 639 as pycountry ships it (Debian's iso-codes, with their Vietnamese
 translations). MARC language codes are ISO 639-2/B codes, plus codes MARC has made obsolete that
@@ -71,6 +71,17 @@ MATERIAL_TYPE_NAMES: dict[str, dict[str, str]] = {
     "object": {"vi": "Hiện vật", "en": "Object"},
 }
 
+# The statuses the ready holdings profiles give (catalog/holdings.py); a library's own profile may
+# name others, which are shown as they are.
+STATUS_NAMES: dict[str, dict[str, str]] = {
+    "available": {"vi": "Có sẵn", "en": "Available"},
+    "checked out": {"vi": "Đang cho mượn", "en": "Checked out"},
+    "not for loan": {"vi": "Không cho mượn về", "en": "Not for loan"},
+    "lost": {"vi": "Bị mất", "en": "Lost"},
+    "withdrawn": {"vi": "Đã thanh lý", "en": "Withdrawn"},
+    "damaged": {"vi": "Hư hỏng", "en": "Damaged"},
+}
+
 
 @lru_cache(maxsize=1)
 def _vietnamese() -> gettext.NullTranslations:
@@ -98,6 +109,13 @@ def language_name(code: str, lang: str) -> str:
 def material_type_name(kind: str, lang: str) -> str:
     names = MATERIAL_TYPE_NAMES.get(kind)
     return names.get(lang, names["en"]) if names else kind
+
+
+def status_name(status: str | None, lang: str) -> str:
+    if not status:
+        return ""
+    names = STATUS_NAMES.get(status.strip().lower())
+    return names.get(lang, names["en"]) if names else status
 
 
 def decade_label(decade: int | str, lang: str) -> str:

@@ -302,3 +302,13 @@ def test_web_page_names_coded_values_in_the_readers_language(client: TestClient,
     assert "<dt>Type</dt><dd>Book</dd>" in record
     filtered = client.get("/", params={"q": "viet nam", "language": "vie", "lang": "en"}).text
     assert re.search(r'value="vie" checked>\s*Vietnamese', filtered)
+    # Koha items: their status in the reader's language
+    _library(client, "TNU-LRC", holdings_profile="koha")
+    engine = db.make_engine(_settings(tmp_path).resolved_database_url)
+    ingest_file(engine, "TNU-LRC", KOHA)
+    engine.dispose()
+    koha = client.get("/", params={"q": "programming language", "library": "TNU-LRC", "lang": "vi"}).text
+    hit = re.search(r'href="/records/(\d+)\?lang=vi"', koha)
+    assert hit is not None
+    items = client.get(f"/records/{hit.group(1)}", params={"lang": "vi"}).text
+    assert "<td>Có sẵn</td>" in items and "<td>available</td>" not in items

@@ -7,11 +7,14 @@ import pytest
 from api.labels import (
     MATERIAL_TYPE_NAMES,
     OBSOLETE_MARC_CODES,
+    STATUS_NAMES,
     decade_label,
     facet_value_label,
     language_name,
     material_type_name,
+    status_name,
 )
+from catalog.holdings import PROFILES
 from catalog.marc_fields import MATERIAL_TYPES
 
 
@@ -70,3 +73,14 @@ def test_facet_value_labels() -> None:
     assert facet_value_label("decade", 1980, "en", names) == "1980s"
     assert decade_label(1990, "vi") == "1990–1999"
     assert facet_value_label("subject", "Vietnam -- History", "vi", names) == "Vietnam -- History"
+
+
+def test_every_status_of_the_ready_profiles_has_a_name() -> None:
+    given = {s for p in PROFILES.values() for _code, s in p.status} | {
+        p.available_status for p in PROFILES.values() if p.available_status
+    }
+    assert given and given <= set(STATUS_NAMES)
+    assert status_name("available", "vi") == "Có sẵn"
+    assert status_name("not for loan", "en") == "Not for loan"
+    assert status_name("in repair", "vi") == "in repair"  # a library's own status, as it is
+    assert status_name(None, "en") == ""
