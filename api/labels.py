@@ -1,5 +1,5 @@
 """What the web pages show for the catalogue's coded values, in Vietnamese or English: language names
-for MARC language codes, material types, holding statuses, decades.
+for MARC language codes, material types, holding and job statuses, decades.
 
 Language names come from ISO 639 as pycountry ships it (Debian's iso-codes, with their Vietnamese
 translations). MARC language codes are ISO 639-2/B codes, plus codes MARC has made obsolete that
@@ -82,6 +82,13 @@ STATUS_NAMES: dict[str, dict[str, str]] = {
     "damaged": {"vi": "Hư hỏng", "en": "Damaged"},
 }
 
+JOB_STATUS_NAMES: dict[str, dict[str, str]] = {
+    "queued": {"vi": "Đang chờ", "en": "Queued"},
+    "running": {"vi": "Đang xử lý", "en": "Running"},
+    "succeeded": {"vi": "Hoàn tất", "en": "Succeeded"},
+    "failed": {"vi": "Thất bại", "en": "Failed"},
+}
+
 
 @lru_cache(maxsize=1)
 def _vietnamese() -> gettext.NullTranslations:
@@ -115,6 +122,11 @@ def status_name(status: str | None, lang: str) -> str:
     if not status:
         return ""
     names = STATUS_NAMES.get(status.strip().lower())
+    return names.get(lang, names["en"]) if names else status
+
+
+def job_status_name(status: str, lang: str) -> str:
+    names = JOB_STATUS_NAMES.get(status)
     return names.get(lang, names["en"]) if names else status
 
 

@@ -131,6 +131,7 @@ def test_librarian_uploads_and_sees_the_job_finish(site, browser) -> None:  # ty
     page.set_input_files("#file", os.environ["UNIONCAT_TEST_UPLOAD"])
     page.locator("#upload").click()
     page.wait_for_selector('#job-status[data-status="succeeded"]', timeout=60_000)
+    assert page.locator("#job-status strong").inner_text() == "Succeeded"
     assert page.locator("#count-added").inner_text() == "329"
     _shot(page, "librarian-job")
     page.goto(f"{base}/libraries?lang=en")

@@ -5,17 +5,20 @@ from __future__ import annotations
 import pytest
 
 from api.labels import (
+    JOB_STATUS_NAMES,
     MATERIAL_TYPE_NAMES,
     OBSOLETE_MARC_CODES,
     STATUS_NAMES,
     decade_label,
     facet_value_label,
+    job_status_name,
     language_name,
     material_type_name,
     status_name,
 )
 from catalog.holdings import PROFILES
 from catalog.marc_fields import MATERIAL_TYPES
+from catalog.models import JobStatus
 
 
 @pytest.mark.parametrize(
@@ -84,3 +87,9 @@ def test_every_status_of_the_ready_profiles_has_a_name() -> None:
     assert status_name("not for loan", "en") == "Not for loan"
     assert status_name("in repair", "vi") == "in repair"  # a library's own status, as it is
     assert status_name(None, "en") == ""
+
+
+def test_every_job_status_has_a_name() -> None:
+    assert set(JOB_STATUS_NAMES) == {s.value for s in JobStatus}
+    assert job_status_name("succeeded", "vi") == "Hoàn tất"
+    assert job_status_name("failed", "en") == "Failed"
