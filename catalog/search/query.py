@@ -19,6 +19,8 @@ MAX_PAGE = 1000
 MAX_FACET_LIMIT = 200
 _PHRASE = re.compile(r'"([^"]*)"')
 _ISBN_QUERY = re.compile(r"^[\dXx\-\s]{10,17}$")
+# "ISBN 978-...", "isbn: ...", "ISSN 0028-0836": the label readers copy with the number
+_ID_LABEL = re.compile(r"^(?:e-?)?(?:isbn(?:-?1[03])?|issn)\s*:?\s*(?=\d)", re.IGNORECASE)
 
 
 # What a hit carries from its document (both engines store or retrieve exactly these).
@@ -95,8 +97,9 @@ def parse(q: str) -> ParsedQuery:
     from catalog.text import exact_key
 
     text = q.strip()
-    isbn = isbn13(text) if _ISBN_QUERY.match(text) else None
-    issn_value = issn(text) if not isbn and re.fullmatch(r"\d{4}-?\d{3}[\dXx]", text) else None
+    number = _ID_LABEL.sub("", text)
+    isbn = isbn13(number) if _ISBN_QUERY.match(number) else None
+    issn_value = issn(number) if not isbn and re.fullmatch(r"\d{4}-?\d{3}[\dXx]", number) else None
     if isbn or issn_value:
         return ParsedQuery([], [], False, isbn, issn_value, [])
     phrases = [fold(p).split() for p in _PHRASE.findall(text)]

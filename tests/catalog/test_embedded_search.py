@@ -238,3 +238,14 @@ def test_index_holds_what_the_documents_say(catalogue: Engine) -> None:
                     r.codes,
                 )
     assert len(stored) > 500 and stored == expected
+
+
+def test_a_labelled_identifier_is_an_identifier_query() -> None:
+    assert parse("ISBN 0-13-110362-8").isbn == "9780131103627"
+    assert parse("e-ISBN: 9780131103627").isbn == "9780131103627"
+    assert parse("ISSN 0028-0836").issn == "0028-0836"
+    # the label alone, or with words, is searched as words
+    assert parse("isbn").terms == ["isbn"] and parse("isbn").isbn is None
+    assert parse("ISBN handbook").terms == ["isbn", "handbook"]
+    # a number whose check digit is wrong is not an ISBN: its words are searched
+    assert parse("ISBN 0-13-110362-9").isbn is None

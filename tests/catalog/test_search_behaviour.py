@@ -125,6 +125,9 @@ def test_isbn_search(search) -> None:  # type: ignore[no-untyped-def]
     plain = ids(run(search, q="9781888375152"))
     assert plain and plain == ids(run(search, q="978-1-888375-15-2")) == ids(run(search, q="1888375159"))
     assert plain == ids(run(search, q="1-888375-15-9"))
+    # with the label readers copy along with the number
+    assert plain == ids(run(search, q="ISBN 978-1-888375-15-2")) == ids(run(search, q="isbn: 1888375159"))
+    assert plain == ids(run(search, q="ISBN-13: 9781888375152"))
 
 
 def test_filters(search) -> None:  # type: ignore[no-untyped-def]
