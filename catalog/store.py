@@ -33,6 +33,9 @@ class WriteResult:
     touched: set[int] = field(default_factory=set)  # source record ids added, changed or deleted
     # prepared search documents of the records written, by source record id (see PreparedRecord)
     documents: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # records this write inserted as new rows: (library id, match keys) by source record id, what
+    # deduplication would otherwise read back (see Deduplicator.process)
+    fresh: dict[int, tuple[int, list[tuple[str, str]]]] = field(default_factory=dict)
 
     def merge(self, other: WriteResult) -> None:
         self.added += other.added
@@ -41,6 +44,9 @@ class WriteResult:
         self.deleted += other.deleted
         self.touched |= other.touched
         self.documents.update(other.documents)
+        # a record added and then replaced in the same write (its local id twice) is no longer fresh
+        self.fresh = {rid: v for rid, v in self.fresh.items() if rid not in other.touched}
+        self.fresh.update(other.fresh)
 
 
 _SR_WRITE = (
@@ -197,6 +203,7 @@ class LibraryWriter:
                 ],
             )
             ids_by_record.extend(zip(new_ids, new, strict=True))
+            result.fresh = {rid: (self.library_id, rec.keys) for rid, rec in zip(new_ids, new, strict=True)}
         if changed:
             self._drop_dependents([rid for rid, _ in changed])
             _executemany(self.conn, self._update_record_sql, [(*self._row(rec), rid) for rid, rec in changed])

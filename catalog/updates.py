@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, update
@@ -52,12 +52,16 @@ class CatalogueUpdater:
         self.summary = UpdateSummary()
 
     def records_changed(
-        self, source_record_ids: Iterable[int], prepared: dict[int, dict] | None = None
+        self,
+        source_record_ids: Iterable[int],
+        prepared: dict[int, dict] | None = None,
+        fresh: Mapping[int, tuple[int, Sequence[tuple[str, str]]]] | None = None,
     ) -> None:
         """Union records and search documents for what a batch changed; ``prepared`` are the embedded
-        index rows the ingest built for the records (used for records that stay union records alone)."""
+        index rows the ingest built for the records (used for records that stay union records alone),
+        ``fresh`` the records the batch added as new rows (see Deduplicator.process)."""
         start = time.perf_counter()
-        result = self.dedup.process(source_record_ids)
+        result = self.dedup.process(source_record_ids, fresh)
         touched = sorted(result.union_ids - result.singletons.keys())
         if touched:  # a member or its holdings changed: the union record's OAI datestamp moves
             stamp = utcnow()

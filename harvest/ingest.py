@@ -287,7 +287,7 @@ def _run(
 
         def written(result: WriteResult) -> None:
             if maintain:
-                updater.records_changed(result.touched, result.documents)
+                updater.records_changed(result.touched, result.documents, result.fresh)
             if after_batch:
                 after_batch(conn, result)
 

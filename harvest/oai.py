@@ -304,7 +304,7 @@ class Harvester:
                 counts["unchanged"] += gone.unchanged
                 touched.merge(gone)
             if touched.touched:
-                updater.records_changed(touched.touched, touched.documents)
+                updater.records_changed(touched.touched, touched.documents, touched.fresh)
             jobs.record_rejections(conn, self.job_id, rejections)
             jobs.set_counts(conn, self.job_id, counts)
             conn.execute(

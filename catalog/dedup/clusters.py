@@ -10,7 +10,7 @@ which libraries were ingested). A union record keeps its id while most of its me
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
@@ -47,6 +47,9 @@ class DedupResult:
     accepted: int = 0
 
 
+Fresh = tuple[int, Sequence[tuple[str, str]]]  # a new record's library id and match keys
+
+
 class Deduplicator:
     """Keeps union records right for the source records a job touched, on the job's connection."""
 
@@ -79,16 +82,19 @@ class Deduplicator:
             self._library_of[rid] = library_id
             self._views[rid] = view(rid, self.libraries[library_id], local_id, data)
 
-    def _blocks(self, record_ids: Sequence[int]) -> dict[tuple[str, str], list[int]]:
+    def _blocks(
+        self, record_ids: Sequence[int], fresh: Mapping[int, Fresh] | None = None
+    ) -> dict[tuple[str, str], list[int]]:
         """Blocking key -> its records, for every blocking key of ``record_ids`` held by more than one
-        record (a key of one record makes no pair and says nothing about an ISBN's trust)."""
-        wanted = {
-            (kind, value)
-            for kind, value in rows_in(
-                self.conn, "SELECT kind, value FROM record_key WHERE source_record_id IN ({ids})", record_ids
-            )
-            if kind in blocking.BLOCKING_KINDS
-        }
+        record (a key of one record makes no pair and says nothing about an ISBN's trust). The keys of
+        ``fresh`` records are taken as given, not read back."""
+        fresh = fresh or {}
+        stored = [rid for rid in record_ids if rid not in fresh]
+        pairs = [pair for rid in record_ids if rid in fresh for pair in fresh[rid][1]]
+        pairs += rows_in(
+            self.conn, "SELECT kind, value FROM record_key WHERE source_record_id IN ({ids})", stored
+        )
+        wanted = {(kind, value) for kind, value in pairs if kind in blocking.BLOCKING_KINDS}
         by_kind: dict[str, list[str]] = defaultdict(list)
         for kind, value in wanted:
             by_kind[kind].append(value)
@@ -216,8 +222,12 @@ class Deduplicator:
             if status == "active":
                 self._library_of[rid] = library_id
 
-    def process(self, touched_ids: Iterable[int]) -> DedupResult:
-        """Bring union records up to date after ``touched_ids`` were added, changed or deleted."""
+    def process(self, touched_ids: Iterable[int], fresh: Mapping[int, Fresh] | None = None) -> DedupResult:
+        """Bring union records up to date after ``touched_ids`` were added, changed or deleted.
+
+        ``fresh``: records among them that were just inserted as new rows, with their library and
+        match keys as written. What they are is known without reading it back: active, of that
+        library, with those keys, and in no union record yet."""
         result = DedupResult()
         touched = set(touched_ids)
         if not touched:
@@ -225,17 +235,21 @@ class Deduplicator:
         self._fields.clear()  # what other jobs or batches changed is read afresh; memory stays bounded
         self._views.clear()
         self._library_of.clear()
-        previous: dict[int, int | None] = dict(
+        fresh = {rid: value for rid, value in (fresh or {}).items() if rid in touched}
+        previous: dict[int, int | None] = dict.fromkeys(fresh)
+        previous.update(
             rows_in(
                 self.conn,
                 "SELECT id, union_record_id FROM source_record WHERE id IN ({ids})",
-                sorted(touched),
+                sorted(touched - fresh.keys()),
             )
         )
+        for rid, (library_id, _keys) in fresh.items():
+            self._library_of[rid] = library_id
         self._meta(touched)
         active = {t for t in touched if t in self._library_of}
 
-        blocks = self._blocks(sorted(active))
+        blocks = self._blocks(sorted(active), fresh)
         self._meta({m for members in blocks.values() if len(members) <= MAX_BLOCK for m in members})
         pairs = self._pairs(active, blocks)
         in_pairs = {n for pair in pairs for n in pair}

@@ -137,6 +137,38 @@ def test_union_records_of_their_own_copy_their_source(engine: Engine, tmp_path: 
         )
 
 
+def test_a_record_replaced_within_its_batch_is_matched_by_what_it_became(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Deduplication takes the keys of a batch's new records from the writer instead of reading them
+    back. A local id twice in one batch is added, then replaced: the match must come from the
+    replacement's keys, as stored, not from the first version's."""
+    raws = _raws(VIETNAMESE)[:40]
+    _libraries(engine, "VNU-LIC", "HUST-LIB")
+    ingest_file(engine, "VNU-LIC", _write(tmp_path / "a.mrc", raws[:20]))
+    first, became = (next(MARCReader(raw, to_unicode=True, force_utf8=True)) for raw in (raws[30], raws[5]))
+    for record in (first, became):
+        record["001"].data = "B-1"
+    ingest_file(engine, "HUST-LIB", _write(tmp_path / "b.mrc", [first.as_marc(), became.as_marc(), raws[31]]))
+    with Session(engine) as session:
+        union_of = dict(
+            session.execute(
+                select(SourceRecord.local_id, SourceRecord.union_record_id)
+                .join(Library, Library.id == SourceRecord.library_id)
+                .where(Library.code == "HUST-LIB")
+            ).all()
+        )
+        vnu = session.scalar(
+            select(SourceRecord.union_record_id).where(SourceRecord.local_id == _local_id(raws[5]))
+        )
+    assert union_of["B-1"] == vnu
+    assert union_of[_local_id(raws[31])] != vnu
+
+
+def _local_id(raw: bytes) -> str:
+    return next(MARCReader(raw, to_unicode=True, force_utf8=True))["001"].data.strip()
+
+
 def test_runs_of_consecutive_ids() -> None:
     pairs = [(10, 1), (11, 2), (12, 3), (13, 5), (14, 6), (16, 7), (17, 9)]
     assert _runs(pairs) == [[(10, 1), (11, 2), (12, 3)], [(13, 5), (14, 6)], [(16, 7)], [(17, 9)]]
