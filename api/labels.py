@@ -101,7 +101,7 @@ def language_name(code: str, lang: str) -> str:
     ISO 639 does not know it."""
     key = code.strip().lower()
     if key in _SPECIAL:
-        return _SPECIAL[key].get(lang, _SPECIAL[key]["en"])
+        return _named(_SPECIAL, key, lang, code)
     current = OBSOLETE_MARC_CODES.get(key, key)
     if len(current) != 3 or not current.isalpha():
         return code
@@ -113,21 +113,22 @@ def language_name(code: str, lang: str) -> str:
     return family.name if family is not None else code
 
 
+def _named(table: dict[str, dict[str, str]], key: str, lang: str, otherwise: str) -> str:
+    """``key``'s name in ``lang`` from ``table`` (English where ``lang`` has none), else ``otherwise``."""
+    names = table.get(key)
+    return names.get(lang, names["en"]) if names else otherwise
+
+
 def material_type_name(kind: str, lang: str) -> str:
-    names = MATERIAL_TYPE_NAMES.get(kind)
-    return names.get(lang, names["en"]) if names else kind
+    return _named(MATERIAL_TYPE_NAMES, kind, lang, kind)
 
 
 def status_name(status: str | None, lang: str) -> str:
-    if not status:
-        return ""
-    names = STATUS_NAMES.get(status.strip().lower())
-    return names.get(lang, names["en"]) if names else status
+    return _named(STATUS_NAMES, status.strip().lower(), lang, status) if status else ""
 
 
 def job_status_name(status: str, lang: str) -> str:
-    names = JOB_STATUS_NAMES.get(status)
-    return names.get(lang, names["en"]) if names else status
+    return _named(JOB_STATUS_NAMES, status, lang, status)
 
 
 def decade_label(decade: int | str, lang: str) -> str:
