@@ -114,15 +114,34 @@ def outcomes(
             feeder.join()
 
 
-@contextlib.contextmanager
-def fewer_collections() -> Iterator[None]:
-    """The garbage collector less often while a job runs (see GC_THRESHOLDS), as it was after."""
-    before = gc.get_threshold()
-    gc.set_threshold(*GC_THRESHOLDS)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
+class _FewerCollections:
+    """Jobs running in this process (the API server runs several at once, in threads): the first to
+    start sets the collector's thresholds, the last to end puts back the ones it found. Each job
+    saving and restoring its own would leave them changed when two jobs overlap."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running = 0
+        self.before: tuple[int, int, int] = gc.get_threshold()
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self.lock:
+            if not self.running:
+                self.before = gc.get_threshold()
+                gc.set_threshold(*GC_THRESHOLDS)
+            self.running += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.running -= 1
+                if not self.running:
+                    gc.set_threshold(*self.before)
+
+
+# The garbage collector less often while jobs run (see GC_THRESHOLDS), as it was after.
+fewer_collections = _FewerCollections()
 
 
 def worker_pool(workers: int) -> ProcessPoolExecutor:

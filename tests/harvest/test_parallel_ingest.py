@@ -115,6 +115,23 @@ def test_a_job_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path) -> No
     assert gc.get_threshold() == before
 
 
+def test_overlapping_jobs_leave_the_garbage_collector_as_they_found_it() -> None:
+    """Jobs in the API server's threads overlap: the first starts, the second starts, the first ends
+    and the second ends. The thresholds of before the first come back, not the jobs' own."""
+    from harvest.ingest import fewer_collections
+    from harvest.prepare import GC_THRESHOLDS
+
+    before = gc.get_threshold()
+    assert before != GC_THRESHOLDS
+    first, second = fewer_collections(), fewer_collections()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert gc.get_threshold() == GC_THRESHOLDS  # the second job still runs
+    second.__exit__(None, None, None)
+    assert gc.get_threshold() == before
+
+
 @pytest.mark.parametrize("modules", ["harvest.prepare, harvest.oai_fetch", "api.entry"])
 def test_workers_import_no_database_layer(modules: str) -> None:
     """What a worker imports: the code it runs to prepare records (file ingests and OAI-PMH pages),
