@@ -38,6 +38,7 @@ from catalog.settings import Settings, get_settings
 from harvest import sources
 
 from . import context, exports, problems
+from .labels import facet_value_label
 from .problems import Problem
 from .worker import HarvestTask, JobWorker, Task
 
@@ -190,8 +191,12 @@ def create_app(
         page: Annotated[int, Query(ge=1, le=1000)] = 1,
         per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 20,
         facets: bool = True,
+        lang: Annotated[
+            str, Query(pattern="^(vi|en)$", description="Language of the facet values' labels")
+        ] = "vi",
     ) -> dict[str, Any]:
-        """Search every member library at once; each hit names the libraries that hold it."""
+        """Search every member library at once; each hit names the libraries that hold it. Each facet
+        value has a label for display (a language's name for its code, a library's name, ...)."""
         query = SearchQuery(
             q=q,
             libraries=[c.upper() for c in library],
@@ -223,6 +228,9 @@ def create_app(
             ]
             del hit["holdings"]
             hit["url"] = f"{API}/records/{hit['id']}"
+        for facet, values in data["facets"].items():
+            for value in values:
+                value["label"] = facet_value_label(facet, value["value"], lang, names)
         return data
 
     # ---------------------------------------------------------------------------- records

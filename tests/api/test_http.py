@@ -300,6 +300,13 @@ def test_web_page_names_coded_values_in_the_readers_language(client: TestClient,
     record = client.get(f"/records/{first.group(1)}", params={"lang": "en"}).text
     assert re.search(r"<dt>Language</dt><dd>[^<]*Vietnamese", record)
     assert "<dt>Type</dt><dd>Book</dd>" in record
+    api = client.get("/api/v1/search", params={"q": "viet nam"}).json()["facets"]
+    assert {v["value"]: v["label"] for v in api["language"]}["vie"] == "Tiếng Việt"
+    assert {v["label"] for v in api["library"]} == {"Thư viện VNU-LIC"}
+    english = client.get("/api/v1/search", params={"q": "viet nam", "lang": "en"}).json()["facets"]
+    assert "Vietnamese" in {v["label"] for v in english["language"]}
+    assert "1990s" in {v["label"] for v in english["decade"]}
+    assert client.get("/api/v1/search", params={"q": "viet", "lang": "fr"}).status_code == 422
     filtered = client.get("/", params={"q": "viet nam", "language": "vie", "lang": "en"}).text
     assert re.search(r'value="vie" checked>\s*Vietnamese', filtered)
     # Koha items: their status in the reader's language
