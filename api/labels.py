@@ -131,6 +131,13 @@ def job_status_name(status: str, lang: str) -> str:
     return _named(JOB_STATUS_NAMES, status, lang, status)
 
 
+def number(value: int, lang: str) -> str:
+    """A count with its thousands grouped as the language writes them: 1.963 in Vietnamese, 1,963 in
+    English."""
+    text = f"{value:,}"
+    return text.replace(",", ".") if lang == "vi" else text
+
+
 def decade_label(decade: int | str, lang: str) -> str:
     """1980 -> "1980s" in English, "1980–1989" in Vietnamese."""
     start = int(decade)

@@ -19,7 +19,14 @@ from catalog.search.query import FACETS, SORTS, QueryError, SearchQuery
 
 from .app import library_names
 from .i18n import LANGUAGES, translator
-from .labels import facet_value_label, job_status_name, language_name, material_type_name, status_name
+from .labels import (
+    facet_value_label,
+    job_status_name,
+    language_name,
+    material_type_name,
+    number,
+    status_name,
+)
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.globals.update(
@@ -28,6 +35,7 @@ TEMPLATES.env.globals.update(
     material_type_name=material_type_name,
     status_name=status_name,
     job_status_name=job_status_name,
+    number=number,
 )
 COOKIE = "unioncat_token"
 FACET_PARAMS = {

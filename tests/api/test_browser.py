@@ -90,12 +90,12 @@ def test_reader_searches_filters_and_opens_a_record(site, browser) -> None:  # t
     # a facet: only what VNU-LIC holds
     page.get_by_role("searchbox").fill("viet nam")
     page.get_by_role("button", name="Tìm kiếm").click()
-    before = int(page.locator("main p strong").first.inner_text().replace(",", ""))
+    before = int(page.locator("main p strong").first.inner_text().replace(".", ""))
     page.locator("fieldset", has_text="Thư viện").get_by_label(
         "Trung tâm Thư viện ĐHQGHN", exact=False
     ).check()
     page.get_by_role("button", name="Áp dụng").click()
-    after = int(page.locator("main p strong").first.inner_text().replace(",", ""))
+    after = int(page.locator("main p strong").first.inner_text().replace(".", ""))
     assert 0 < after <= before
     assert all("VNU-LIC" in t for t in page.locator("ol.hits .libs").all_inner_texts())
     _shot(page, "search-with-facet")

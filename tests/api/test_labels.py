@@ -14,6 +14,7 @@ from api.labels import (
     job_status_name,
     language_name,
     material_type_name,
+    number,
     status_name,
 )
 from catalog.holdings import PROFILES
@@ -93,3 +94,8 @@ def test_every_job_status_has_a_name() -> None:
     assert set(JOB_STATUS_NAMES) == {s.value for s in JobStatus}
     assert job_status_name("succeeded", "vi") == "Hoàn tất"
     assert job_status_name("failed", "en") == "Failed"
+
+
+def test_counts_are_grouped_as_each_language_writes_them() -> None:
+    assert number(1963, "vi") == "1.963" and number(1963, "en") == "1,963"
+    assert number(250000, "vi") == "250.000" and number(7, "vi") == "7"
