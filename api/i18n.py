@@ -16,6 +16,10 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "results": {"vi": "kết quả", "en": "results"},
     "no_results": {"vi": "Không tìm thấy kết quả nào", "en": "No results"},
+    "query_too_long": {
+        "vi": "Câu tìm kiếm quá dài: hãy dùng tối đa {n} ký tự.",
+        "en": "The search is too long: use at most {n} characters.",
+    },
     "no_results_hint": {
         "vi": "Hãy thử bỏ bớt bộ lọc, bỏ dấu, hoặc dùng ít từ hơn.",
         "en": "Try removing filters or diacritics, or fewer words.",

@@ -15,7 +15,7 @@ from catalog import tokens
 from catalog.libraries import UnknownLibrary, get_library, library_dict, library_stats, list_libraries
 from catalog.lookup import holdings_of, other_editions
 from catalog.models import IngestJob, Library, SourceRecord, UnionRecord
-from catalog.search.query import FACETS, SORTS, QueryError, SearchQuery
+from catalog.search.query import FACETS, MAX_QUERY_LENGTH, SORTS, QueryError, SearchQuery
 
 from .app import library_names
 from .i18n import LANGUAGES, translator
@@ -78,7 +78,7 @@ def router(app: Any) -> APIRouter:
     def home(
         request: Request,
         lang: str | None = None,
-        q: Annotated[str, Query(max_length=500)] = "",
+        q: Annotated[str, Query(max_length=20 * MAX_QUERY_LENGTH)] = "",  # longer: a message on the page
         sort: str = "relevance",
         page: Annotated[int, Query(ge=1, le=1000)] = 1,
     ) -> HTMLResponse:
@@ -98,7 +98,8 @@ def router(app: Any) -> APIRouter:
         try:
             result = state.search.search(query)
         except QueryError as exc:
-            error = str(exc)
+            too_long = len(q) > MAX_QUERY_LENGTH
+            error = translator(language)("query_too_long", n=MAX_QUERY_LENGTH) if too_long else str(exc)
         facets = {f: (result.facets.get(f, []) if result else []) for f in FACETS}
 
         def page_url(number: int) -> str:

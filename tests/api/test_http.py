@@ -319,3 +319,14 @@ def test_web_page_names_coded_values_in_the_readers_language(client: TestClient,
     assert hit is not None
     items = client.get(f"/records/{hit.group(1)}", params={"lang": "vi"}).text
     assert "<td>Có sẵn</td>" in items and "<td>available</td>" not in items
+
+
+def test_web_page_says_when_a_search_is_too_long(client: TestClient) -> None:
+    """A reader who pastes a paragraph gets the search page with a message, not a JSON error."""
+    pasted = "Đại học Quốc gia Hà Nội " * 30  # 720 characters
+    page = client.get("/", params={"q": pasted, "lang": "vi"})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "Câu tìm kiếm quá dài: hãy dùng tối đa 500 ký tự." in page.text
+    english = client.get("/", params={"q": pasted, "lang": "en"})
+    assert "The search is too long: use at most 500 characters." in english.text
+    assert client.get("/", params={"q": "x" * 20_000}).status_code == 422  # still bounded
