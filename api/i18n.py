@@ -65,7 +65,6 @@ TEXTS: dict[str, dict[str, str]] = {
     "isbn": {"vi": "ISBN", "en": "ISBN"},
     "classification": {"vi": "Phân loại", "en": "Classification"},
     "summary": {"vi": "Tóm tắt", "en": "Summary"},
-    "languages": {"vi": "Ngôn ngữ", "en": "Language"},
     "libraries": {"vi": "Thư viện thành viên", "en": "Member libraries"},
     "records": {"vi": "Biểu ghi", "en": "Records"},
     "last_update": {"vi": "Cập nhật lần cuối", "en": "Last update"},

@@ -107,8 +107,8 @@ def language_name(code: str, lang: str) -> str:
         return code
     entry = pycountry.languages.get(bibliographic=current) or pycountry.languages.get(alpha_3=current)
     if entry is not None:
-        name = entry.name.removesuffix(" (macrolanguage)")
-        return _vietnamese().gettext(entry.name).removesuffix(" (macrolanguage)") if lang == "vi" else name
+        name = _vietnamese().gettext(entry.name) if lang == "vi" else entry.name
+        return name.removesuffix(" (macrolanguage)")
     family = pycountry.language_families.get(alpha_3=current)  # collective codes: "sla", "mkh"
     return family.name if family is not None else code
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, Connection, Table, and_, delete, or_, select, update
 
@@ -17,6 +17,9 @@ from catalog.db import allocate_ids, bind_datetime, chunks, placeholder, rows_in
 from catalog.holdings import HOLDING_FIELDS
 from catalog.models import Holding, RecordKey, RecordStatus, SourceRecord
 from catalog.records import PreparedRecord
+
+if TYPE_CHECKING:
+    from catalog.dedup.clusters import Fresh
 
 SR = SourceRecord.__table__  # type: ignore[attr-defined]
 HOLDING = Holding.__table__  # type: ignore[attr-defined]
@@ -35,7 +38,7 @@ class WriteResult:
     documents: dict[int, dict[str, Any]] = field(default_factory=dict)
     # records this write inserted as new rows: (library id, match keys) by source record id, what
     # deduplication would otherwise read back (see Deduplicator.process)
-    fresh: dict[int, tuple[int, list[tuple[str, str]]]] = field(default_factory=dict)
+    fresh: dict[int, Fresh] = field(default_factory=dict)
 
     def merge(self, other: WriteResult) -> None:
         self.added += other.added

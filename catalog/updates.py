@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, update
 from sqlalchemy.engine import Engine
 
 from catalog.db import chunks
-from catalog.dedup.clusters import Deduplicator
+from catalog.dedup.clusters import Deduplicator, Fresh
 from catalog.identifiers import isbn13
 from catalog.models import UnionRecord, utcnow
 from catalog.search.documents import documents
@@ -55,7 +55,7 @@ class CatalogueUpdater:
         self,
         source_record_ids: Iterable[int],
         prepared: dict[int, dict] | None = None,
-        fresh: Mapping[int, tuple[int, Sequence[tuple[str, str]]]] | None = None,
+        fresh: Mapping[int, Fresh] | None = None,
     ) -> None:
         """Union records and search documents for what a batch changed; ``prepared`` are the embedded
         index rows the ingest built for the records (used for records that stay union records alone),
