@@ -16,7 +16,7 @@ from typing import BinaryIO
 from lxml import etree
 from pymarc import Field, Indicators, Record, Subfield
 
-from harvest.fast_iso2709 import LightField, LightRecord
+from catalog.light_record import LightField, LightRecord
 from harvest.incoming import Incoming
 
 _CHUNK = 1 << 20
