@@ -1,5 +1,13 @@
 # The unioncat service. Dependencies are installed from constraints.txt: the same exact versions
 # that `make` and CI install.
+
+# The compiled mapping (catalog/native), built from the Rust crates Debian packages.
+FROM python:3.11.11-slim-bookworm AS mapping
+RUN apt-get update && apt-get install -y --no-install-recommends cargo librust-pyo3-dev \
+    && rm -rf /var/lib/apt/lists/*
+COPY catalog/native /build/catalog/native
+RUN python /build/catalog/native/build.py
+
 FROM python:3.11.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 UNIONCAT_DATA_DIR=/var/lib/unioncat
@@ -11,6 +19,7 @@ COPY pyproject.toml constraints.txt README.md ./
 COPY catalog ./catalog
 COPY harvest ./harvest
 COPY api ./api
+COPY --from=mapping /build/catalog/native/_mapping*.so ./catalog/native/
 RUN pip install -c constraints.txt .
 
 USER unioncat

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench install lock
+.PHONY: run test lint bench install native lock
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,16 @@ $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/activate
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
 	touch $@
 
-install: $(VENV)/.installed
+# The compiled mapping (catalog/native): built where cargo and Debian's Rust crates are installed
+# (apt-get install cargo librust-pyo3-dev); elsewhere the catalogue maps records in Python alone.
+NATIVE_SOURCES := catalog/native/Cargo.toml catalog/native/src/lib.rs
+$(VENV)/.native: $(NATIVE_SOURCES) | $(VENV)/.installed
+	$(BIN)/python -m catalog.native.build --if-possible
+	touch $@
+
+native: $(VENV)/.native
+
+install: $(VENV)/.installed $(VENV)/.native
 
 run: install
 	$(BIN)/unioncat demo --host $(HOST) --port $(PORT)

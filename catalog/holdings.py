@@ -107,6 +107,19 @@ def resolve(name: str, overrides: dict[str, Any] | None = None) -> HoldingsProfi
         raise ValueError(f"{UNKNOWN_PROFILE} {name!r}; known: {', '.join(profile_names())}") from None
 
 
+_DETECTED_BY = ("952", "942", "999", "852", "949")  # the tags detect() reads
+_BIB_CALL_NUMBERS = (("090", "ab"), ("092", "ab"), ("050", "ab"), ("082", "a"))
+
+
+def tags_read(profile: HoldingsProfile | None) -> tuple[str, ...]:
+    """Every tag that local_id(), extract() and (for ``None``, the auto profile) detect() read."""
+    profiles = [profile] if profile is not None else list(PROFILES.values())
+    tags = {tag for tag, _ in _BIB_CALL_NUMBERS} | ({*_DETECTED_BY} if profile is None else set())
+    for each in profiles:
+        tags |= {tag for tag, _ in each.local_id} | ({each.tag} if each.tag else set())
+    return tuple(sorted(tags))
+
+
 def detect(grouped: dict[str, list[Field]]) -> HoldingsProfile:
     """The profile a record's own fields suggest (Koha's 952/999/942, then 852, then 949)."""
     if "952" in grouped or "942" in grouped or any(f.get("c") for f in grouped.get("999", [])):
@@ -158,7 +171,7 @@ def _copies(profile: HoldingsProfile, fld: Field, has_barcode: bool) -> int | No
 
 def bib_call_number(grouped: dict[str, list[Field]]) -> str | None:
     """A call number from the bibliographic record (local 090/092, then LCC 050, then DDC 082)."""
-    for tag, codes in (("090", "ab"), ("092", "ab"), ("050", "ab"), ("082", "a")):
+    for tag, codes in _BIB_CALL_NUMBERS:
         for fld in grouped.get(tag, []):
             value = " ".join(display(v) for v in fld.get_subfields(*codes) if v.strip())
             if value:

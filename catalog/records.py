@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from pymarc import Record
+from pymarc import Field, Record
 
-from catalog import holdings, marc_fields
+from catalog import holdings, marc_fields, native
 from catalog.dedup.keys import blocking_keys
 from catalog.holdings import HoldingsProfile
+from catalog.light_record import LightField
 from catalog.search.rows import document, index_rows
 from catalog.text import fold
 
@@ -75,20 +76,59 @@ def match_keys(fields: dict[str, Any]) -> list[tuple[str, str]]:
     return [k for k in keys if not (k in seen or seen.add(k))]
 
 
+def native_tags(profile: HoldingsProfile | None) -> str:
+    """The tags the compiled mapping hands back for holdings, run together; ``""`` when the
+    compiled mapping is not there or a library's profile names a tag it cannot take."""
+    if native.map_iso2709 is None:
+        return ""
+    tags = holdings.tags_read(profile)
+    return "".join(tags) if all(len(t) == 3 and t.isascii() for t in tags) else ""
+
+
+def prepare_iso2709(
+    raw: bytes,
+    profile: HoldingsProfile | None,
+    tags: str,
+    warnings: list[str] | None = None,
+    library: str | None = None,
+) -> PreparedRecord | None:
+    """:func:`prepare` for an ISO 2709 record that the compiled mapping reads (clean UTF-8, the
+    common case), from its bytes; ``None`` for a record that takes the Python path. ``tags``: from
+    :func:`native_tags` for the same profile."""
+    assert native.map_iso2709 is not None
+    found = native.map_iso2709(raw, tags)
+    if found is None:
+        return None
+    _, kept, fields = found
+    grouped: dict[str, list[Field]] = {}
+    for tag, ind1, ind2, data, body in kept:
+        light = LightField(tag, data) if body is None else LightField(tag, "", (ind1, ind2), None, body)
+        grouped.setdefault(tag, []).append(light)  # type: ignore[arg-type]
+    return prepare(None, raw, "iso2709", profile, warnings, library, mapped=(grouped, fields))
+
+
 def prepare(
-    record: Record,
+    record: Record | None,
     raw: bytes,
     raw_format: str,
     profile: HoldingsProfile | None,
     warnings: list[str] | None = None,
     library: str | None = None,
+    mapped: tuple[dict[str, list[Field]], dict[str, Any]] | None = None,
 ) -> PreparedRecord:
     """Everything the catalogue stores for ``record``; ``profile`` None means detect it per record.
 
     With the ``library`` that holds it, the record's rows in the embedded search index (as a union
     record of its own, the common case) are computed here too: ingest workers compute, the single
-    writer only inserts. Without it (no embedded index to keep), no search document is built."""
-    grouped = marc_fields.fields_by_tag(record)
+    writer only inserts. Without it (no embedded index to keep), no search document is built.
+
+    ``mapped``: the fields holdings read and the catalogue fields, already mapped (by the compiled
+    mapping, see :func:`prepare_iso2709`), in place of ``record``."""
+    if mapped is not None:
+        grouped, fields = mapped
+    else:
+        assert record is not None
+        grouped = marc_fields.fields_by_tag(record)
     chosen = profile or holdings.detect(grouped)
     local_id = holdings.local_id(chosen, grouped)
     if not local_id:
@@ -96,7 +136,8 @@ def prepare(
         raise RecordRejected(f"no local record identifier ({where})")
     if len(local_id) > 255:
         raise RecordRejected("local record identifier longer than 255 characters")
-    fields = marc_fields.extract(record, grouped)
+    if mapped is None:
+        fields = marc_fields.extract(record, grouped)  # type: ignore[arg-type]
     notes = list(warnings or [])
     if not fields.get("title"):
         notes.append("no title (245 $a)")

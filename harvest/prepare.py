@@ -15,10 +15,11 @@ import os
 import select
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from catalog.holdings import HoldingsProfile
-from catalog.records import PreparedRecord, RecordRejected, prepare
+from catalog.records import PreparedRecord, RecordRejected, native_tags, prepare, prepare_iso2709
 from harvest import fast_iso2709, sources
 from harvest.incoming import Incoming
 
@@ -40,30 +41,53 @@ class Outcome:
     reason: str | None
 
 
-def process(item: Incoming, profile: HoldingsProfile | None, library: str | None = None) -> Outcome:
-    """Decode and prepare one split record; every failure becomes a reason, never an exception."""
+def process(
+    item: Incoming, profile: HoldingsProfile | None, library: str | None = None, tags: str | None = None
+) -> Outcome:
+    """Decode and prepare one split record; every failure becomes a reason, never an exception.
+
+    A clean UTF-8 ISO 2709 record goes through the compiled mapping where it is built. ``tags``:
+    :func:`catalog.records.native_tags` for ``profile`` when it was computed once for many records."""
+    where = f"{item.member}: " if item.member else ""
+    if item.record is None and item.error is None and item.raw_format == "iso2709":
+        tags = native_tags(profile) if tags is None else tags
+        if tags:
+            raw, notes = item.raw, item.warnings
+            outcome = _outcome(item, where, lambda: prepare_iso2709(raw, profile, tags, notes, library))
+            if outcome is not None:
+                return outcome
     if item.record is None and item.error is None:
         light = fast_iso2709.parse(item.raw) if item.raw_format == "iso2709" else None
         if light is not None:
             item.record = light  # type: ignore[assignment]
         else:
             sources.decode(item)
-    where = f"{item.member}: " if item.member else ""
-    if item.record is None:
+    record = item.record
+    if record is None:
         return Outcome(item.number, item.offset, None, None, where + (item.error or "unreadable record"))
+    outcome = _outcome(
+        item, where, lambda: prepare(record, item.raw, item.raw_format, profile, item.warnings, library)
+    )
+    assert outcome is not None
+    return outcome
+
+
+def _outcome(item: Incoming, where: str, make: Callable[[], PreparedRecord | None]) -> Outcome | None:
+    """The outcome of ``make``, or ``None`` when it leaves the record to another path."""
     try:
-        prepared = prepare(item.record, item.raw, item.raw_format, profile, item.warnings, library)
+        prepared = make()
     except RecordRejected as exc:
         return Outcome(item.number, item.offset, None, None, where + str(exc))
     except Exception as exc:  # a record odd enough to break the mapping must not stop the job
         return Outcome(item.number, item.offset, None, None, f"{where}cannot map the record: {exc!r}"[:500])
-    return Outcome(item.number, item.offset, prepared.local_id, prepared, None)
+    return None if prepared is None else Outcome(item.number, item.offset, prepared.local_id, prepared, None)
 
 
 def process_chunk(
     items: list[Incoming], profile: HoldingsProfile | None, library: str | None = None
 ) -> list[Outcome]:
-    outcomes = [process(item, profile, library) for item in items]
+    tags = native_tags(profile)
+    outcomes = [process(item, profile, library, tags) for item in items]
     for outcome in outcomes:
         if outcome.prepared is not None:
             outcome.prepared.compact()

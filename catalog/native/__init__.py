@@ -1,0 +1,34 @@
+"""The catalogue's MARC21 mapping compiled (Rust, through PyO3), for clean UTF-8 ISO 2709 records.
+
+``map_iso2709`` is ``None`` unless the extension has been built (``python -m catalog.native.build``;
+``make install`` builds it where cargo and Debian's Rust crates are installed) and
+``UNIONCAT_NATIVE`` is not ``0``. Everything works without it: the Python modules
+(:mod:`harvest.fast_iso2709`, :mod:`catalog.marc_fields`, :mod:`catalog.text`,
+:mod:`catalog.identifiers`) are the reference, and the tests check that both give the same catalogue
+fields on every real file. The compiled mapping handles printable ASCII text itself and calls the
+Python functions for any other text, so Unicode repairs and Vietnamese folding stay in
+:mod:`catalog.text`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+# (tag, indicator 1, indicator 2, control field data, subfields as in the record or None)
+KeptField = tuple[str, str, str, str, "str | None"]
+MapIso2709 = Callable[[bytes, str], "tuple[str, list[KeptField], dict[str, Any]] | None"]
+
+
+def _load() -> MapIso2709 | None:
+    if os.environ.get("UNIONCAT_NATIVE", "1") == "0":
+        return None
+    try:
+        from catalog.native._mapping import map_iso2709  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return map_iso2709  # type: ignore[no-any-return]
+
+
+map_iso2709: MapIso2709 | None = _load()

@@ -1,0 +1,1106 @@
+//! The MARC21 mapping of `catalog/marc_fields.py`, compiled, for clean UTF-8 ISO 2709 records.
+//!
+//! `map_iso2709(raw, keep)` reads a record the way `harvest/fast_iso2709.py` does and maps it the
+//! way `catalog.marc_fields.extract` does, giving the same dict, key for key and in the same order.
+//! The Python modules stay the reference: the tests compare both on every real file.
+//!
+//! Text that is printable ASCII (nearly all of an English-language record) is handled here. Any
+//! other value goes through the Python function it would have gone through (`catalog.text`'s
+//! display/clean/fold, `catalog.identifiers`, the year and page patterns of `catalog.marc_fields`):
+//! Unicode normalisation and the Vietnamese repairs stay in one place. Anything this code is not
+//! sure to read exactly as the Python path does (a non-ASCII leader, directory or indicator, odd
+//! fixed fields, a number too long) makes it return `None`, and the record takes the Python path.
+
+use pyo3::once_cell::GILOnceCell;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyTuple};
+
+const FT: u8 = 0x1E;
+const SF: u8 = 0x1F;
+const RT: u8 = 0x1D;
+
+/// Why the record goes back to the Python path; not an error.
+struct Decline;
+
+enum Failure {
+    Decline,
+    Python(PyErr),
+}
+
+impl From<PyErr> for Failure {
+    fn from(err: PyErr) -> Self {
+        Failure::Python(err)
+    }
+}
+
+impl From<Decline> for Failure {
+    fn from(_: Decline) -> Self {
+        Failure::Decline
+    }
+}
+
+type Res<T> = Result<T, Failure>;
+
+// ---------------------------------------------------------------------------------------------
+// The Python functions that handle what is not printable ASCII.
+
+struct Fallbacks {
+    display: PyObject,
+    clean: PyObject,
+    fold: PyObject,
+    isbn13: PyObject,
+    isbn_candidate: PyObject,
+    issn: PyObject,
+    lccn: PyObject,
+    system_number: PyObject,
+    pages: PyObject,
+    year: PyObject,
+}
+
+static FALLBACKS: GILOnceCell<Fallbacks> = GILOnceCell::new();
+
+fn fallbacks(py: Python<'_>) -> PyResult<&Fallbacks> {
+    if let Some(found) = FALLBACKS.get(py) {
+        return Ok(found);
+    }
+    let text = py.import("catalog.text")?;
+    let ids = py.import("catalog.identifiers")?;
+    let fields = py.import("catalog.marc_fields")?;
+    let made = Fallbacks {
+        display: text.getattr("display")?.into(),
+        clean: text.getattr("clean")?.into(),
+        fold: text.getattr("fold")?.into(),
+        isbn13: ids.getattr("isbn13")?.into(),
+        isbn_candidate: ids.getattr("isbn_candidate")?.into(),
+        issn: ids.getattr("issn")?.into(),
+        lccn: ids.getattr("lccn")?.into(),
+        system_number: ids.getattr("system_number")?.into(),
+        pages: fields.getattr("_pages")?.into(),
+        year: fields.getattr("_year")?.into(),
+    };
+    let _ = FALLBACKS.set(py, made);
+    Ok(FALLBACKS.get(py).expect("set just now"))
+}
+
+fn call_str(py: Python<'_>, func: &PyObject, value: &str) -> Res<String> {
+    Ok(func.call1(py, (value,))?.extract::<String>(py)?)
+}
+
+fn call_opt_str(py: Python<'_>, func: &PyObject, value: &str) -> Res<Option<String>> {
+    Ok(func.call1(py, (value,))?.extract::<Option<String>>(py)?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Python's str semantics, for printable ASCII and white space.
+
+/// Printable ASCII: Python's `isprintable()` and `isascii()` both hold, and the only white space
+/// is the plain space, so splitting, stripping and `\s` all agree with Python's.
+fn simple(s: &str) -> bool {
+    s.bytes().all(|b| (0x20..=0x7E).contains(&b))
+}
+
+/// Python's `str.isspace()` for one character.
+fn py_space(c: char) -> bool {
+    matches!(
+        c,
+        '\t' | '\n' | '\x0b' | '\x0c' | '\r' | '\x1c'..='\x1f' | ' ' | '\u{85}' | '\u{a0}' | '\u{1680}'
+            | '\u{2000}'..='\u{200a}' | '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}'
+    )
+}
+
+fn py_strip(s: &str) -> &str {
+    s.trim_matches(py_space)
+}
+
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// `" ".join(text.split())` of printable ASCII.
+fn squeeze(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for word in s.split(' ').filter(|w| !w.is_empty()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+fn display(py: Python<'_>, s: &str) -> Res<String> {
+    if s.is_empty() {
+        return Ok(String::new());
+    }
+    if simple(s) {
+        return Ok(squeeze(s));
+    }
+    call_str(py, &fallbacks(py)?.display, s)
+}
+
+const KEEP_PERIOD_WORDS: &[&str] = &[
+    "ed", "eds", "etc", "Co", "Inc", "Ltd", "Jr", "Sr", "St", "vol", "no", "tr", "tp", "nxb", "NXB", "Nxb", "TP",
+    "b", "d", "ca", "cm", "p", "pp", "v", "ill",
+];
+
+/// `_KEEP_PERIOD.search(text)` for printable ASCII ending in ".".
+fn keeps_period(t: &[u8]) -> bool {
+    let n = t.len();
+    if n >= 2 && t[n - 2].is_ascii_alphabetic() && (n == 2 || !is_word(t[n - 3])) {
+        return true;
+    }
+    if n >= 3 && t[n - 3] == b'.' && t[n - 2] == b'.' {
+        return true;
+    }
+    let before = &t[..n - 1];
+    KEEP_PERIOD_WORDS.iter().any(|w| {
+        let w = w.as_bytes();
+        before.ends_with(w) && (before.len() == w.len() || !is_word(before[before.len() - w.len() - 1]))
+    })
+}
+
+/// `strip_isbd` of printable ASCII.
+fn strip_isbd(s: &str) -> String {
+    let mut t = s.trim_matches(' ');
+    while let Some(&last) = t.as_bytes().last() {
+        if b"/:;=,".contains(&last) || (last == b'.' && !keeps_period(t.as_bytes())) {
+            t = t[..t.len() - 1].trim_end_matches(' ');
+        } else {
+            break;
+        }
+    }
+    t.to_string()
+}
+
+fn clean(py: Python<'_>, s: &str) -> Res<String> {
+    if s.is_empty() {
+        return Ok(String::new());
+    }
+    if simple(s) {
+        return Ok(strip_isbd(&squeeze(s)));
+    }
+    call_str(py, &fallbacks(py)?.clean, s)
+}
+
+fn fold(py: Python<'_>, s: &str) -> Res<String> {
+    if s.is_empty() {
+        return Ok(String::new());
+    }
+    if !simple(s) {
+        return call_str(py, &fallbacks(py)?.fold, s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut gap = false;
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() {
+            if gap && !out.is_empty() {
+                out.push(' ');
+            }
+            gap = false;
+            out.push(b.to_ascii_lowercase() as char);
+        } else {
+            gap = true;
+        }
+    }
+    Ok(out)
+}
+
+fn none_if_empty(s: String) -> Option<String> {
+    if s.is_empty() {
+        None
+    } else {
+        Some(s)
+    }
+}
+
+fn uniq(values: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(values.len());
+    for v in values {
+        if !v.is_empty() && !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Identifiers (catalog/identifiers.py) for printable ASCII.
+
+fn digit(b: &[u8], i: usize) -> bool {
+    i < b.len() && b[i].is_ascii_digit()
+}
+
+fn isbn_body(b: &[u8], mut q: usize) -> Option<usize> {
+    for _ in 0..9 {
+        if !digit(b, q) {
+            return None;
+        }
+        q += 1;
+        if q < b.len() && (b[q] == b' ' || b[q] == b'-') {
+            q += 1;
+        }
+    }
+    if q < b.len() && (b[q].is_ascii_digit() || b[q] == b'X' || b[q] == b'x') {
+        Some(q + 1)
+    } else {
+        None
+    }
+}
+
+/// `_ISBN_CANDIDATE.search`: `(?:97[89][\s-]?)?(?:\d[\s-]?){9}[\dXx]`. Each separator is taken when
+/// present (leaving it would put it where a digit must be), so the match is found without backtracking.
+fn isbn_candidate_simple(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    for p in 0..b.len() {
+        let mut end = None;
+        if p + 2 < b.len() && b[p] == b'9' && b[p + 1] == b'7' && (b[p + 2] == b'8' || b[p + 2] == b'9') {
+            let mut q = p + 3;
+            if q < b.len() && (b[q] == b' ' || b[q] == b'-') {
+                q += 1;
+            }
+            end = isbn_body(b, q);
+        }
+        if end.is_none() {
+            end = isbn_body(b, p);
+        }
+        if let Some(e) = end {
+            return Some(
+                s[p..e].chars().filter(|c| *c != ' ' && *c != '-').map(|c| c.to_ascii_uppercase()).collect(),
+            );
+        }
+    }
+    None
+}
+
+fn isbn10_check(d9: &[u8]) -> u8 {
+    let total: u32 = d9.iter().enumerate().map(|(i, d)| (10 - i as u32) * u32::from(d - b'0')).sum();
+    let check = (11 - total % 11) % 11;
+    if check == 10 {
+        b'X'
+    } else {
+        b'0' + check as u8
+    }
+}
+
+fn isbn13_check(d12: &[u8]) -> u8 {
+    let total: u32 = d12
+        .iter()
+        .enumerate()
+        .map(|(i, d)| u32::from(d - b'0') * if i % 2 == 0 { 1 } else { 3 })
+        .sum();
+    b'0' + ((10 - total % 10) % 10) as u8
+}
+
+fn isbn13_of(raw: &str) -> Option<String> {
+    let b = raw.as_bytes();
+    if b.len() == 10 {
+        if !b[..9].iter().all(u8::is_ascii_digit) || isbn10_check(&b[..9]) != b[9] {
+            return None;
+        }
+        let mut body = String::from("978");
+        body.push_str(&raw[..9]);
+        let check = isbn13_check(body.as_bytes());
+        body.push(check as char);
+        return Some(body);
+    }
+    if b.len() == 13 && b.iter().all(u8::is_ascii_digit) && (raw.starts_with("978") || raw.starts_with("979")) {
+        return if isbn13_check(&b[..12]) == b[12] { Some(raw.to_string()) } else { None };
+    }
+    None
+}
+
+fn isbn13(py: Python<'_>, s: &str) -> Res<Option<String>> {
+    if !simple(s) {
+        return call_opt_str(py, &fallbacks(py)?.isbn13, s);
+    }
+    Ok(isbn_candidate_simple(s).and_then(|raw| isbn13_of(&raw)))
+}
+
+fn isbn_candidate(py: Python<'_>, s: &str) -> Res<Option<String>> {
+    if !simple(s) {
+        return call_opt_str(py, &fallbacks(py)?.isbn_candidate, s);
+    }
+    Ok(isbn_candidate_simple(s))
+}
+
+/// `_ISSN.search`: `\b(\d{4})[\s-]?(\d{3}[\dXx])\b`, then the check digit.
+fn issn(py: Python<'_>, s: &str) -> Res<Option<String>> {
+    if !simple(s) {
+        return call_opt_str(py, &fallbacks(py)?.issn, s);
+    }
+    let b = s.as_bytes();
+    let tail = |q: usize| -> Option<usize> {
+        if digit(b, q) && digit(b, q + 1) && digit(b, q + 2) && q + 3 < b.len() {
+            let c = b[q + 3];
+            if (c.is_ascii_digit() || c == b'X' || c == b'x') && (q + 4 == b.len() || !is_word(b[q + 4])) {
+                return Some(q);
+            }
+        }
+        None
+    };
+    for p in 0..b.len() {
+        if p > 0 && is_word(b[p - 1]) {
+            continue;
+        }
+        if !(digit(b, p) && digit(b, p + 1) && digit(b, p + 2) && digit(b, p + 3)) {
+            continue;
+        }
+        let q = p + 4;
+        let found = if q < b.len() && (b[q] == b' ' || b[q] == b'-') { tail(q + 1) } else { tail(q) };
+        if let Some(q) = found {
+            let mut digits: Vec<u8> = b[p..p + 4].to_vec();
+            digits.extend(b[q..q + 4].iter().map(u8::to_ascii_uppercase));
+            let total: u32 = digits[..7].iter().enumerate().map(|(i, d)| (8 - i as u32) * u32::from(d - b'0')).sum();
+            let check = (11 - total % 11) % 11;
+            let expected = if check == 10 { b'X' } else { b'0' + check as u8 };
+            if expected != digits[7] {
+                return Ok(None);
+            }
+            let text = String::from_utf8(digits).expect("ASCII");
+            return Ok(Some(format!("{}-{}", &text[..4], &text[4..])));
+        }
+    }
+    Ok(None)
+}
+
+fn zfill(s: &str, width: usize) -> String {
+    if s.len() >= width {
+        return s.to_string();
+    }
+    let fill = "0".repeat(width - s.len());
+    match s.as_bytes().first() {
+        Some(b'+') | Some(b'-') => format!("{}{}{}", &s[..1], fill, &s[1..]),
+        _ => format!("{}{}", fill, s),
+    }
+}
+
+fn lccn(py: Python<'_>, s: &str) -> Res<Option<String>> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    if !simple(s) {
+        return call_opt_str(py, &fallbacks(py)?.lccn, s);
+    }
+    let first = py_strip(s).split('/').next().unwrap_or("");
+    let mut value: String = first.chars().filter(|c| *c != ' ').map(|c| c.to_ascii_lowercase()).collect();
+    if let Some(at) = value.find('-') {
+        value = format!("{}{}", &value[..at], zfill(&value[at + 1..], 6));
+    }
+    let value: String = value.chars().filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit()).collect();
+    Ok(none_if_empty(value))
+}
+
+fn system_number(py: Python<'_>, s: &str) -> Res<Option<(String, String)>> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    if !simple(s) {
+        let found = fallbacks(py)?.system_number.call1(py, (s,))?;
+        return Ok(found.extract::<Option<(String, String)>>(py)?);
+    }
+    let t = py_strip(s);
+    if !t.starts_with('(') {
+        return Ok(None);
+    }
+    let close = match t[1..].find(')') {
+        Some(i) if i > 0 => i + 1,
+        _ => return Ok(None),
+    };
+    let rest = t[close + 1..].trim_start_matches(' ');
+    if rest.is_empty() {
+        return Ok(None);
+    }
+    let org = py_strip(&t[1..close]);
+    let num = py_strip(rest);
+    let upper = org.to_ascii_uppercase();
+    if upper == "OCOLC" || upper == "OCLC" {
+        let lower = num.to_ascii_lowercase();
+        let cut = ["ocm", "ocn", "on", "oc"].iter().find(|p| lower.starts_with(*p)).map_or(0, |p| p.len());
+        let digits = num[cut..].trim_start_matches('0');
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Ok(None);
+        }
+        return Ok(Some(("OCoLC".to_string(), digits.to_string())));
+    }
+    Ok(if num.is_empty() { None } else { Some((org.to_string(), num.to_string())) })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The record: harvest/fast_iso2709.py's checks, then light fields.
+
+struct Fld<'a> {
+    tag: &'a str,
+    control: bool,
+    data: &'a str,
+    ind1: u8,
+    ind2: u8,
+    body: &'a str,
+}
+
+impl<'a> Fld<'a> {
+    fn subs(&self) -> impl Iterator<Item = (u8, &'a str)> + 'a {
+        let body: &'a str = if self.control { "" } else { self.body };
+        body.split('\x1f').filter(|p| !p.is_empty()).map(|p| (p.as_bytes()[0], &p[1..]))
+    }
+
+    fn sub(&self, code: u8) -> &'a str {
+        self.subs().find(|(c, _)| *c == code).map_or("", |(_, v)| v)
+    }
+
+    fn values(&self, codes: &'static [u8]) -> impl Iterator<Item = &'a str> + 'a {
+        self.subs().filter(move |(c, _)| codes.contains(c)).map(|(_, v)| v)
+    }
+}
+
+fn ascii_digits(b: &[u8]) -> Option<usize> {
+    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(b.iter().fold(0usize, |n, d| n * 10 + usize::from(d - b'0')))
+}
+
+fn read(raw: &[u8]) -> Option<(&str, Vec<Fld<'_>>)> {
+    let size = raw.len();
+    if size < 26 || raw[9] != b'a' || raw[size - 1] != RT {
+        return None;
+    }
+    let text = std::str::from_utf8(raw).ok()?;
+    if !raw[..24].is_ascii() {
+        return None;
+    }
+    let base = ascii_digits(&raw[12..17])?;
+    if base <= 24 || base >= size || raw[base - 1] != FT {
+        return None;
+    }
+    // A subfield delimiter not followed by a valid code (an empty subfield is skipped).
+    let tail = &raw[base..];
+    for i in 0..tail.len() {
+        if tail[i] == SF && i + 1 < tail.len() {
+            let next = tail[i + 1];
+            if !(next.is_ascii_alphanumeric() || next == FT || next == SF) {
+                return None;
+            }
+        }
+    }
+    let directory = &raw[24..base - 1];
+    if directory.len() % 12 != 0 || !directory.is_ascii() {
+        return None;
+    }
+    let mut fields = Vec::with_capacity(directory.len() / 12);
+    for entry in directory.chunks(12) {
+        let length = ascii_digits(&entry[3..7])?;
+        let start = base + ascii_digits(&entry[7..12])?;
+        let end = start + length;
+        if length < 1 || end > size || raw[end - 1] != FT {
+            return None;
+        }
+        let tag = std::str::from_utf8(&entry[..3]).ok()?;
+        if tag.bytes().all(|b| b.is_ascii_digit()) && tag < "010" {
+            let data = text.get(start..end - 1)?;
+            fields.push(Fld { tag, control: true, data, ind1: b' ', ind2: b' ', body: "" });
+            continue;
+        }
+        if length < 3 || raw[start] == SF || raw[start + 1] == SF || (length > 3 && raw[start + 2] != SF) {
+            return None;
+        }
+        if !raw[start].is_ascii() || !raw[start + 1].is_ascii() {
+            return None;
+        }
+        let body = text.get(start + 2..end - 1)?;
+        fields.push(Fld { tag, control: false, data: "", ind1: raw[start], ind2: raw[start + 1], body });
+    }
+    if fields.is_empty() {
+        return None;
+    }
+    Some((&text[..24], fields))
+}
+
+struct Rec<'a> {
+    fields: Vec<Fld<'a>>,
+}
+
+impl<'a> Rec<'a> {
+    fn tagged(&self, tag: &'a str) -> impl Iterator<Item = &Fld<'a>> + '_ {
+        self.fields.iter().filter(move |f| f.tag == tag)
+    }
+
+    fn first(&self, tag: &'a str) -> Option<&Fld<'a>> {
+        self.tagged(tag).next()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The mapping: catalog/marc_fields.py, part for part.
+
+/// `_join`: clean(sep.join(v.strip() for v in values if v.strip())).
+fn join(py: Python<'_>, field: &Fld<'_>, codes: &'static [u8]) -> Res<String> {
+    let parts: Vec<&str> = field.values(codes).map(py_strip).filter(|v| !v.is_empty()).collect();
+    clean(py, &parts.join(" "))
+}
+
+fn opt<T: ToPyObject>(py: Python<'_>, value: Option<T>) -> PyObject {
+    match value {
+        Some(v) => v.to_object(py),
+        None => py.None(),
+    }
+}
+
+fn title(py: Python<'_>, rec: &Rec<'_>, out: &PyDict) -> Res<()> {
+    let field = match rec.first("245") {
+        Some(field) => field,
+        None => {
+            for key in ["title", "subtitle", "responsibility", "sort_title"] {
+                out.set_item(key, py.None())?;
+            }
+            return Ok(());
+        }
+    };
+    let parts: Vec<&str> = field.values(b"anp").map(py_strip).filter(|v| !v.is_empty()).collect();
+    let title = if parts.is_empty() { None } else { Some(clean(py, &parts.join(" "))?) };
+    let subtitle = none_if_empty(join(py, field, b"b")?);
+    let nonfiling = if field.ind2.is_ascii_digit() { usize::from(field.ind2 - b'0') } else { 0 };
+    let sort_title = match &title {
+        Some(t) if nonfiling > 0 && nonfiling < t.chars().count() => {
+            let at = t.char_indices().nth(nonfiling).map_or(t.len(), |(i, _)| i);
+            Some(t[at..].trim_start_matches(py_space).to_string())
+        }
+        other => other.clone(),
+    };
+    out.set_item("title", opt(py, title))?;
+    out.set_item("subtitle", opt(py, subtitle))?;
+    out.set_item("responsibility", opt(py, none_if_empty(join(py, field, b"c")?)))?;
+    out.set_item("sort_title", opt(py, sort_title))?;
+    out.set_item("medium", opt(py, none_if_empty(join(py, field, b"h")?)))?;
+    Ok(())
+}
+
+fn names<'p>(py: Python<'p>, rec: &Rec<'_>) -> Res<&'p PyList> {
+    let list = PyList::empty(py);
+    for (tag, parts, kind, role) in [
+        ("100", &b"abcdq"[..], "person", &b"e"[..]),
+        ("110", &b"abcdn"[..], "corporate", &b"e"[..]),
+        ("111", &b"acdenq"[..], "meeting", &b"j"[..]),
+        ("700", &b"abcdq"[..], "person", &b"e"[..]),
+        ("710", &b"abcdn"[..], "corporate", &b"e"[..]),
+        ("711", &b"acdenq"[..], "meeting", &b"j"[..]),
+    ] {
+        for field in rec.tagged(tag) {
+            let name = join(py, field, parts)?;
+            if name.is_empty() {
+                continue;
+            }
+            let mut roles = Vec::new();
+            for (code, value) in field.subs() {
+                if role.contains(&code) {
+                    roles.push(clean(py, value)?);
+                }
+            }
+            roles.extend(field.values(b"4").map(|v| py_strip(v).to_string()));
+            let entry = PyDict::new(py);
+            entry.set_item("name", name)?;
+            entry.set_item("kind", kind)?;
+            entry.set_item("main", tag.starts_with('1'))?;
+            entry.set_item("roles", uniq(roles))?;
+            list.append(entry)?;
+        }
+    }
+    Ok(list)
+}
+
+struct Publication {
+    place: Option<String>,
+    publisher: Option<String>,
+    date: Option<String>,
+}
+
+fn publication(py: Python<'_>, rec: &Rec<'_>) -> Res<Publication> {
+    let field = rec
+        .tagged("264")
+        .find(|f| f.ind2 == b'1')
+        .or_else(|| rec.first("260"))
+        .or_else(|| rec.first("264"));
+    let field = match field {
+        Some(field) => field,
+        None => return Ok(Publication { place: None, publisher: None, date: None }),
+    };
+    Ok(Publication {
+        place: none_if_empty(clean(py, field.sub(b'a'))?),
+        publisher: none_if_empty(clean(py, field.sub(b'b'))?),
+        date: none_if_empty(clean(py, field.sub(b'c'))?),
+    })
+}
+
+/// `_year`: the first `(?<!\d)(1[0-9]{3}|20[0-9]{2})(?!\d)`.
+fn year_in(py: Python<'_>, text: &str) -> Res<Option<i64>> {
+    if !simple(text) {
+        return Ok(fallbacks(py)?.year.call1(py, (text,))?.extract::<Option<i64>>(py)?);
+    }
+    let b = text.as_bytes();
+    for p in 0..b.len().saturating_sub(3) {
+        if p > 0 && b[p - 1].is_ascii_digit() {
+            continue;
+        }
+        let four = &b[p..p + 4];
+        let shaped = (four[0] == b'1' && four[1..].iter().all(u8::is_ascii_digit))
+            || (four[0] == b'2' && four[1] == b'0' && four[2..].iter().all(u8::is_ascii_digit));
+        if shaped && !digit(b, p + 4) {
+            return Ok(Some(four.iter().fold(0i64, |n, d| n * 10 + i64::from(d - b'0'))));
+        }
+    }
+    Ok(None)
+}
+
+fn year_of(py: Python<'_>, fixed: &str, pub_date: Option<&str>) -> Res<Option<i64>> {
+    let b = fixed.as_bytes();
+    if b.len() >= 11 && b[7..11].iter().all(u8::is_ascii_digit) {
+        let year = b[7..11].iter().fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
+        if (1000..=2099).contains(&year) {
+            return Ok(Some(year));
+        }
+    }
+    year_in(py, pub_date.unwrap_or(""))
+}
+
+fn lang_code(code: &str) -> bool {
+    code.len() == 3 && code.bytes().all(|b| b.is_ascii_lowercase())
+}
+
+fn languages(rec: &Rec<'_>, fixed: &str) -> Res<Vec<String>> {
+    let mut langs = Vec::new();
+    if fixed.len() >= 38 {
+        let code = py_strip(&fixed[35..38]).to_ascii_lowercase();
+        if lang_code(&code) && !["zxx", "und", "mul"].contains(&code.as_str()) {
+            langs.push(code);
+        }
+    }
+    for field in rec.tagged("041") {
+        for value in field.values(b"ad") {
+            if !value.is_ascii() {
+                return Err(Failure::Decline); // Python's lower() and slicing of other scripts
+            }
+            let value = py_strip(value).to_ascii_lowercase();
+            let mut i = 0;
+            while i + 2 < value.len() {
+                let code = &value[i..i + 3];
+                if lang_code(code) {
+                    langs.push(code.to_string());
+                }
+                i += 3;
+            }
+        }
+    }
+    Ok(uniq(langs))
+}
+
+fn material_type(leader: &str) -> &'static str {
+    let b = leader.as_bytes();
+    let kind = match b[6] {
+        b'a' => "book",
+        b't' => "manuscript",
+        b'c' => "score",
+        b'd' => "manuscript score",
+        b'e' => "map",
+        b'f' => "manuscript map",
+        b'g' => "video",
+        b'i' => "audio",
+        b'j' => "music recording",
+        b'k' => "image",
+        b'm' => "computer file",
+        b'o' => "kit",
+        b'p' => "mixed materials",
+        b'r' => "object",
+        _ => "book",
+    };
+    if (kind == "book" || kind == "manuscript") && b"bis".contains(&b[7]) {
+        return "serial";
+    }
+    kind
+}
+
+fn electronic(py: Python<'_>, rec: &Rec<'_>) -> Res<bool> {
+    for field in rec.tagged("338") {
+        if fold(py, field.sub(b'a'))? == "online resource" || field.sub(b'b') == "cr" {
+            return Ok(true);
+        }
+    }
+    if rec.tagged("007").any(|f| f.data.starts_with("cr")) {
+        return Ok(true);
+    }
+    for field in rec.tagged("245") {
+        if fold(py, field.sub(b'h'))?.contains("electronic resource") {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn cleaned_values(py: Python<'_>, rec: &Rec<'_>, tag: &'static str) -> Res<Vec<String>> {
+    let mut out = Vec::new();
+    for field in rec.tagged(tag) {
+        for value in field.values(b"a") {
+            out.push(clean(py, value)?);
+        }
+    }
+    Ok(uniq(out))
+}
+
+fn subject(py: Python<'_>, field: &Fld<'_>) -> Res<String> {
+    let mut out = String::new();
+    for (code, value) in field.subs() {
+        let value = py_strip(value);
+        if b"0123456789e".contains(&code) || value.is_empty() {
+            continue;
+        }
+        let value = clean(py, value)?;
+        if out.is_empty() {
+            out = value;
+        } else if b"vxyz".contains(&code) {
+            out.push_str(" -- ");
+            out.push_str(&value);
+        } else {
+            out.push(' ');
+            out.push_str(&value);
+        }
+    }
+    Ok(out)
+}
+
+const SUBJECT_TAGS: [&str; 13] =
+    ["600", "610", "611", "630", "647", "648", "650", "651", "653", "654", "655", "656", "657"];
+
+fn subjects(py: Python<'_>, rec: &Rec<'_>) -> Res<Vec<String>> {
+    let mut out = Vec::new();
+    for tag in SUBJECT_TAGS {
+        for field in rec.tagged(tag) {
+            out.push(subject(py, field)?);
+        }
+    }
+    Ok(uniq(out))
+}
+
+fn scheme_entry<'v>(scheme: &'v mut Vec<(String, Vec<String>)>, key: &str) -> &'v mut Vec<String> {
+    let at = match scheme.iter().position(|(k, _)| k == key) {
+        Some(at) => at,
+        None => {
+            scheme.push((key.to_string(), Vec::new()));
+            scheme.len() - 1
+        }
+    };
+    &mut scheme[at].1
+}
+
+fn classification<'p>(py: Python<'p>, rec: &Rec<'_>) -> Res<&'p PyDict> {
+    let mut scheme: Vec<(String, Vec<String>)> = Vec::new();
+    for field in rec.tagged("082") {
+        let mut values = Vec::new();
+        for v in field.values(b"a") {
+            values.push(display(py, v)?.replace('/', ""));
+        }
+        scheme_entry(&mut scheme, "ddc").extend(values);
+    }
+    for field in rec.tagged("080") {
+        let mut values = Vec::new();
+        for v in field.values(b"a") {
+            values.push(display(py, v)?);
+        }
+        scheme_entry(&mut scheme, "udc").extend(values);
+    }
+    for tag in ["050", "090"] {
+        for field in rec.tagged(tag) {
+            let lcc = display(py, &field.values(b"ab").collect::<Vec<_>>().join(" "))?;
+            if !lcc.is_empty() {
+                scheme_entry(&mut scheme, "lcc").push(lcc);
+            }
+        }
+    }
+    for field in rec.tagged("084") {
+        let mut source = display(py, field.sub(b'2'))?;
+        if source.is_empty() {
+            source = "other".to_string();
+        }
+        let mut values = Vec::new();
+        for v in field.values(b"a") {
+            values.push(display(py, v)?);
+        }
+        scheme_entry(&mut scheme, &source).extend(values);
+    }
+    let out = PyDict::new(py);
+    for (key, values) in scheme {
+        if values.iter().any(|v| !v.is_empty()) {
+            out.set_item(key, uniq(values))?;
+        }
+    }
+    Ok(out)
+}
+
+fn series<'p>(py: Python<'p>, rec: &Rec<'_>) -> Res<&'p PyList> {
+    let list = PyList::empty(py);
+    let mut seen: Vec<String> = Vec::new();
+    for tag in ["830", "490", "440", "800", "810", "811"] {
+        let codes: &'static [u8] = if tag.starts_with('8') && tag != "830" { b"atp" } else { b"anp" };
+        for field in rec.tagged(tag) {
+            let title = join(py, field, codes)?;
+            if title.is_empty() {
+                continue;
+            }
+            let key = fold(py, &title)?;
+            if seen.contains(&key) {
+                continue;
+            }
+            seen.push(key);
+            let entry = PyDict::new(py);
+            entry.set_item("title", title)?;
+            entry.set_item("volume", opt(py, none_if_empty(clean(py, field.sub(b'v'))?)))?;
+            list.append(entry)?;
+        }
+    }
+    Ok(list)
+}
+
+fn links<'p>(py: Python<'p>, rec: &Rec<'_>) -> Res<&'p PyList> {
+    let list = PyList::empty(py);
+    for field in rec.tagged("856") {
+        let mut notes = Vec::new();
+        for v in field.values(b"3yz") {
+            if !py_strip(v).is_empty() {
+                notes.push(clean(py, v)?);
+            }
+        }
+        let note = none_if_empty(notes.join(" "));
+        let kind = match field.ind2 {
+            b'0' => "resource",
+            b'1' => "version",
+            b'2' => "related",
+            _ => "resource",
+        };
+        for url in field.values(b"u") {
+            let url = py_strip(url);
+            if !url.is_empty() {
+                let entry = PyDict::new(py);
+                entry.set_item("url", url)?;
+                entry.set_item("note", opt(py, note.clone()))?;
+                entry.set_item("kind", kind)?;
+                list.append(entry)?;
+            }
+        }
+    }
+    Ok(list)
+}
+
+fn alternate_script<'p>(py: Python<'p>, rec: &Rec<'_>) -> Res<&'p PyList> {
+    let list = PyList::empty(py);
+    for field in rec.tagged("880") {
+        let link = field.sub(b'6');
+        let parts: Vec<&str> =
+            field.subs().filter(|(c, v)| *c != b'6' && !py_strip(v).is_empty()).map(|(_, v)| v).collect();
+        let text = display(py, &parts.join(" "))?;
+        if text.is_empty() {
+            continue;
+        }
+        let tag: String = link.chars().take(3).collect();
+        let entry = PyDict::new(py);
+        entry.set_item("tag", opt(py, none_if_empty(tag)))?;
+        entry.set_item("link", opt(py, none_if_empty(link.to_string())))?;
+        entry.set_item("text", text)?;
+        list.append(entry)?;
+    }
+    Ok(list)
+}
+
+const PAGE_WORDS: [&str; 10] = ["p", "pages", "page", "pp", "tr", "trang", "s", "str", "leaves", "l"];
+
+/// `_pages`: the largest `(\d+)\s*(?:p|pages?|pp|tr|trang|s|str|leaves|l)\b` (any case).
+fn pages(py: Python<'_>, extent: Option<&str>) -> Res<PyObject> {
+    let extent = match extent.filter(|e| !e.is_empty()) {
+        Some(extent) => extent,
+        None => return Ok(py.None()),
+    };
+    if !simple(extent) {
+        return Ok(fallbacks(py)?.pages.call1(py, (extent,))?);
+    }
+    let b = extent.as_bytes();
+    let mut best: Option<u64> = None;
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        let digits = &extent[start..i];
+        let mut j = i;
+        while j < b.len() && b[j] == b' ' {
+            j += 1;
+        }
+        let rest = &b[j..];
+        let unit = PAGE_WORDS.iter().any(|w| {
+            let w = w.as_bytes();
+            rest.len() >= w.len()
+                && rest[..w.len()].eq_ignore_ascii_case(w)
+                && (rest.len() == w.len() || !is_word(rest[w.len()]))
+        });
+        if unit {
+            if digits.len() > 18 {
+                return Ok(fallbacks(py)?.pages.call1(py, (extent,))?);
+            }
+            let n: u64 = digits.parse().expect("ASCII digits");
+            best = Some(best.map_or(n, |b| b.max(n)));
+        }
+    }
+    Ok(opt(py, best))
+}
+
+fn identifiers(py: Python<'_>, rec: &Rec<'_>, out: &PyDict) -> Res<()> {
+    let mut isbns = Vec::new();
+    let mut invalid_isbns = Vec::new();
+    for field in rec.tagged("020") {
+        for (code, value) in field.subs() {
+            if code != b'a' && code != b'z' {
+                continue;
+            }
+            let norm = if code == b'a' { isbn13(py, value)? } else { None };
+            match norm {
+                Some(n) => isbns.push(n),
+                None => {
+                    let raw = match isbn_candidate(py, value)? {
+                        Some(c) if !c.is_empty() => c,
+                        _ => display(py, value)?,
+                    };
+                    if !raw.is_empty() {
+                        invalid_isbns.push(raw);
+                    }
+                }
+            }
+        }
+    }
+    let mut issns = Vec::new();
+    let mut invalid_issns = Vec::new();
+    for field in rec.tagged("022") {
+        for (code, value) in field.subs() {
+            if !b"alyz".contains(&code) {
+                continue;
+            }
+            let norm = if code == b'a' || code == b'l' { issn(py, value)? } else { None };
+            match norm {
+                Some(n) => issns.push(n),
+                None if !py_strip(value).is_empty() => invalid_issns.push(display(py, value)?),
+                None => {}
+            }
+        }
+    }
+    let mut found_lccn = None;
+    for field in rec.tagged("010") {
+        found_lccn = lccn(py, field.sub(b'a'))?;
+        if found_lccn.is_some() {
+            break;
+        }
+    }
+    let numbers = PyList::empty(py);
+    for field in rec.tagged("035") {
+        if let Some((org, number)) = system_number(py, field.sub(b'a'))? {
+            let entry = PyDict::new(py);
+            entry.set_item("org", org)?;
+            entry.set_item("number", number)?;
+            numbers.append(entry)?;
+        }
+    }
+    let isbns = uniq(isbns);
+    let invalid_isbns = uniq(invalid_isbns.into_iter().filter(|v| !isbns.contains(v)).collect());
+    out.set_item("isbns", isbns)?;
+    out.set_item("invalid_isbns", invalid_isbns)?;
+    out.set_item("issns", uniq(issns))?;
+    out.set_item("invalid_issns", uniq(invalid_issns))?;
+    out.set_item("lccn", opt(py, found_lccn))?;
+    out.set_item("system_numbers", numbers)?;
+    Ok(())
+}
+
+fn extract<'p>(py: Python<'p>, leader: &str, rec: &Rec<'_>) -> Res<&'p PyDict> {
+    let fixed = rec.first("008").map_or("", |f| f.data);
+    if !fixed.is_ascii() {
+        return Err(Failure::Decline);
+    }
+    let pub_ = publication(py, rec)?;
+    let extent = match rec.first("300") {
+        Some(f) => Some(join(py, f, b"abcefg")?),
+        None => None,
+    };
+    let out = PyDict::new(py);
+    title(py, rec, out)?;
+    out.set_item("authors", names(py, rec)?)?;
+    let edition = match rec.first("250") {
+        Some(f) => Some(join(py, f, b"ab")?),
+        None => None,
+    };
+    out.set_item("edition", opt(py, edition))?;
+    let year = year_of(py, fixed, pub_.date.as_deref())?;
+    out.set_item("place", opt(py, pub_.place))?;
+    out.set_item("publisher", opt(py, pub_.publisher))?;
+    out.set_item("pub_date", opt(py, pub_.date))?;
+    out.set_item("year", opt(py, year))?;
+    let extent_pages = pages(py, extent.as_deref())?;
+    out.set_item("extent", opt(py, extent.filter(|e| !e.is_empty())))?;
+    out.set_item("pages", extent_pages)?;
+    out.set_item("languages", languages(rec, fixed)?)?;
+    out.set_item("material_type", material_type(leader))?;
+    out.set_item("electronic", electronic(py, rec)?)?;
+    out.set_item("content_types", cleaned_values(py, rec, "336")?)?;
+    out.set_item("carrier_types", cleaned_values(py, rec, "338")?)?;
+    out.set_item("subjects", subjects(py, rec)?)?;
+    out.set_item("classification", classification(py, rec)?)?;
+    out.set_item("series", series(py, rec)?)?;
+    out.set_item("links", links(py, rec)?)?;
+    let summary = match rec.first("520") {
+        Some(f) => Some(join(py, f, b"a")?),
+        None => None,
+    };
+    out.set_item("summary", opt(py, summary))?;
+    out.set_item("alternate_script", alternate_script(py, rec)?)?;
+    identifiers(py, rec, out)?;
+    Ok(out)
+}
+
+/// The record's leader, the fields whose tags are in ``keep`` (3-character tags run together, such
+/// as "001952999") as (tag, indicator 1, indicator 2, data, subfields as in the record or None),
+/// and the catalogue fields that `catalog.marc_fields.extract` gives; or None when the record is
+/// for the Python path.
+#[pyfunction]
+fn map_iso2709(py: Python<'_>, raw: &[u8], keep: &str) -> PyResult<Option<PyObject>> {
+    let (leader, fields) = match read(raw) {
+        Some(found) => found,
+        None => return Ok(None),
+    };
+    let rec = Rec { fields };
+    let mapped = match extract(py, leader, &rec) {
+        Ok(mapped) => mapped,
+        Err(Failure::Decline) => return Ok(None),
+        Err(Failure::Python(err)) => return Err(err),
+    };
+    let kept = PyList::empty(py);
+    for field in &rec.fields {
+        if keep.as_bytes().chunks(3).any(|t| t == field.tag.as_bytes()) {
+            let body = if field.control { py.None() } else { field.body.to_object(py) };
+            let item = PyTuple::new(
+                py,
+                [
+                    field.tag.to_object(py),
+                    (field.ind1 as char).to_object(py),
+                    (field.ind2 as char).to_object(py),
+                    field.data.to_object(py),
+                    body,
+                ],
+            );
+            kept.append(item)?;
+        }
+    }
+    Ok(Some(PyTuple::new(py, [leader.to_object(py), kept.to_object(py), mapped.to_object(py)]).to_object(py)))
+}
+
+#[pymodule]
+fn _mapping(_py: Python<'_>, m: &PyModule) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(map_iso2709, m)?)?;
+    Ok(())
+}
