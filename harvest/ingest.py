@@ -28,7 +28,7 @@ from catalog.db import writing
 from catalog.holdings import HoldingsProfile
 from catalog.libraries import get_library
 from catalog.models import JobMode, Library, utcnow
-from catalog.records import PreparedRecord
+from catalog.records import PreparedRecord, native_tags
 from catalog.search.embedded import EmbeddedSearchEngine
 from catalog.search.engine import SearchEngine
 from catalog.store import LibraryWriter, WriteResult
@@ -79,8 +79,9 @@ def outcomes(
     writes run in SQLite, which lets the feeder run meanwhile); at most ``workers * _AHEAD`` chunks
     are in flight, so memory stays flat whatever the file size."""
     if workers <= 1:
+        tags = native_tags(profile)
         for item in items:
-            yield process(item, profile, library)
+            yield process(item, profile, library, tags)
         return
     with worker_pool(workers) as pool:
         ahead: queue.Queue[Future[list[Outcome]] | BaseException | None] = queue.Queue(workers * _AHEAD)

@@ -94,6 +94,27 @@ def serving(app: Any) -> Iterator[str]:
         thread.join(timeout=30)
 
 
+# Every real ISO 2709 file the tests have: what the fast paths must read exactly as pymarc does.
+ISO2709_FILES = [
+    "sample-2000.mrc",
+    "vietnamese-529.mrc",
+    "stray-combining-marks-182.mrc",
+    "bookops-dups.mrc",
+    "evergreen-jazz-1k-949.mrc",
+    "leader-says-marc8-bytes-are-utf8.marc",
+    "marc.dat",
+    "marc8.dat",
+    "1251.dat",
+    "bad_records.mrc",
+    "bad_indicator.dat",
+    "bad_eacc_encoding.dat",
+    "bad_marc8_escape.dat",
+    "utf8_errors.dat",
+    "utf8_invalid.mrc",
+    "testunimarc.dat",
+]
+
+
 def fixture(name: str) -> Path:
     path = FIXTURES / name
     if not path.exists():

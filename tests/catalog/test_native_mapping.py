@@ -15,7 +15,7 @@ from catalog import holdings, native
 from catalog.records import PreparedRecord, native_tags, prepare, prepare_iso2709
 from harvest import fast_iso2709, sources
 from harvest.prepare import process
-from tests.conftest import fixture
+from tests.conftest import ISO2709_FILES, fixture
 
 if native.map_iso2709 is None:
     if os.environ.get("UNIONCAT_REQUIRE_NATIVE") == "1":
@@ -24,25 +24,6 @@ if native.map_iso2709 is None:
         "the compiled mapping is not built (python -m catalog.native.build) or UNIONCAT_NATIVE=0",
         allow_module_level=True,
     )
-
-FILES = [
-    "sample-2000.mrc",
-    "vietnamese-529.mrc",
-    "stray-combining-marks-182.mrc",
-    "bookops-dups.mrc",
-    "evergreen-jazz-1k-949.mrc",
-    "leader-says-marc8-bytes-are-utf8.marc",
-    "marc.dat",
-    "marc8.dat",
-    "1251.dat",
-    "bad_records.mrc",
-    "bad_indicator.dat",
-    "bad_eacc_encoding.dat",
-    "bad_marc8_escape.dat",
-    "utf8_errors.dat",
-    "utf8_invalid.mrc",
-    "testunimarc.dat",
-]
 
 
 def _same(native_record: PreparedRecord, reference: PreparedRecord) -> None:
@@ -58,7 +39,7 @@ def _same(native_record: PreparedRecord, reference: PreparedRecord) -> None:
     )
 
 
-@pytest.mark.parametrize("name", FILES)
+@pytest.mark.parametrize("name", ISO2709_FILES)
 def test_compiled_mapping_matches_pymarc_on_every_real_file(name: str) -> None:
     taken = 0
     for profile in (None, holdings.KOHA, holdings.ITEM949):

@@ -6,27 +6,10 @@ import pytest
 
 from catalog.records import prepare
 from harvest import fast_iso2709, sources
-from tests.conftest import fixture
-
-FILES = [
-    "sample-2000.mrc",
-    "vietnamese-529.mrc",
-    "stray-combining-marks-182.mrc",
-    "bookops-dups.mrc",
-    "evergreen-jazz-1k-949.mrc",
-    "leader-says-marc8-bytes-are-utf8.marc",
-    "marc.dat",
-    "marc8.dat",
-    "1251.dat",
-    "bad_records.mrc",
-    "bad_indicator.dat",
-    "utf8_errors.dat",
-    "utf8_invalid.mrc",
-    "testunimarc.dat",
-]
+from tests.conftest import ISO2709_FILES, fixture
 
 
-@pytest.mark.parametrize("name", FILES)
+@pytest.mark.parametrize("name", ISO2709_FILES)
 def test_fast_path_matches_pymarc(name: str) -> None:
     fast_used = 0
     for item in sources.read_path(fixture(name)):

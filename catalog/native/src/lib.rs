@@ -19,10 +19,8 @@ const FT: u8 = 0x1E;
 const SF: u8 = 0x1F;
 const RT: u8 = 0x1D;
 
-/// Why the record goes back to the Python path; not an error.
-struct Decline;
-
 enum Failure {
+    /// The record goes back to the Python path; not an error.
     Decline,
     Python(PyErr),
 }
@@ -30,12 +28,6 @@ enum Failure {
 impl From<PyErr> for Failure {
     fn from(err: PyErr) -> Self {
         Failure::Python(err)
-    }
-}
-
-impl From<Decline> for Failure {
-    fn from(_: Decline) -> Self {
-        Failure::Decline
     }
 }
 
