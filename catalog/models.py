@@ -156,7 +156,7 @@ class SourceRecord(SQLModel, table=True):
     checksum: str = Field(max_length=64)
     fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     title: str | None = None
-    title_key: str | None = Field(default=None, index=True)
+    title_key: str | None = None  # not indexed: union records are looked up by theirs (migration 0008)
     year: int | None = None
     material_type: str | None = Field(default=None, max_length=32)
     warnings: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
