@@ -56,6 +56,11 @@ class PreparedRecord:
         return self
 
 
+# The catalogue fields that prepare() reads for a record's title: what the compiled mapping hands
+# back as Python objects, with the JSON of all of them and the keys (catalog/native/src/lib.rs).
+CORE_FIELDS = ("title", "subtitle", "sort_title", "year", "material_type")
+
+
 def checksum(raw_format: str, raw: bytes) -> str:
     return hashlib.sha256(raw_format.encode() + b"\0" + raw).hexdigest()
 
@@ -99,12 +104,28 @@ def prepare_iso2709(
     found = native.map_iso2709(raw, tags)
     if found is None:
         return None
-    _, kept, fields = found
+    _, kept, fields_json, core, keys, title_key = found
     grouped: dict[str, list[Field]] = {}
     for tag, ind1, ind2, data, body in kept:
         light = LightField(tag, data) if body is None else LightField(tag, "", (ind1, ind2), None, body)
         grouped.setdefault(tag, []).append(light)  # type: ignore[arg-type]
-    return prepare(None, raw, "iso2709", profile, warnings, library, mapped=(grouped, fields))
+    # The search document reads every field: only then is the JSON read back into a dict.
+    fields = orjson.loads(fields_json) if library else core
+    mapped = Mapped(grouped, fields, fields_json, keys, title_key)
+    return prepare(None, raw, "iso2709", profile, warnings, library, mapped=mapped)
+
+
+@dataclass(slots=True)
+class Mapped:
+    """A record the compiled mapping read (see :func:`prepare_iso2709`): the fields holdings read,
+    the catalogue fields (without a search document to build, only :data:`CORE_FIELDS`), the JSON
+    of all of them, its match keys and its title key."""
+
+    grouped: dict[str, list[Field]]
+    fields: dict[str, Any]
+    fields_json: str
+    keys: list[tuple[str, str]]
+    title_key: str | None
 
 
 def prepare(
@@ -114,7 +135,7 @@ def prepare(
     profile: HoldingsProfile | None,
     warnings: list[str] | None = None,
     library: str | None = None,
-    mapped: tuple[dict[str, list[Field]], dict[str, Any]] | None = None,
+    mapped: Mapped | None = None,
 ) -> PreparedRecord:
     """Everything the catalogue stores for ``record``; ``profile`` None means detect it per record.
 
@@ -122,10 +143,9 @@ def prepare(
     record of its own, the common case) are computed here too: ingest workers compute, the single
     writer only inserts. Without it (no embedded index to keep), no search document is built.
 
-    ``mapped``: the fields holdings read and the catalogue fields, already mapped (by the compiled
-    mapping, see :func:`prepare_iso2709`), in place of ``record``."""
+    ``mapped``: what the compiled mapping gives (:class:`Mapped`), in place of ``record``."""
     if mapped is not None:
-        grouped, fields = mapped
+        grouped = mapped.grouped
     else:
         assert record is not None
         grouped = marc_fields.fields_by_tag(record)
@@ -138,6 +158,9 @@ def prepare(
         raise RecordRejected("local record identifier longer than 255 characters")
     if mapped is None:
         fields = marc_fields.extract(record, grouped)  # type: ignore[arg-type]
+        keys, title_key = match_keys(fields), fold(fields.get("sort_title") or fields.get("title")) or None
+    else:
+        fields, keys, title_key = mapped.fields, mapped.keys, mapped.title_key
     notes = list(warnings or [])
     if not fields.get("title"):
         notes.append("no title (245 $a)")
@@ -151,13 +174,14 @@ def prepare(
         raw=raw,
         raw_format=raw_format,
         checksum=checksum(raw_format, raw),
-        fields=fields,
+        fields=fields if mapped is None else {},  # mapped: its JSON holds all of them (see compact)
         title=title,
-        title_key=fold(fields.get("sort_title") or fields.get("title")) or None,
+        title_key=title_key,
         year=fields.get("year"),
         material_type=fields.get("material_type"),
-        keys=match_keys(fields),
+        keys=keys,
         holdings=items,
         warnings=notes,
         document={"libraries": [library], "index_rows": rows} if rows else None,
+        fields_json="" if mapped is None else mapped.fields_json,
     )

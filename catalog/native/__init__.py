@@ -18,7 +18,10 @@ from typing import Any
 
 # (tag, indicator 1, indicator 2, control field data, subfields as in the record or None)
 KeptField = tuple[str, str, str, str, "str | None"]
-MapIso2709 = Callable[[bytes, str], "tuple[str, list[KeptField], dict[str, Any]] | None"]
+# (leader, kept fields, JSON of the catalogue fields, catalog.records.CORE_FIELDS of them,
+#  match keys, title key)
+Mapping = tuple[str, list[KeptField], str, dict[str, Any], list[tuple[str, str]], "str | None"]
+MapIso2709 = Callable[[bytes, str], "Mapping | None"]
 
 
 def _load() -> MapIso2709 | None:

@@ -1,8 +1,10 @@
 //! The MARC21 mapping of `catalog/marc_fields.py`, compiled, for clean UTF-8 ISO 2709 records.
 //!
 //! `map_iso2709(raw, keep)` reads a record the way `harvest/fast_iso2709.py` does and maps it the
-//! way `catalog.marc_fields.extract` does, giving the same dict, key for key and in the same order.
-//! The Python modules stay the reference: the tests compare both on every real file.
+//! way `catalog.marc_fields.extract` does: the same fields, key for key and in the same order, handed
+//! back as the JSON text orjson writes for them (src/value.rs), with the match keys and title key
+//! of `catalog.records.match_keys` and `catalog.dedup.keys`. The Python modules stay the reference:
+//! the tests compare both on every real file and on generated records.
 //!
 //! Text that is printable ASCII (nearly all of an English-language record) is handled here. Any
 //! other value goes through the Python function it would have gone through (`catalog.text`'s
@@ -14,6 +16,9 @@
 use pyo3::once_cell::GILOnceCell;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
+
+mod value;
+use value::{Map, Val};
 
 const FT: u8 = 0x1E;
 const SF: u8 = 0x1F;
@@ -530,19 +535,16 @@ fn join(py: Python<'_>, field: &Fld<'_>, codes: &'static [u8]) -> Res<String> {
     clean(py, &parts.join(" "))
 }
 
-fn opt<T: ToPyObject>(py: Python<'_>, value: Option<T>) -> PyObject {
-    match value {
-        Some(v) => v.to_object(py),
-        None => py.None(),
-    }
+fn opt<T: Into<Val>>(value: Option<T>) -> Val {
+    value.into()
 }
 
-fn title(py: Python<'_>, rec: &Rec<'_>, out: &PyDict) -> Res<()> {
+fn title(py: Python<'_>, rec: &Rec<'_>, out: &mut Map) -> Res<()> {
     let field = match rec.first("245") {
         Some(field) => field,
         None => {
             for key in ["title", "subtitle", "responsibility", "sort_title"] {
-                out.set_item(key, py.None())?;
+                out.set_item(key, Val::Null);
             }
             return Ok(());
         }
@@ -558,16 +560,16 @@ fn title(py: Python<'_>, rec: &Rec<'_>, out: &PyDict) -> Res<()> {
         }
         other => other.clone(),
     };
-    out.set_item("title", opt(py, title))?;
-    out.set_item("subtitle", opt(py, subtitle))?;
-    out.set_item("responsibility", opt(py, none_if_empty(join(py, field, b"c")?)))?;
-    out.set_item("sort_title", opt(py, sort_title))?;
-    out.set_item("medium", opt(py, none_if_empty(join(py, field, b"h")?)))?;
+    out.set_item("title", opt(title));
+    out.set_item("subtitle", opt(subtitle));
+    out.set_item("responsibility", opt(none_if_empty(join(py, field, b"c")?)));
+    out.set_item("sort_title", opt(sort_title));
+    out.set_item("medium", opt(none_if_empty(join(py, field, b"h")?)));
     Ok(())
 }
 
-fn names<'p>(py: Python<'p>, rec: &Rec<'_>) -> Res<&'p PyList> {
-    let list = PyList::empty(py);
+fn names(py: Python<'_>, rec: &Rec<'_>) -> Res<Vec<Val>> {
+    let mut list: Vec<Val> = Vec::new();
     for (tag, parts, kind, role) in [
         ("100", &b"abcdq"[..], "person", &b"e"[..]),
         ("110", &b"abcdn"[..], "corporate", &b"e"[..]),
@@ -588,12 +590,12 @@ fn names<'p>(py: Python<'p>, rec: &Rec<'_>) -> Res<&'p PyList> {
                 }
             }
             roles.extend(field.values(b"4").map(|v| py_strip(v).to_string()));
-            let entry = PyDict::new(py);
-            entry.set_item("name", name)?;
-            entry.set_item("kind", kind)?;
-            entry.set_item("main", tag.starts_with('1'))?;
-            entry.set_item("roles", uniq(roles))?;
-            list.append(entry)?;
+            let mut entry = Map::new();
+            entry.set_item("name", name);
+            entry.set_item("kind", kind);
+            entry.set_item("main", tag.starts_with('1'));
+            entry.set_item("roles", uniq(roles));
+            list.push(entry.into());
         }
     }
     Ok(list)
@@ -781,7 +783,7 @@ fn scheme_entry<'v>(scheme: &'v mut Vec<(String, Vec<String>)>, key: &str) -> &'
     &mut scheme[at].1
 }
 
-fn classification<'p>(py: Python<'p>, rec: &Rec<'_>) -> Res<&'p PyDict> {
+fn classification(py: Python<'_>, rec: &Rec<'_>) -> Res<Map> {
     let mut scheme: Vec<(String, Vec<String>)> = Vec::new();
     for field in rec.tagged("082") {
         let mut values = Vec::new();
@@ -816,17 +818,17 @@ fn classification<'p>(py: Python<'p>, rec: &Rec<'_>) -> Res<&'p PyDict> {
         }
         scheme_entry(&mut scheme, &source).extend(values);
     }
-    let out = PyDict::new(py);
+    let mut out = Map::new();
     for (key, values) in scheme {
         if values.iter().any(|v| !v.is_empty()) {
-            out.set_item(key, uniq(values))?;
+            out.set_item(key, uniq(values));
         }
     }
     Ok(out)
 }
 
-fn series<'p>(py: Python<'p>, rec: &Rec<'_>) -> Res<&'p PyList> {
-    let list = PyList::empty(py);
+fn series(py: Python<'_>, rec: &Rec<'_>) -> Res<Vec<Val>> {
+    let mut list: Vec<Val> = Vec::new();
     let mut seen: Vec<String> = Vec::new();
     for tag in ["830", "490", "440", "800", "810", "811"] {
         let codes: &'static [u8] = if tag.starts_with('8') && tag != "830" { b"atp" } else { b"anp" };
@@ -840,17 +842,17 @@ fn series<'p>(py: Python<'p>, rec: &Rec<'_>) -> Res<&'p PyList> {
                 continue;
             }
             seen.push(key);
-            let entry = PyDict::new(py);
-            entry.set_item("title", title)?;
-            entry.set_item("volume", opt(py, none_if_empty(clean(py, field.sub(b'v'))?)))?;
-            list.append(entry)?;
+            let mut entry = Map::new();
+            entry.set_item("title", title);
+            entry.set_item("volume", opt(none_if_empty(clean(py, field.sub(b'v'))?)));
+            list.push(entry.into());
         }
     }
     Ok(list)
 }
 
-fn links<'p>(py: Python<'p>, rec: &Rec<'_>) -> Res<&'p PyList> {
-    let list = PyList::empty(py);
+fn links(py: Python<'_>, rec: &Rec<'_>) -> Res<Vec<Val>> {
+    let mut list: Vec<Val> = Vec::new();
     for field in rec.tagged("856") {
         let mut notes = Vec::new();
         for v in field.values(b"3yz") {
@@ -868,19 +870,19 @@ fn links<'p>(py: Python<'p>, rec: &Rec<'_>) -> Res<&'p PyList> {
         for url in field.values(b"u") {
             let url = py_strip(url);
             if !url.is_empty() {
-                let entry = PyDict::new(py);
-                entry.set_item("url", url)?;
-                entry.set_item("note", opt(py, note.clone()))?;
-                entry.set_item("kind", kind)?;
-                list.append(entry)?;
+                let mut entry = Map::new();
+                entry.set_item("url", url);
+                entry.set_item("note", opt(note.clone()));
+                entry.set_item("kind", kind);
+                list.push(entry.into());
             }
         }
     }
     Ok(list)
 }
 
-fn alternate_script<'p>(py: Python<'p>, rec: &Rec<'_>) -> Res<&'p PyList> {
-    let list = PyList::empty(py);
+fn alternate_script(py: Python<'_>, rec: &Rec<'_>) -> Res<Vec<Val>> {
+    let mut list: Vec<Val> = Vec::new();
     for field in rec.tagged("880") {
         let link = field.sub(b'6');
         let parts: Vec<&str> =
@@ -890,11 +892,11 @@ fn alternate_script<'p>(py: Python<'p>, rec: &Rec<'_>) -> Res<&'p PyList> {
             continue;
         }
         let tag: String = link.chars().take(3).collect();
-        let entry = PyDict::new(py);
-        entry.set_item("tag", opt(py, none_if_empty(tag)))?;
-        entry.set_item("link", opt(py, none_if_empty(link.to_string())))?;
-        entry.set_item("text", text)?;
-        list.append(entry)?;
+        let mut entry = Map::new();
+        entry.set_item("tag", opt(none_if_empty(tag)));
+        entry.set_item("link", opt(none_if_empty(link.to_string())));
+        entry.set_item("text", text);
+        list.push(entry.into());
     }
     Ok(list)
 }
@@ -902,16 +904,16 @@ fn alternate_script<'p>(py: Python<'p>, rec: &Rec<'_>) -> Res<&'p PyList> {
 const PAGE_WORDS: [&str; 10] = ["p", "pages", "page", "pp", "tr", "trang", "s", "str", "leaves", "l"];
 
 /// `_pages`: the largest `(\d+)\s*(?:p|pages?|pp|tr|trang|s|str|leaves|l)\b` (any case).
-fn pages(py: Python<'_>, extent: Option<&str>) -> Res<PyObject> {
+fn pages(py: Python<'_>, extent: Option<&str>) -> Res<Val> {
     let extent = match extent.filter(|e| !e.is_empty()) {
         Some(extent) => extent,
-        None => return Ok(py.None()),
+        None => return Ok(Val::Null),
     };
     if !simple(extent) {
-        return Ok(fallbacks(py)?.pages.call1(py, (extent,))?);
+        return python_pages(py, extent);
     }
     let b = extent.as_bytes();
-    let mut best: Option<u64> = None;
+    let mut best: Option<i64> = None;
     let mut i = 0;
     while i < b.len() {
         if !b[i].is_ascii_digit() {
@@ -936,16 +938,25 @@ fn pages(py: Python<'_>, extent: Option<&str>) -> Res<PyObject> {
         });
         if unit {
             if digits.len() > 18 {
-                return Ok(fallbacks(py)?.pages.call1(py, (extent,))?);
+                return python_pages(py, extent);
             }
-            let n: u64 = digits.parse().expect("ASCII digits");
+            let n: i64 = digits.parse().expect("ASCII digits");
             best = Some(best.map_or(n, |b| b.max(n)));
         }
     }
-    Ok(opt(py, best))
+    Ok(opt(best))
 }
 
-fn identifiers(py: Python<'_>, rec: &Rec<'_>, out: &PyDict) -> Res<()> {
+/// `_pages` in Python; a number too large for 64 bits (which orjson cannot write) is declined.
+fn python_pages(py: Python<'_>, extent: &str) -> Res<Val> {
+    let found = fallbacks(py)?.pages.call1(py, (extent,))?;
+    match found.extract::<Option<i64>>(py) {
+        Ok(n) => Ok(opt(n)),
+        Err(_) => Err(Failure::Decline),
+    }
+}
+
+fn identifiers(py: Python<'_>, rec: &Rec<'_>, out: &mut Map) -> Res<()> {
     let mut isbns = Vec::new();
     let mut invalid_isbns = Vec::new();
     for field in rec.tagged("020") {
@@ -990,27 +1001,27 @@ fn identifiers(py: Python<'_>, rec: &Rec<'_>, out: &PyDict) -> Res<()> {
             break;
         }
     }
-    let numbers = PyList::empty(py);
+    let mut numbers: Vec<Val> = Vec::new();
     for field in rec.tagged("035") {
         if let Some((org, number)) = system_number(py, field.sub(b'a'))? {
-            let entry = PyDict::new(py);
-            entry.set_item("org", org)?;
-            entry.set_item("number", number)?;
-            numbers.append(entry)?;
+            let mut entry = Map::new();
+            entry.set_item("org", org);
+            entry.set_item("number", number);
+            numbers.push(entry.into());
         }
     }
     let isbns = uniq(isbns);
     let invalid_isbns = uniq(invalid_isbns.into_iter().filter(|v| !isbns.contains(v)).collect());
-    out.set_item("isbns", isbns)?;
-    out.set_item("invalid_isbns", invalid_isbns)?;
-    out.set_item("issns", uniq(issns))?;
-    out.set_item("invalid_issns", uniq(invalid_issns))?;
-    out.set_item("lccn", opt(py, found_lccn))?;
-    out.set_item("system_numbers", numbers)?;
+    out.set_item("isbns", isbns);
+    out.set_item("invalid_isbns", invalid_isbns);
+    out.set_item("issns", uniq(issns));
+    out.set_item("invalid_issns", uniq(invalid_issns));
+    out.set_item("lccn", opt(found_lccn));
+    out.set_item("system_numbers", numbers);
     Ok(())
 }
 
-fn extract<'p>(py: Python<'p>, leader: &str, rec: &Rec<'_>) -> Res<&'p PyDict> {
+fn extract(py: Python<'_>, leader: &str, rec: &Rec<'_>) -> Res<Map> {
     let fixed = rec.first("008").map_or("", |f| f.data);
     if !fixed.is_ascii() {
         return Err(Failure::Decline);
@@ -1020,44 +1031,45 @@ fn extract<'p>(py: Python<'p>, leader: &str, rec: &Rec<'_>) -> Res<&'p PyDict> {
         Some(f) => Some(join(py, f, b"abcefg")?),
         None => None,
     };
-    let out = PyDict::new(py);
-    title(py, rec, out)?;
-    out.set_item("authors", names(py, rec)?)?;
+    let mut out = Map::new();
+    title(py, rec, &mut out)?;
+    out.set_item("authors", names(py, rec)?);
     let edition = match rec.first("250") {
         Some(f) => Some(join(py, f, b"ab")?),
         None => None,
     };
-    out.set_item("edition", opt(py, edition))?;
+    out.set_item("edition", opt(edition));
     let year = year_of(py, fixed, pub_.date.as_deref())?;
-    out.set_item("place", opt(py, pub_.place))?;
-    out.set_item("publisher", opt(py, pub_.publisher))?;
-    out.set_item("pub_date", opt(py, pub_.date))?;
-    out.set_item("year", opt(py, year))?;
+    out.set_item("place", opt(pub_.place));
+    out.set_item("publisher", opt(pub_.publisher));
+    out.set_item("pub_date", opt(pub_.date));
+    out.set_item("year", opt(year));
     let extent_pages = pages(py, extent.as_deref())?;
-    out.set_item("extent", opt(py, extent.filter(|e| !e.is_empty())))?;
-    out.set_item("pages", extent_pages)?;
-    out.set_item("languages", languages(rec, fixed)?)?;
-    out.set_item("material_type", material_type(leader))?;
-    out.set_item("electronic", electronic(py, rec)?)?;
-    out.set_item("content_types", cleaned_values(py, rec, "336")?)?;
-    out.set_item("carrier_types", cleaned_values(py, rec, "338")?)?;
-    out.set_item("subjects", subjects(py, rec)?)?;
-    out.set_item("classification", classification(py, rec)?)?;
-    out.set_item("series", series(py, rec)?)?;
-    out.set_item("links", links(py, rec)?)?;
+    out.set_item("extent", opt(extent.filter(|e| !e.is_empty())));
+    out.set_item("pages", extent_pages);
+    out.set_item("languages", languages(rec, fixed)?);
+    out.set_item("material_type", material_type(leader));
+    out.set_item("electronic", electronic(py, rec)?);
+    out.set_item("content_types", cleaned_values(py, rec, "336")?);
+    out.set_item("carrier_types", cleaned_values(py, rec, "338")?);
+    out.set_item("subjects", subjects(py, rec)?);
+    out.set_item("classification", classification(py, rec)?);
+    out.set_item("series", series(py, rec)?);
+    out.set_item("links", links(py, rec)?);
     let summary = match rec.first("520") {
         Some(f) => Some(join(py, f, b"a")?),
         None => None,
     };
-    out.set_item("summary", opt(py, summary))?;
-    out.set_item("alternate_script", alternate_script(py, rec)?)?;
-    identifiers(py, rec, out)?;
+    out.set_item("summary", opt(summary));
+    out.set_item("alternate_script", alternate_script(py, rec)?);
+    identifiers(py, rec, &mut out)?;
     Ok(out)
 }
 
 /// The record's leader, the fields whose tags are in ``keep`` (3-character tags run together, such
 /// as "001952999") as (tag, indicator 1, indicator 2, data, subfields as in the record or None),
-/// and the catalogue fields that `catalog.marc_fields.extract` gives; or None when the record is
+/// the JSON of the catalogue fields that `catalog.marc_fields.extract` gives, the few of them
+/// Python reads (`CORE`) as a dict, the match keys and the title key; or None when the record is
 /// for the Python path.
 #[pyfunction]
 fn map_iso2709(py: Python<'_>, raw: &[u8], keep: &str) -> PyResult<Option<PyObject>> {
@@ -1088,7 +1100,139 @@ fn map_iso2709(py: Python<'_>, raw: &[u8], keep: &str) -> PyResult<Option<PyObje
             kept.append(item)?;
         }
     }
-    Ok(Some(PyTuple::new(py, [leader.to_object(py), kept.to_object(py), mapped.to_object(py)]).to_object(py)))
+    let json = value::to_json(&mapped);
+    let core = PyDict::new(py);
+    for key in CORE {
+        if let Some(found) = mapped.get(key) {
+            core.set_item(key, value::to_py(py, found)?)?;
+        }
+    }
+    let (keys, title_key) = match match_keys(py, &mapped) {
+        Ok(found) => found,
+        Err(Failure::Decline) => return Ok(None),
+        Err(Failure::Python(err)) => return Err(err),
+    };
+    let out = [
+        leader.to_object(py),
+        kept.to_object(py),
+        json.to_object(py),
+        core.to_object(py),
+        keys.to_object(py),
+        title_key.to_object(py),
+    ];
+    Ok(Some(PyTuple::new(py, out).to_object(py)))
+}
+
+/// The catalogue fields the Python side reads of a record mapped here, for its title
+/// (`catalog.records.CORE_FIELDS`): the rest stays JSON text.
+const CORE: [&str; 5] = ["title", "subtitle", "sort_title", "year", "material_type"];
+
+// ---------------------------------------------------------------------------------------------
+// Match keys: catalog/records.py's match_keys and catalog/dedup/keys.py's blocking keys.
+
+fn text<'m>(map: &'m Map, key: &str) -> Option<&'m str> {
+    match map.get(key) {
+        Some(Val::Str(s)) if !s.is_empty() => Some(s),
+        _ => None,
+    }
+}
+
+fn strings<'m>(map: &'m Map, key: &str) -> Vec<&'m str> {
+    match map.get(key) {
+        Some(Val::List(items)) => items
+            .iter()
+            .filter_map(|v| match v {
+                Val::Str(s) => Some(s.as_str()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The first `n` characters, as Python's `s[:n]`.
+fn chars_prefix(s: &str, n: usize) -> &str {
+    s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
+}
+
+/// `main_author_key`: the first word without a digit of the first main author's folded name.
+/// A name with a non-ASCII numeric character is declined: Python's `\d` is narrower than Rust's.
+fn main_author_key(py: Python<'_>, map: &Map) -> Res<Option<String>> {
+    let authors = match map.get("authors") {
+        Some(Val::List(items)) => items,
+        _ => return Ok(None),
+    };
+    for author in authors {
+        let author = match author {
+            Val::Map(author) => author,
+            _ => continue,
+        };
+        if !matches!(author.get("main"), Some(Val::Bool(true))) {
+            continue;
+        }
+        let name = fold(py, text(author, "name").unwrap_or(""))?;
+        if name.chars().any(|c| !c.is_ascii() && c.is_numeric()) {
+            return Err(Failure::Decline);
+        }
+        return Ok(name.split_whitespace().find(|w| !w.bytes().any(|b| b.is_ascii_digit())).map(str::to_string));
+    }
+    Ok(None)
+}
+
+fn match_keys(py: Python<'_>, map: &Map) -> Res<(Vec<(String, String)>, Option<String>)> {
+    let mut keys: Vec<(String, String)> = Vec::new();
+    for isbn in strings(map, "isbns") {
+        keys.push(("isbn".into(), isbn.to_string()));
+    }
+    for issn in strings(map, "issns") {
+        keys.push(("issn".into(), issn.replace('-', "")));
+    }
+    if let Some(lccn) = text(map, "lccn") {
+        keys.push(("lccn".into(), lccn.to_string()));
+    }
+    if let Some(Val::List(numbers)) = map.get("system_numbers") {
+        for number in numbers {
+            let number = match number {
+                Val::Map(number) => number,
+                _ => continue,
+            };
+            let (org, value) = (text(number, "org").unwrap_or(""), text(number, "number").unwrap_or(""));
+            if org == "OCoLC" {
+                keys.push(("oclc".into(), value.to_string()));
+            } else {
+                keys.push(("sysno".into(), chars_prefix(&format!("{org}:{value}"), 255).to_string()));
+            }
+        }
+    }
+    let title = text(map, "sort_title").or_else(|| text(map, "title")).unwrap_or("");
+    let title_key = fold(py, title)?;
+    let words: Vec<&str> = title_key.split_whitespace().take(5).collect(); // keys.TITLE_WORDS
+    let words = words.join(" ");
+    if !words.is_empty() {
+        let year = match map.get("year") {
+            Some(Val::Int(n)) if *n != 0 => Some(*n),
+            _ => None,
+        };
+        let blocking = match main_author_key(py, map)? {
+            Some(author) => format!("{words}|{author}"),
+            None => {
+                let publisher = fold(py, text(map, "publisher").unwrap_or(""))?;
+                let first = publisher.split_whitespace().next().unwrap_or("");
+                format!("{words}|{}|{first}", year.map_or(String::new(), |y| y.to_string()))
+            }
+        };
+        keys.push(("title".into(), chars_prefix(&blocking, 255).to_string()));
+        if let Some(year) = year {
+            keys.push(("title_year".into(), chars_prefix(&format!("{words}|{year}"), 255).to_string()));
+        }
+    }
+    let mut unique: Vec<(String, String)> = Vec::with_capacity(keys.len());
+    for key in keys {
+        if !unique.contains(&key) {
+            unique.push(key);
+        }
+    }
+    Ok((unique, none_if_empty(title_key)))
 }
 
 #[pymodule]
