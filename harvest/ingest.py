@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import pickle
 import queue
 import threading
 import time
@@ -35,7 +36,7 @@ from catalog.store import LibraryWriter, WriteResult
 from catalog.updates import CatalogueUpdater, UpdateSummary, push_after_commit
 from harvest import sources
 from harvest.incoming import FormatError, Incoming
-from harvest.prepare import GC_THRESHOLDS, Outcome, process, process_chunk, worker_start
+from harvest.prepare import GC_THRESHOLDS, Outcome, packed, process, process_chunk, worker_start
 
 ProgressCallback = Callable[[int, int | None], None]  # (records read, byte offset reached)
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
@@ -92,7 +93,7 @@ def outcomes(
                 for chunk in _chunked(items, _WORK_CHUNK):
                     if stop.is_set():
                         return
-                    ahead.put(pool.submit(process_chunk, chunk, profile, library))
+                    ahead.put(pool.submit(packed, process_chunk, chunk, profile, library))
             except BaseException as exc:  # a file that cannot be read further: raised in file order
                 ahead.put(exc)
             else:
@@ -104,7 +105,7 @@ def outcomes(
             while (got := ahead.get()) is not None:
                 if isinstance(got, BaseException):
                     raise got
-                yield from got.result()
+                yield from pickle.loads(got.result())  # here, not in the pool's thread (see packed)
         finally:
             stop.set()
             while feeder.is_alive():  # let a feeder blocked on a full queue see the stop

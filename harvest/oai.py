@@ -8,6 +8,7 @@ ListIdentifiers sweep for repositories that keep no deletions.
 
 from __future__ import annotations
 
+import pickle
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -40,6 +41,7 @@ from harvest.ingest import (
 )
 from harvest.oai_client import HarvestError, OaiClient, Repository, identify, next_from
 from harvest.oai_fetch import PreparedPage, joined, prepare_page
+from harvest.prepare import packed
 
 LIBRARY = Library.__table__  # type: ignore[attr-defined]
 JOB = IngestJob.__table__  # type: ignore[attr-defined]
@@ -204,12 +206,14 @@ class Harvester:
                     workers = workers or worker_pool(self.workers)
                     parts = self.workers
                     shares = [
-                        workers.submit(prepare_page, content, number + 1, self.profile, True, rows, i, parts)
+                        workers.submit(
+                            packed, prepare_page, content, number + 1, self.profile, True, rows, i, parts
+                        )
                         for i in range(parts)
                     ]
                     self._commit_page(written, window, window_start)  # while the workers prepare
                     written = None
-                    page = joined([share.result() for share in shares])
+                    page = joined([pickle.loads(share.result()) for share in shares])  # see packed
                 else:
                     page = prepare_page(content, number + 1, self.profile, library=rows)
                 if page.error_code == "badResumptionToken" and token and not self.summary.restarted:

@@ -12,11 +12,13 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import pickle
 import select
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from catalog.holdings import HoldingsProfile
 from catalog.records import PreparedRecord, RecordRejected, native_tags, prepare, prepare_iso2709
@@ -95,6 +97,15 @@ def process_chunk(
         if outcome.prepared is not None:
             outcome.prepared.compact()
     return outcomes
+
+
+def packed(func: Callable[..., Any], *args: Any) -> bytes:
+    """``func(*args)``, pickled: what a job's worker hands back, for the job's writing thread to
+    unpickle (:func:`pickle.loads`) when it takes the result. Left to the process pool, the results
+    are unpickled in the pool's own thread of the job's process, one call holding the GIL for
+    milliseconds: each time the writer came back from SQLite it waited for that call to end, and
+    its inserts took twice as long as in a job without workers."""
+    return pickle.dumps(func(*args), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def worker_start(job_pid: int | None = None) -> None:
