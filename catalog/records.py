@@ -12,7 +12,7 @@ from pymarc import Field, Record
 from catalog import holdings, marc_fields, native
 from catalog.dedup.keys import blocking_keys
 from catalog.holdings import HoldingsProfile
-from catalog.light_record import LightField
+from catalog.light_record import LightField, LightRecord
 from catalog.search.rows import document, index_rows
 from catalog.text import fold
 
@@ -113,6 +113,27 @@ def prepare_iso2709(
     fields = orjson.loads(fields_json) if library else core
     mapped = Mapped(grouped, fields, fields_json, keys, title_key)
     return prepare(None, raw, "iso2709", profile, warnings, library, mapped=mapped)
+
+
+def prepare_light(
+    record: LightRecord,
+    raw: bytes,
+    raw_format: str,
+    profile: HoldingsProfile | None,
+    warnings: list[str] | None = None,
+    library: str | None = None,
+) -> PreparedRecord | None:
+    """:func:`prepare` for a light record read by other means than ISO 2709 (MARCXML), through the
+    compiled mapping; ``None`` when it declines the record (it then takes :func:`prepare`)."""
+    assert native.map_fields is not None
+    given = [(f.tag, f.indicator1, f.indicator2, f.data, f.subfields) for f in record.fields]
+    found = native.map_fields(record.leader, given)  # type: ignore[arg-type]
+    if found is None:
+        return None
+    _, _, fields_json, core, keys, title_key = found
+    fields = orjson.loads(fields_json) if library else core
+    mapped = Mapped(marc_fields.fields_by_tag(record), fields, fields_json, keys, title_key)  # type: ignore[arg-type]
+    return prepare(None, raw, raw_format, profile, warnings, library, mapped=mapped)
 
 
 @dataclass(slots=True)

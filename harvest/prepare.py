@@ -20,8 +20,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from catalog import native
 from catalog.holdings import HoldingsProfile
-from catalog.records import PreparedRecord, RecordRejected, native_tags, prepare, prepare_iso2709
+from catalog.light_record import LightRecord
+from catalog.records import (
+    PreparedRecord,
+    RecordRejected,
+    native_tags,
+    prepare,
+    prepare_iso2709,
+    prepare_light,
+)
 from harvest import fast_iso2709, sources
 from harvest.incoming import Incoming
 
@@ -51,7 +60,8 @@ def process(
 ) -> Outcome:
     """Decode and prepare one split record; every failure becomes a reason, never an exception.
 
-    A clean UTF-8 ISO 2709 record goes through the compiled mapping where it is built. ``tags``:
+    A clean UTF-8 ISO 2709 record, and a MARCXML one, go through the compiled mapping where it is
+    built. ``tags``:
     :func:`catalog.records.native_tags` for ``profile`` when it was computed once for many records."""
     where = f"{item.member}: " if item.member else ""
     if item.record is None and item.error is None and item.raw_format == "iso2709":
@@ -70,6 +80,13 @@ def process(
     record = item.record
     if record is None:
         return Outcome(item.number, item.offset, None, None, where + (item.error or "unreadable record"))
+    if isinstance(record, LightRecord) and item.raw_format == "marcxml" and native.map_fields is not None:
+        raw, notes = item.raw, item.warnings
+        outcome = _outcome(
+            item, where, lambda: prepare_light(record, raw, "marcxml", profile, notes, library)
+        )
+        if outcome is not None:
+            return outcome
     outcome = _outcome(
         item, where, lambda: prepare(record, item.raw, item.raw_format, profile, item.warnings, library)
     )

@@ -22,16 +22,22 @@ KeptField = tuple[str, str, str, str, "str | None"]
 #  match keys, title key)
 Mapping = tuple[str, list[KeptField], str, dict[str, Any], list[tuple[str, str]], "str | None"]
 MapIso2709 = Callable[[bytes, str], "Mapping | None"]
+# (tag, indicator 1, indicator 2, control field data, subfields as (code, value))
+GivenField = tuple[str, str, str, str, list[tuple[str, str]]]
+MapFields = Callable[[str, list[GivenField]], "Mapping | None"]
 
 
-def _load() -> MapIso2709 | None:
+def _load(name: str) -> Any:
     if os.environ.get("UNIONCAT_NATIVE", "1") == "0":
         return None
     try:
-        from catalog.native._mapping import map_iso2709  # type: ignore[import-not-found]
+        from catalog.native import _mapping  # type: ignore[attr-defined]
     except ImportError:
         return None
-    return map_iso2709  # type: ignore[no-any-return]
+    return getattr(_mapping, name, None)
 
 
-map_iso2709: MapIso2709 | None = _load()
+# A clean UTF-8 ISO 2709 record, from its bytes.
+map_iso2709: MapIso2709 | None = _load("map_iso2709")
+# A record read by other means (a MARCXML light record), from its fields; nothing is kept.
+map_fields: MapFields | None = _load("map_fields")

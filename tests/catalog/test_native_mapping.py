@@ -1,21 +1,26 @@
 """The compiled mapping (catalog/native) gives exactly what the Python path gives: on every real ISO
-2709 file, with pymarc as the reference, and on generated records full of the values the mapping's
-rules turn on (ISBD punctuation, identifiers in every form, Vietnamese text, odd white space)."""
+2709 file, with pymarc as the reference, on every real MARCXML file read as the OAI-PMH harvest
+reads it, and on generated records full of the values the mapping's rules turn on (ISBD
+punctuation, identifiers in every form, Vietnamese text, odd white space), in both formats."""
 
 from __future__ import annotations
 
+import io
 import os
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pymarc import Field, Indicators, Leader, Record, Subfield
+from lxml import etree
+from pymarc import Field, Indicators, Leader, Record, Subfield, record_to_xml
 
 from catalog import holdings, native
-from catalog.records import PreparedRecord, native_tags, prepare, prepare_iso2709
-from harvest import fast_iso2709, sources
+from catalog.light_record import LightField, LightRecord
+from catalog.records import PreparedRecord, native_tags, prepare, prepare_iso2709, prepare_light
+from harvest import fast_iso2709, marcxml, sources
 from harvest.prepare import process
-from tests.conftest import ISO2709_FILES, fixture
+from tests.conftest import ISO2709_FILES, KOHA, fixture
 
 if native.map_iso2709 is None:
     if os.environ.get("UNIONCAT_REQUIRE_NATIVE") == "1":
@@ -60,6 +65,50 @@ def test_compiled_mapping_matches_pymarc_on_every_real_file(name: str) -> None:
         assert taken > 300  # clean UTF-8 exports, Vietnamese ones included, take it
     if name in ("marc8.dat", "1251.dat", "leader-says-marc8-bytes-are-utf8.marc"):
         assert taken == 0  # the same records as the Python fast path: UTF-8 flagged and valid
+
+
+def _light_records(data: bytes) -> Iterator[tuple[bytes, LightRecord]]:
+    """The MARCXML records of ``data`` as the OAI-PMH harvest reads them (harvest/oai_page.py)."""
+    for item in marcxml.split(io.BytesIO(data)):
+        namespaces, _ = item.context
+        cleaned, _ = marcxml.strip_invalid_characters(item.raw)
+        try:
+            element = etree.fromstring(marcxml.wrap(cleaned, namespaces), marcxml.parser())[0]
+        except etree.XMLSyntaxError:
+            continue  # rejected before any mapping
+        yield item.raw, marcxml.light_record_from_element(element)
+
+
+@pytest.mark.parametrize("path", [KOHA, fixture("culturegraph-5-clusters.marcxml"), fixture("bad_tag.xml")])
+def test_compiled_mapping_matches_the_python_path_on_every_real_marcxml_file(path: object) -> None:
+    taken = 0
+    for profile, library in ((None, "lib"), (None, None), (holdings.KOHA, None)):
+        for raw, light in _light_records(path.read_bytes()):  # type: ignore[attr-defined]
+            compiled = prepare_light(light, raw, "marcxml", profile, [], library)
+            if compiled is None:
+                continue
+            taken += 1
+            _same(compiled, prepare(light, raw, "marcxml", profile, [], library))  # type: ignore[arg-type]
+    if path.name == "bad_tag.xml":  # type: ignore[attr-defined]
+        assert taken == 0  # a tag of two characters ("42"): declined, the Python path reads it
+    else:
+        assert taken > 0
+    if path == KOHA:
+        assert taken == 3 * 436  # a Koha export, Vietnamese text and 952 items: every record
+
+
+def test_compiled_mapping_declines_what_only_marcxml_can_hold() -> None:
+    def light(tag: str = "245", code: str = "a", value: str = "Title", ind: str = "0") -> LightRecord:
+        fields = [LightField("001", "id-1"), LightField(tag, "", (ind, "0"), [Subfield(code, value)])]
+        return LightRecord("00000nam a2200000 a 4500", fields)
+
+    assert prepare_light(light(), b"", "marcxml", None) is not None
+    for odd in (light(code="ab"), light(code=""), light(code="é"), light(value="a\x1fb"), light(tag="24")):
+        assert prepare_light(odd, b"", "marcxml", None) is None
+    for odd in (light(tag="2450"), light(ind="é")):
+        assert prepare_light(odd, b"", "marcxml", None) is None
+    # a declined record still goes through: the Python path prepares it
+    assert prepare(light(code="ab"), b"", "marcxml", None).title is None  # type: ignore[arg-type]
 
 
 def test_the_ingest_takes_the_compiled_mapping_and_gives_the_same_outcomes() -> None:
@@ -196,6 +245,17 @@ def test_compiled_mapping_matches_the_python_path_on_generated_records(
             assert any(not v.isascii() for v in languages)
             continue
         _same(compiled, prepare(light, raw, "iso2709", profile, [], library))  # type: ignore[arg-type]
+    # The same record as MARCXML, read as the OAI-PMH harvest reads it.
+    xml = b"<collection>" + record_to_xml(record) + b"</collection>"
+    [(xml_raw, xml_light)] = list(_light_records(xml))
+    for profile, library in ((None, None), (holdings.KOHA, "lib")):
+        compiled = prepare_light(xml_light, xml_raw, "marcxml", profile, [], library)
+        if compiled is None:
+            languages = [v for t, _, _, subs in fields if t == "041" for c, v in subs if c in "ad"]
+            assert any(not v.isascii() for v in languages)
+            continue
+        reference = prepare(xml_light, xml_raw, "marcxml", profile, [], library)  # type: ignore[arg-type]
+        _same(compiled, reference)
 
 
 def test_a_profile_with_a_tag_the_compiled_mapping_cannot_take_uses_the_python_path() -> None:

@@ -1077,7 +1077,48 @@ fn map_iso2709(py: Python<'_>, raw: &[u8], keep: &str) -> PyResult<Option<PyObje
         Some(found) => found,
         None => return Ok(None),
     };
-    let rec = Rec { fields };
+    map_record(py, leader, Rec { fields }, keep)
+}
+
+/// A field of a record read by other means (MARCXML): tag, indicators, control field data and
+/// the subfields as (code, value).
+type GivenField = (String, String, String, String, Vec<(String, String)>);
+
+/// `map_iso2709` for a record already read into fields (the light records of harvest/marcxml.py),
+/// with nothing kept. Declined: what the ISO 2709 reader would not have let through and the Python
+/// mapping reads otherwise (a leader, tag or indicator that is not ASCII, a tag not of 3
+/// characters, a subfield code not of one ASCII character, a value holding a subfield delimiter).
+#[pyfunction]
+fn map_fields(py: Python<'_>, leader: &str, fields: Vec<GivenField>) -> PyResult<Option<PyObject>> {
+    if leader.len() != 24 || !leader.is_ascii() {
+        return Ok(None);
+    }
+    let mut bodies: Vec<String> = Vec::with_capacity(fields.len());
+    for (tag, ind1, ind2, _, subfields) in &fields {
+        if tag.len() != 3 || !tag.is_ascii() || ind1.len() != 1 || ind2.len() != 1 {
+            return Ok(None); // indicators of one ASCII character: the reader gives " " for none
+        }
+        let mut body = String::new();
+        for (code, value) in subfields {
+            if code.len() != 1 || value.contains('\x1f') {
+                return Ok(None);
+            }
+            body.push('\x1f');
+            body.push_str(code);
+            body.push_str(value);
+        }
+        bodies.push(body);
+    }
+    let mut read: Vec<Fld<'_>> = Vec::with_capacity(fields.len());
+    for ((tag, ind1, ind2, data, _), body) in fields.iter().zip(&bodies) {
+        let control = tag.bytes().all(|b| b.is_ascii_digit()) && tag.as_str() < "010";
+        let (ind1, ind2) = (ind1.as_bytes()[0], ind2.as_bytes()[0]);
+        read.push(Fld { tag, control, data, ind1, ind2, body });
+    }
+    map_record(py, leader, Rec { fields: read }, "")
+}
+
+fn map_record(py: Python<'_>, leader: &str, rec: Rec<'_>, keep: &str) -> PyResult<Option<PyObject>> {
     let mapped = match extract(py, leader, &rec) {
         Ok(mapped) => mapped,
         Err(Failure::Decline) => return Ok(None),
@@ -1238,5 +1279,6 @@ fn match_keys(py: Python<'_>, map: &Map) -> Res<(Vec<(String, String)>, Option<S
 #[pymodule]
 fn _mapping(_py: Python<'_>, m: &PyModule) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(map_iso2709, m)?)?;
+    m.add_function(wrap_pyfunction!(map_fields, m)?)?;
     Ok(())
 }
