@@ -55,6 +55,10 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
+    # A checkpoint (copying the WAL into the database, with its fsyncs) once 64 MiB of WAL have
+    # accumulated, not 4 MiB: an OAI-PMH harvest commits every page (several MiB), and at 4 MiB every
+    # commit ran a checkpoint. 50,000 records harvested: 36.6 s -> 33.6 s (two rounds each).
+    cur.execute("PRAGMA wal_autocheckpoint=16384")
     cur.execute("PRAGMA cache_size=-65536")  # 64 MiB of page cache: bulk writes touch many index pages
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
     cur.close()
