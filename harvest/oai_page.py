@@ -1,11 +1,11 @@
 """One OAI-PMH response page, read record by record from its bytes.
 
-A page is parsed for its envelope (response date, error, resumption token) as a whole, with the
-control characters XML forbids removed first. Its records are then cut out of the bytes and parsed
-one by one, as ingest does with MARCXML files: a record that is not well-formed costs that record
-only, and every MARC record keeps its exact bytes. A page that is not a complete OAI-PMH document
-(an HTML error page, a body cut short) raises :class:`PageError`, so that it is fetched again rather
-than taken for the end of the list.
+A page's records are cut out of its bytes; what is left is parsed for the envelope (response date,
+error, resumption token), with the control characters XML forbids removed first. The records are
+parsed together where they are well-formed, else one by one, as ingest does with MARCXML files: a
+record that is not well-formed costs that record only, and every MARC record keeps its exact bytes.
+A page that is not a complete OAI-PMH document (an HTML error page, a body cut short) raises
+:class:`PageError`, so that it is fetched again rather than taken for the end of the list.
 """
 
 from __future__ import annotations
@@ -158,18 +158,43 @@ def _token(root: etree._Element) -> etree._Element | None:
     return None
 
 
+def _outer(content: bytes, spans: list[tuple[int, int]]) -> bytes:
+    """The page without its records: what its envelope is read from (a fraction of the bytes)."""
+    return content[: spans[0][0]] + content[spans[-1][1] :] if spans else content
+
+
+def _share_elements(
+    content: bytes, spans: list[tuple[int, int]], namespaces: dict[bytes, bytes]
+) -> list[etree._Element | None]:
+    """The record elements of a run of the page's records, parsed in one go; ``None`` for each (the
+    records are then parsed one by one) when that part of the page is not well-formed."""
+    none: list[etree._Element | None] = [None] * len(spans)
+    if not spans:
+        return none
+    region, _ = marcxml.strip_invalid_characters(content[spans[0][0] : spans[-1][1]])
+    try:
+        wrapper = etree.fromstring(marcxml.wrap(region, namespaces), marcxml.parser())
+    except etree.XMLSyntaxError:
+        return none
+    parsed = [r for r in wrapper if isinstance(r.tag, str)]
+    if len(parsed) != len(spans) or any(_local(r) != "record" for r in parsed):
+        return none
+    return list(parsed)
+
+
 def page_token(content: bytes) -> str | None:
     """The resumption token of a response (None on the last page); :class:`PageError` when the
     response is not a complete OAI-PMH document."""
-    token = _token(_envelope(content)[0])
+    token = _token(_envelope(_outer(content, _record_chunks(content)))[0])
     return ((token.text or "").strip() or None) if token is not None else None
 
 
 def read_page(content: bytes, first_number: int = 1, part: int = 0, parts: int = 1) -> Page:
     """The envelope and records of one ListRecords or GetRecord response; with ``parts`` > 1, only
     the records of share ``part`` (0-based) of ``parts`` equal runs, so that several processes can
-    each read and prepare a share of one page."""
-    root, strict = _envelope(content)
+    each read and prepare a share of one page. Each share parses only its own records."""
+    spans = _record_chunks(content)
+    root, _ = _envelope(_outer(content, spans))
     page = Page()
     date = _child(root, "responseDate")
     page.response_date = (date.text or "").strip() if date is not None else None
@@ -178,22 +203,18 @@ def read_page(content: bytes, first_number: int = 1, part: int = 0, parts: int =
         page.error_code = error.get("code") or "unknown"
         page.error_message = (error.text or "").strip()
         return page
-    spans = _record_chunks(content)
-    elements: list[etree._Element | None] = [None] * len(spans)
-    if strict:
-        parsed = [r for verb in root if isinstance(verb.tag, str) for r in verb if _local(r) == "record"]
-        if len(parsed) == len(spans):
-            elements = list(parsed)
+    share = range(len(spans) * part // parts, len(spans) * (part + 1) // parts)
     namespaces: dict[bytes, bytes] = {}
     scanned = 0
-    share = range(len(spans) * part // parts, len(spans) * (part + 1) // parts)
-    for index, (span, element) in enumerate(zip(spans, elements, strict=True)):
-        if index >= share.stop:
-            break
-        start, end = span
+    elements: list[etree._Element | None] = []
+    for index in range(share.stop):
+        start, end = spans[index]
         namespaces.update(marcxml.declared_namespaces(content[scanned:start]))
         scanned = end
+        if index == share.start:
+            elements = _share_elements(content, spans[share.start : share.stop], namespaces)
         if index >= share.start:
+            element = elements[index - share.start]
             page.records.append(_read_record(content[start:end], element, namespaces, first_number + index))
     token = _token(root)
     if token is not None:
