@@ -104,15 +104,11 @@ def prepare_iso2709(
     found = native.map_iso2709(raw, tags)
     if found is None:
         return None
-    _, kept, fields_json, core, keys, title_key = found
     grouped: dict[str, list[Field]] = {}
-    for tag, ind1, ind2, data, body in kept:
+    for tag, ind1, ind2, data, body in found[1]:
         light = LightField(tag, data) if body is None else LightField(tag, "", (ind1, ind2), None, body)
         grouped.setdefault(tag, []).append(light)  # type: ignore[arg-type]
-    # The search document reads every field: only then is the JSON read back into a dict.
-    fields = orjson.loads(fields_json) if library else core
-    mapped = Mapped(grouped, fields, fields_json, keys, title_key)
-    return prepare(None, raw, "iso2709", profile, warnings, library, mapped=mapped)
+    return prepare(None, raw, "iso2709", profile, warnings, library, mapped=_mapped(found, grouped, library))
 
 
 def prepare_light(
@@ -130,9 +126,7 @@ def prepare_light(
     found = native.map_fields(record.leader, given)  # type: ignore[arg-type]
     if found is None:
         return None
-    _, _, fields_json, core, keys, title_key = found
-    fields = orjson.loads(fields_json) if library else core
-    mapped = Mapped(marc_fields.fields_by_tag(record), fields, fields_json, keys, title_key)  # type: ignore[arg-type]
+    mapped = _mapped(found, marc_fields.fields_by_tag(record), library)  # type: ignore[arg-type]
     return prepare(None, raw, raw_format, profile, warnings, library, mapped=mapped)
 
 
@@ -147,6 +141,13 @@ class Mapped:
     fields_json: str
     keys: list[tuple[str, str]]
     title_key: str | None
+
+
+def _mapped(found: native.Mapping, grouped: dict[str, list[Field]], library: str | None) -> Mapped:
+    _, _, fields_json, core, keys, title_key = found
+    # The search document reads every field: only then is the JSON read back into a dict.
+    fields = orjson.loads(fields_json) if library else core
+    return Mapped(grouped, fields, fields_json, keys, title_key)
 
 
 def prepare(

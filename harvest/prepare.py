@@ -60,9 +60,9 @@ def process(
 ) -> Outcome:
     """Decode and prepare one split record; every failure becomes a reason, never an exception.
 
-    A clean UTF-8 ISO 2709 record, and a MARCXML one, go through the compiled mapping where it is
-    built. ``tags``:
-    :func:`catalog.records.native_tags` for ``profile`` when it was computed once for many records."""
+    A clean UTF-8 ISO 2709 record, and a harvested MARCXML one, go through the compiled mapping
+    where it is built. ``tags``: :func:`catalog.records.native_tags` for ``profile`` when it was
+    computed once for many records."""
     where = f"{item.member}: " if item.member else ""
     if item.record is None and item.error is None and item.raw_format == "iso2709":
         tags = native_tags(profile) if tags is None else tags

@@ -17,7 +17,7 @@ from pymarc import Field, Indicators, Leader, Record, Subfield, record_to_xml
 
 from catalog import holdings, native
 from catalog.light_record import LightField, LightRecord
-from catalog.records import PreparedRecord, native_tags, prepare, prepare_iso2709, prepare_light
+from catalog.records import CORE_FIELDS, PreparedRecord, native_tags, prepare, prepare_iso2709, prepare_light
 from harvest import fast_iso2709, marcxml, sources
 from harvest.prepare import process
 from tests.conftest import ISO2709_FILES, KOHA, fixture
@@ -123,6 +123,9 @@ def test_the_ingest_takes_the_compiled_mapping_and_gives_the_same_outcomes() -> 
             _same(a.prepared, b.prepared)
     # The compiled mapping read the records: none was decoded by the Python readers.
     assert sum(item.record is None for item in items) > 500
+    # It hands back as objects the fields prepare() reads, and no others.
+    found = native.map_iso2709(items[0].raw, native_tags(None))  # type: ignore[misc]
+    assert found is not None and tuple(found[3]) == CORE_FIELDS
 
 
 # Values built from the pieces the mapping's rules look at.

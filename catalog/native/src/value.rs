@@ -40,10 +40,6 @@ impl Map {
     pub fn get(&self, key: &str) -> Option<&Val> {
         self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 impl From<String> for Val {
