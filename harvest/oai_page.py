@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -20,7 +21,11 @@ from harvest import marcxml
 from harvest.incoming import Incoming
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
-_RECORD_TAG = re.compile(rb"<(/?)(?:[A-Za-z_][\w.-]*:)?record(?=[\s/>])")
+# A record tag: rb"<(/?)(?:[A-Za-z_][\w.-]*:)?record(?=[\s/>])", found from its name (the pattern
+# itself tried every "<" of a page, a quarter of a harvest worker's time): see _record_tags.
+_RECORD_NAME = re.compile(rb"record(?=[\s/>])")
+_NAME_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+_NAME_START = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 _HEADER_FIRST = re.compile(rb"\s*(?:<!--.*?-->\s*)*<(?:[A-Za-z_][\w.-]*:)?header(?=[\s/>])", re.DOTALL)
 _IDENTIFIER = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?identifier\s*>\s*([^<]{1,500}?)\s*<")
 _END_OF_DOCUMENT = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?OAI-PMH\s*>\s*$")
@@ -77,14 +82,31 @@ def _envelope(content: bytes) -> tuple[etree._Element, bool]:
     return root, strict
 
 
+def _record_tags(content: bytes) -> Iterator[tuple[int, int, bool]]:
+    """(where its "<" is, where its name ends, whether it closes) of every ``record`` tag, with or
+    without a namespace prefix."""
+    for match in _RECORD_NAME.finditer(content):
+        begin = match.start()
+        if begin and content[begin - 1] == 0x3A:  # ":" ends a prefix
+            first = begin - 1
+            while first and content[first - 1] in _NAME_BYTES:
+                first -= 1
+            if first == begin - 1 or content[first] not in _NAME_START:
+                continue
+            begin = first
+        closing = begin > 0 and content[begin - 1] == 0x2F  # "/"
+        opening = begin - 1 - closing
+        if opening >= 0 and content[opening] == 0x3C:  # "<"
+            yield opening, match.end(), closing
+
+
 def _record_chunks(content: bytes) -> list[tuple[int, int]]:
     """(start, end) of every OAI ``record`` element: a record element whose first child is a header."""
     spans: list[tuple[int, int]] = []
     depth = 0
     start = -1
-    for match in _RECORD_TAG.finditer(content):
-        closing = match.group(1) == b"/"
-        tag_end = content.find(b">", match.end())
+    for opening, name_end, closing in _record_tags(content):
+        tag_end = content.find(b">", name_end)
         if tag_end == -1:
             break
         if closing:
@@ -95,7 +117,7 @@ def _record_chunks(content: bytes) -> list[tuple[int, int]]:
             depth = max(depth, 0)
         elif content[tag_end - 1 : tag_end] != b"/":  # not <record/>
             if depth == 0 and _HEADER_FIRST.match(content, tag_end + 1):
-                start = match.start()
+                start = opening
             depth += 1
     return spans
 

@@ -4,6 +4,7 @@ tests/oai_peer.py) on 127.0.0.1, serving the real Koha sample with its 952 items
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -22,6 +25,7 @@ from catalog.models import Holding, IngestJob, JobRejection, RecordStatus, Sourc
 from harvest.oai import harvest_library
 from harvest.oai_client import HarvestError, OaiClient, Repository, next_from
 from harvest.oai_fetch import PreparedPage, joined, prepare_page
+from harvest.oai_page import _record_tags
 from tests.conftest import KOHA, descendants, unioncat_command, wait_gone
 from tests.oai_peer import Peer
 
@@ -228,6 +232,28 @@ def test_shares_of_a_page_join_into_the_whole_page(peer: Peer, parts: int) -> No
     assert sum(e[3] is not None for e in entries(whole)) == 1  # the broken record, and only it
     assert entries(joined_page) == entries(whole)
     assert (joined_page.token, joined_page.response_date) == (whole.token, whole.response_date)
+
+
+_RECORD_TAG = re.compile(rb"<(/?)(?:[A-Za-z_][\w.-]*:)?record(?=[\s/>])")  # what _record_tags finds
+# Tags built around the name: what comes before it (a "<", a "</", anything), a prefix of name
+# characters, colons and others, the name or a near miss, and what follows.
+_TAGS = st.tuples(
+    st.sampled_from([b"<", b"</", b"", b"x", b"/", b"<<"]),
+    st.one_of(
+        st.sampled_from([b"", b"marc:", b"1a:", b"_:", b"a.b-c:", b":", b"a:b:", b"-x:", b".:", b"9:"]),
+        st.text(alphabet="aZ1_.-:/ ", max_size=5).map(str.encode),
+    ),
+    st.sampled_from([b"record", b"rec", b"Record"]),
+    st.sampled_from([b">", b" ", b"/", b"\t", b"", b"x", b"record>"]),
+).map(b"".join)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(_TAGS, max_size=5))
+def test_record_tags_are_found_as_the_pattern_finds_them(tags: list[bytes]) -> None:
+    content = b"".join(tags)
+    expected = [(m.start(), m.end(), m.group(1) == b"/") for m in _RECORD_TAG.finditer(content)]
+    assert list(_record_tags(content)) == expected
 
 
 def test_repository_errors_fail_the_job_with_the_reason(sqlite_engine: Engine, peer: Peer) -> None:
