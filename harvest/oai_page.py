@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -66,20 +66,19 @@ def _child(element: etree._Element, name: str) -> etree._Element | None:
     return None
 
 
-def _envelope(content: bytes) -> tuple[etree._Element, bool]:
-    """The parsed page, and whether it parsed strictly (else leniently, records to be read one by one)."""
+def _envelope(content: bytes) -> etree._Element:
+    """The parsed envelope: strictly, or leniently when only its end is sound."""
     cleaned, _ = marcxml.strip_invalid_characters(content)
-    strict = True
     try:
         root = etree.fromstring(cleaned, marcxml.parser())
     except etree.XMLSyntaxError as exc:
         if not _END_OF_DOCUMENT.search(cleaned[-200:]):
             raise PageError(f"the response is not a complete XML document: {exc}") from None
         lenient = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, load_dtd=False)
-        root, strict = etree.fromstring(cleaned, lenient), False
+        root = etree.fromstring(cleaned, lenient)
     if root is None or _local(root) != "OAI-PMH":
         raise PageError("the response is not an OAI-PMH document")
-    return root, strict
+    return root
 
 
 def _record_tags(content: bytes) -> Iterator[tuple[int, int, bool]]:
@@ -122,19 +121,21 @@ def _record_chunks(content: bytes) -> list[tuple[int, int]]:
     return spans
 
 
-def _parse_chunk(chunk: bytes, namespaces: dict[bytes, bytes]) -> etree._Element:
+def _parse_wrapped(chunk: bytes, namespaces: dict[bytes, bytes]) -> etree._Element:
+    """``chunk`` (one or more records) parsed inside a wrapper that declares ``namespaces``, the
+    control characters XML forbids removed; the wrapper is returned."""
     cleaned, _ = marcxml.strip_invalid_characters(chunk)
-    return etree.fromstring(marcxml.wrap(cleaned, namespaces), marcxml.parser())[0]
+    return etree.fromstring(marcxml.wrap(cleaned, namespaces), marcxml.parser())
 
 
 def _read_record(
     chunk: bytes, element: etree._Element | None, namespaces: dict[bytes, bytes], number: int
 ) -> OaiRecord:
-    """One OAI record: from the page's tree (``element``) when the page parsed strictly, else from
-    its own bytes; the MARC record keeps its exact bytes and becomes the ingest's light record."""
+    """One OAI record: from its share's tree (``element``) when that run of records parsed, else
+    from its own bytes; the MARC record keeps its exact bytes and becomes the ingest's light record."""
     if element is None:
         try:
-            element = _parse_chunk(chunk, namespaces)
+            element = _parse_wrapped(chunk, namespaces)[0]
         except etree.XMLSyntaxError as exc:
             found = _IDENTIFIER.search(chunk)
             identifier = found.group(1).decode("utf-8", "replace") if found else None
@@ -187,27 +188,26 @@ def _outer(content: bytes, spans: list[tuple[int, int]]) -> bytes:
 
 def _share_elements(
     content: bytes, spans: list[tuple[int, int]], namespaces: dict[bytes, bytes]
-) -> list[etree._Element | None]:
+) -> Sequence[etree._Element | None]:
     """The record elements of a run of the page's records, parsed in one go; ``None`` for each (the
     records are then parsed one by one) when that part of the page is not well-formed."""
     none: list[etree._Element | None] = [None] * len(spans)
     if not spans:
         return none
-    region, _ = marcxml.strip_invalid_characters(content[spans[0][0] : spans[-1][1]])
     try:
-        wrapper = etree.fromstring(marcxml.wrap(region, namespaces), marcxml.parser())
+        wrapper = _parse_wrapped(content[spans[0][0] : spans[-1][1]], namespaces)
     except etree.XMLSyntaxError:
         return none
     parsed = [r for r in wrapper if isinstance(r.tag, str)]
     if len(parsed) != len(spans) or any(_local(r) != "record" for r in parsed):
         return none
-    return list(parsed)
+    return parsed
 
 
 def page_token(content: bytes) -> str | None:
     """The resumption token of a response (None on the last page); :class:`PageError` when the
     response is not a complete OAI-PMH document."""
-    token = _token(_envelope(_outer(content, _record_chunks(content)))[0])
+    token = _token(_envelope(_outer(content, _record_chunks(content))))
     return ((token.text or "").strip() or None) if token is not None else None
 
 
@@ -216,7 +216,7 @@ def read_page(content: bytes, first_number: int = 1, part: int = 0, parts: int =
     the records of share ``part`` (0-based) of ``parts`` equal runs, so that several processes can
     each read and prepare a share of one page. Each share parses only its own records."""
     spans = _record_chunks(content)
-    root, _ = _envelope(_outer(content, spans))
+    root = _envelope(_outer(content, spans))
     page = Page()
     date = _child(root, "responseDate")
     page.response_date = (date.text or "").strip() if date is not None else None
@@ -228,7 +228,7 @@ def read_page(content: bytes, first_number: int = 1, part: int = 0, parts: int =
     share = range(len(spans) * part // parts, len(spans) * (part + 1) // parts)
     namespaces: dict[bytes, bytes] = {}
     scanned = 0
-    elements: list[etree._Element | None] = []
+    elements: Sequence[etree._Element | None] = ()
     for index in range(share.stop):
         start, end = spans[index]
         namespaces.update(marcxml.declared_namespaces(content[scanned:start]))
