@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-import pickle
 import queue
 import threading
 import time
@@ -36,7 +35,7 @@ from catalog.store import LibraryWriter, WriteResult
 from catalog.updates import CatalogueUpdater, UpdateSummary, push_after_commit
 from harvest import sources
 from harvest.incoming import FormatError, Incoming
-from harvest.prepare import GC_THRESHOLDS, Outcome, packed, process, process_chunk, worker_start
+from harvest.prepare import GC_THRESHOLDS, Outcome, packed, process, process_chunk, unpacked, worker_start
 
 ProgressCallback = Callable[[int, int | None], None]  # (records read, byte offset reached)
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
@@ -85,7 +84,7 @@ def outcomes(
             yield process(item, profile, library, tags)
         return
     with worker_pool(workers) as pool:
-        ahead: queue.Queue[Future[list[Outcome]] | BaseException | None] = queue.Queue(workers * _AHEAD)
+        ahead: queue.Queue[Future[bytes] | BaseException | None] = queue.Queue(workers * _AHEAD)
         stop = threading.Event()
 
         def feed() -> None:
@@ -105,7 +104,7 @@ def outcomes(
             while (got := ahead.get()) is not None:
                 if isinstance(got, BaseException):
                     raise got
-                yield from pickle.loads(got.result())  # here, not in the pool's thread (see packed)
+                yield from unpacked(got)  # here, not in the pool's thread (see packed)
         finally:
             stop.set()
             while feeder.is_alive():  # let a feeder blocked on a full queue see the stop

@@ -8,7 +8,6 @@ ListIdentifiers sweep for repositories that keep no deletions.
 
 from __future__ import annotations
 
-import pickle
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -41,7 +40,7 @@ from harvest.ingest import (
 )
 from harvest.oai_client import HarvestError, OaiClient, Repository, identify, next_from
 from harvest.oai_fetch import PreparedPage, joined, prepare_page
-from harvest.prepare import packed
+from harvest.prepare import packed, unpacked
 
 LIBRARY = Library.__table__  # type: ignore[attr-defined]
 JOB = IngestJob.__table__  # type: ignore[attr-defined]
@@ -210,7 +209,7 @@ class Harvester:
                     content, next_token = fetched.result()
                 except HarvestError:
                     if written:  # what was received is kept: the next harvest goes on after it
-                        self._commit_page(written, window, window_start)
+                        self._commit_pages(written, window, window_start)
                     raise
                 if next_token:
                     fetched = http.submit(self.client.fetch, request(next_token))
@@ -224,9 +223,9 @@ class Harvester:
                         for i in range(parts)
                     ]
                     if _due(written, since):
-                        self._commit_page(written, window, window_start)  # while the workers prepare
+                        self._commit_pages(written, window, window_start)  # while the workers prepare
                         written = []
-                    page = joined([pickle.loads(share.result()) for share in shares])  # see packed
+                    page = joined([unpacked(share) for share in shares])
                 else:
                     page = prepare_page(content, number + 1, self.profile, library=rows)
                 if page.error_code == "badResumptionToken" and token and not self.summary.restarted:
@@ -242,7 +241,7 @@ class Harvester:
                     raise HarvestError(f"the repository answered {page.error_code}: {page.error_message}")
                 window_start = window_start or page.response_date
                 if written and _due(written, since):
-                    self._commit_page(written, window, window_start)
+                    self._commit_pages(written, window, window_start)
                     written = []
                 number += len(page.entries)
                 token = page.token
@@ -250,7 +249,7 @@ class Harvester:
                     since = time.monotonic()
                 written.append(page)
                 if not token:
-                    self._commit_page(written, window, window_start)
+                    self._commit_pages(written, window, window_start)
                     break
         finally:  # a failure does not wait for a fetch that may be backing off
             http.shutdown(wait=False, cancel_futures=True)
@@ -297,7 +296,7 @@ class Harvester:
             )
         return list(upserts.values()), list(deletions), rejections
 
-    def _commit_page(
+    def _commit_pages(
         self, pages: list[PreparedPage], window: dict[str, str], window_start: str | None
     ) -> None:
         """Consecutive pages' records, their rejections, the job's counts and the place to resume
@@ -306,12 +305,12 @@ class Harvester:
         counts = self.summary.counts
         before = dict(counts)
         try:
-            self._write_page(pages, window, window_start)
+            self._write_pages(pages, window, window_start)
         except BaseException:
-            counts.update(before)  # the page did not commit: neither do its counts
+            counts.update(before)  # the pages did not commit: neither do their counts
             raise
 
-    def _write_page(
+    def _write_pages(
         self, pages: list[PreparedPage], window: dict[str, str], window_start: str | None
     ) -> None:
         counts = self.summary.counts

@@ -17,6 +17,7 @@ import select
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,11 +119,16 @@ def process_chunk(
 
 def packed(func: Callable[..., Any], *args: Any) -> bytes:
     """``func(*args)``, pickled: what a job's worker hands back, for the job's writing thread to
-    unpickle (:func:`pickle.loads`) when it takes the result. Left to the process pool, the results
+    unpickle (:func:`unpacked`) when it takes the result. Left to the process pool, the results
     are unpickled in the pool's own thread of the job's process, one call holding the GIL for
     milliseconds: each time the writer came back from SQLite it waited for that call to end, and
     its inserts took twice as long as in a job without workers."""
     return pickle.dumps(func(*args), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def unpacked(done: Future[bytes]) -> Any:
+    """The result of a :func:`packed` call, unpickled in the calling (writing) thread."""
+    return pickle.loads(done.result())
 
 
 def worker_start(job_pid: int | None = None) -> None:
