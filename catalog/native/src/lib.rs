@@ -1119,8 +1119,10 @@ fn map_fields(py: Python<'_>, leader: &str, fields: Vec<GivenField>) -> PyResult
 }
 
 fn map_record(py: Python<'_>, leader: &str, rec: Rec<'_>, keep: &str) -> PyResult<Option<PyObject>> {
-    let mapped = match extract(py, leader, &rec) {
-        Ok(mapped) => mapped,
+    // Mapped and keyed first: a record either declines before anything is built for it, or not.
+    let mapped = extract(py, leader, &rec).and_then(|mapped| Ok((match_keys(py, &mapped)?, mapped)));
+    let ((keys, title_key), mapped) = match mapped {
+        Ok(found) => found,
         Err(Failure::Decline) => return Ok(None),
         Err(Failure::Python(err)) => return Err(err),
     };
@@ -1148,11 +1150,6 @@ fn map_record(py: Python<'_>, leader: &str, rec: Rec<'_>, keep: &str) -> PyResul
             core.set_item(key, value::to_py(py, found)?)?;
         }
     }
-    let (keys, title_key) = match match_keys(py, &mapped) {
-        Ok(found) => found,
-        Err(Failure::Decline) => return Ok(None),
-        Err(Failure::Python(err)) => return Err(err),
-    };
     let out = [
         leader.to_object(py),
         kept.to_object(py),
