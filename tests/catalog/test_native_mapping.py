@@ -19,6 +19,7 @@ from catalog import holdings, native
 from catalog.light_record import LightField, LightRecord
 from catalog.records import CORE_FIELDS, PreparedRecord, native_tags, prepare, prepare_iso2709, prepare_light
 from harvest import fast_iso2709, marcxml, sources
+from harvest.oai_page import _parse_wrapped
 from harvest.prepare import process
 from tests.conftest import ISO2709_FILES, KOHA, fixture
 
@@ -71,9 +72,8 @@ def _light_records(data: bytes) -> Iterator[tuple[bytes, LightRecord]]:
     """The MARCXML records of ``data`` as the OAI-PMH harvest reads them (harvest/oai_page.py)."""
     for item in marcxml.split(io.BytesIO(data)):
         namespaces, _ = item.context
-        cleaned, _ = marcxml.strip_invalid_characters(item.raw)
         try:
-            element = etree.fromstring(marcxml.wrap(cleaned, namespaces), marcxml.parser())[0]
+            element = _parse_wrapped(item.raw, namespaces)[0]
         except etree.XMLSyntaxError:
             continue  # rejected before any mapping
         yield item.raw, marcxml.light_record_from_element(element)
