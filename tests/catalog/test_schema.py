@@ -109,6 +109,25 @@ def test_sqlite_runs_in_wal_with_foreign_keys(sqlite_engine) -> None:  # type: i
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
 
 
+def test_new_sqlite_catalogues_use_16_kib_pages_and_older_ones_keep_theirs(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A new file gets db.SQLITE_PAGE_SIZE; a catalogue created with 4 KiB pages keeps them (the page
+    size of a WAL database cannot change). Either way the WAL is checkpointed at 64 MiB."""
+    import sqlite3
+
+    old = tmp_path / "old.db"
+    with sqlite3.connect(old) as conn:
+        conn.execute("PRAGMA page_size=4096")
+        conn.execute("CREATE TABLE t (x)")
+    for path, page_size in ((tmp_path / "new.db", 16384), (old, 4096)):
+        engine = db.make_engine(f"sqlite:///{path}")
+        db.upgrade(engine)
+        with engine.connect() as conn:
+            assert conn.execute(text("PRAGMA page_size")).scalar() == page_size
+            checkpoint = conn.execute(text("PRAGMA wal_autocheckpoint")).scalar()
+            assert checkpoint * page_size == db.WAL_CHECKPOINT_BYTES
+        engine.dispose()
+
+
 def test_embedded_index_keeps_16_mb_of_pending_terms(sqlite_engine) -> None:  # type: ignore[no-untyped-def]
     """FTS5's own setting, stored in each table's _config: one segment written per 16 MB of new terms
     instead of per 1 MB (migration 0007), and back to FTS5's default on downgrade."""
