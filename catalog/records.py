@@ -13,6 +13,7 @@ from catalog import holdings, marc_fields, native
 from catalog.dedup.keys import blocking_keys
 from catalog.holdings import HoldingsProfile
 from catalog.light_record import LightField, LightRecord
+from catalog.pickling import by_constructor
 from catalog.search.rows import document, index_rows
 from catalog.text import fold
 
@@ -21,6 +22,7 @@ class RecordRejected(ValueError):
     """A record that cannot enter the catalogue, with the reason as its message."""
 
 
+@by_constructor
 @dataclass(slots=True)
 class PreparedRecord:
     local_id: str

@@ -24,6 +24,7 @@ from typing import Any
 from catalog import native
 from catalog.holdings import HoldingsProfile
 from catalog.light_record import LightRecord
+from catalog.pickling import by_constructor
 from catalog.records import (
     PreparedRecord,
     RecordRejected,
@@ -45,6 +46,7 @@ WORKER_NICENESS = 19
 GC_THRESHOLDS = (20_000, 20, 1_000)
 
 
+@by_constructor
 @dataclass(slots=True)
 class Outcome:
     """What became of one record read from the file."""

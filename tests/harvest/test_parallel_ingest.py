@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import gzip
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -19,7 +20,10 @@ from sqlalchemy.engine import Engine
 
 from catalog.db import make_engine, session_scope, upgrade
 from catalog.libraries import add_library
+from catalog.records import PreparedRecord
+from harvest import sources
 from harvest.ingest import IngestError, ingest_file
+from harvest.prepare import Outcome, packed, process_chunk
 from tests.conftest import VIETNAMESE, descendants, fixture, wait_gone
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,6 +61,24 @@ def test_workers_build_the_same_catalogue_as_one_process(tmp_path: Path, name: s
     assert [one[k] for k in counts] == [two[k] for k in counts]
     assert one["added"] > 500
     assert _contents(serial) == _contents(parallel)
+
+
+@pytest.mark.parametrize("library", [None, "VNU-LIC"])
+def test_outcomes_cross_to_the_writer_whole(library: str | None) -> None:
+    """What a worker hands back (prepared records with holdings, keys, warnings and search rows;
+    rejections) is unpickled by calling the classes with every field, and arrives equal."""
+    items = list(sources.read_path(fixture("koha-sample-436-with-952.xml"), "auto", decoded=False))
+    items += list(sources.read_path(fixture("bad_records.mrc"), "auto", decoded=False))
+    sent = process_chunk(items, None, library)
+    assert any(o.prepared is None for o in sent) and any(o.prepared and o.prepared.warnings for o in sent)
+    assert any(o.prepared and o.prepared.holdings for o in sent)
+    assert all(o.prepared.document for o in sent if o.prepared) == (library is not None)
+    got = pickle.loads(packed(process_chunk, items, None, library))
+    assert got == sent
+    for outcome in sent:  # rebuilt by a call of the class, not slot by slot
+        assert outcome.__reduce_ex__(pickle.HIGHEST_PROTOCOL)[0] is Outcome
+        if outcome.prepared is not None:
+            assert outcome.prepared.__reduce_ex__(pickle.HIGHEST_PROTOCOL)[0] is PreparedRecord
 
 
 def test_a_file_cut_half_way_fails_the_job_with_workers(tmp_path: Path) -> None:
