@@ -6,7 +6,18 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -145,7 +156,25 @@ class SourceRecord(SQLModel, table=True):
     """One bibliographic record exactly as a member library sent it, with the fields extracted from it."""
 
     __tablename__ = "source_record"
-    __table_args__ = (UniqueConstraint("library_id", "local_id", name="uq_source_record_library_local_id"),)
+    __table_args__ = (
+        UniqueConstraint("library_id", "local_id", name="uq_source_record_library_local_id"),
+        # Partial: most rows have neither a union record (before deduplication) nor an OAI
+        # identifier (read from a file), and no query looks for an empty one (migration 0009).
+        Index(
+            "ix_source_record_union_record_id",
+            "union_record_id",
+            sqlite_where=text("union_record_id IS NOT NULL"),
+            postgresql_where=text("union_record_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_source_record_library_oai",
+            "library_id",
+            "oai_identifier",
+            sqlite_where=text("oai_identifier IS NOT NULL"),
+            postgresql_where=text("oai_identifier IS NOT NULL"),
+        ),
+        Index("ix_source_record_changed_at", "changed_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     library_id: int = Field(sa_column=Column(Integer, ForeignKey("library.id"), nullable=False))
@@ -173,9 +202,7 @@ class SourceRecord(SQLModel, table=True):
     )
     union_record_id: int | None = Field(
         default=None,
-        sa_column=Column(
-            Integer, ForeignKey("union_record.id", ondelete="SET NULL"), nullable=True, index=True
-        ),
+        sa_column=Column(Integer, ForeignKey("union_record.id", ondelete="SET NULL"), nullable=True),
     )
 
 

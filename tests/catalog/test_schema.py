@@ -128,6 +128,60 @@ def test_new_sqlite_catalogues_use_16_kib_pages_and_older_ones_keep_theirs(tmp_p
         engine.dispose()
 
 
+_SOMETIMES_EMPTY = ("ix_source_record_union_record_id", "ix_source_record_library_oai")
+
+
+def _index_definitions(engine) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            rows = conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'index'")
+        else:
+            rows = conn.exec_driver_sql(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'source_record'"
+            )
+        return {name: sql.upper() for name, sql in rows if name in _SOMETIMES_EMPTY}
+
+
+def test_source_records_without_a_union_or_oai_identifier_are_not_indexed(engine) -> None:  # type: ignore[no-untyped-def]
+    """Migration 0009: partial indexes, and back to full ones on downgrade."""
+    definitions = _index_definitions(engine)
+    assert set(definitions) == set(_SOMETIMES_EMPTY)
+    assert all("WHERE" in sql and "IS NOT NULL" in sql for sql in definitions.values())
+    db.downgrade(engine, "0008")
+    assert not any("WHERE" in sql for sql in _index_definitions(engine).values())
+    db.upgrade(engine)
+    assert all("WHERE" in sql for sql in _index_definitions(engine).values())
+
+
+@pytest.mark.parametrize(
+    ("query", "index"),
+    [
+        ("SELECT id FROM source_record WHERE union_record_id IN (1, 2, 3)", "union_record_id"),
+        ("SELECT id FROM source_record WHERE union_record_id = 5 AND status = 'active'", "union_record_id"),
+        (
+            "SELECT s.id FROM union_record u JOIN source_record s ON s.union_record_id = u.id "
+            "WHERE u.title_key = 'x'",
+            "union_record_id",
+        ),
+        (
+            "SELECT id FROM union_record WHERE id NOT IN "
+            "(SELECT union_record_id FROM source_record WHERE union_record_id IS NOT NULL)",
+            "union_record_id",
+        ),
+        ("SELECT id FROM source_record WHERE library_id = 1 AND oai_identifier IN ('a', 'b')", "library_oai"),
+        ("SELECT id FROM source_record WHERE library_id = 1 AND oai_identifier IS NOT NULL", "library_oai"),
+    ],
+)
+def test_lookups_by_union_record_or_oai_identifier_use_the_partial_indexes(
+    sqlite_engine, query: str, index: str
+) -> None:  # type: ignore[no-untyped-def]
+    """The forms of lookup the code uses (catalog/dedup, catalog/lookup.py, catalog/store.py): each
+    implies the column is not empty, so SQLite takes the partial index."""
+    with sqlite_engine.connect() as conn:
+        plan = " ".join(row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + query))
+    assert f"ix_source_record_{index}" in plan
+
+
 def test_embedded_index_keeps_16_mb_of_pending_terms(sqlite_engine) -> None:  # type: ignore[no-untyped-def]
     """FTS5's own setting, stored in each table's _config: one segment written per 16 MB of new terms
     instead of per 1 MB (migration 0007), and back to FTS5's default on downgrade."""
