@@ -3,7 +3,7 @@
 
 # The compiled mapping (catalog/native), built from the Rust crates Debian packages.
 FROM python:3.11.11-slim-bookworm AS mapping
-RUN apt-get update && apt-get install -y --no-install-recommends cargo librust-pyo3-dev \
+RUN apt-get update && apt-get install -y --no-install-recommends cargo librust-pyo3-dev librust-unicode-normalization-dev \
     && rm -rf /var/lib/apt/lists/*
 COPY catalog/native /build/catalog/native
 RUN python /build/catalog/native/build.py

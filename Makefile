@@ -18,8 +18,9 @@ $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/activate
 	touch $@
 
 # The compiled mapping (catalog/native): built where cargo and Debian's Rust crates are installed
-# (apt-get install cargo librust-pyo3-dev); elsewhere the catalogue maps records in Python alone.
-NATIVE_SOURCES := catalog/native/Cargo.toml catalog/native/src/lib.rs
+# (apt-get install cargo librust-pyo3-dev librust-unicode-normalization-dev); elsewhere the
+# catalogue maps records in Python alone.
+NATIVE_SOURCES := catalog/native/Cargo.toml $(wildcard catalog/native/src/*.rs)
 $(VENV)/.native: $(NATIVE_SOURCES) | $(VENV)/.installed
 	$(BIN)/python -m catalog.native.build --if-possible
 	touch $@

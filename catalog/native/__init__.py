@@ -5,9 +5,10 @@
 ``UNIONCAT_NATIVE`` is not ``0``. Everything works without it: the Python modules
 (:mod:`harvest.fast_iso2709`, :mod:`catalog.marc_fields`, :mod:`catalog.text`,
 :mod:`catalog.identifiers`) are the reference, and the tests check that both give the same catalogue
-fields on every real file. The compiled mapping handles printable ASCII text itself and calls the
-Python functions for any other text, so Unicode repairs and Vietnamese folding stay in
-:mod:`catalog.text`.
+fields on every real file. The compiled mapping handles printable ASCII text and Latin text with
+diacritics itself (src/text.rs, the same rules as :mod:`catalog.text`) and calls the Python
+functions for any other text: :mod:`catalog.text` stays the reference for Unicode repairs and
+Vietnamese folding.
 """
 
 from __future__ import annotations
@@ -41,3 +42,7 @@ def _load(name: str) -> Any:
 map_iso2709: MapIso2709 | None = _load("map_iso2709")
 # A record read by other means (a MARCXML light record), from its fields; nothing is kept.
 map_fields: MapFields | None = _load("map_fields")
+# catalog.text's display, clean or fold of a value as the compiled mapping computes it, or None
+# where it hands the value to Python; for the tests that compare the two.
+TextFunction = Callable[[str, str], "str | None"]
+text_function: TextFunction | None = _load("text_function")

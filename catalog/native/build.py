@@ -1,7 +1,8 @@
 """Build the compiled mapping: ``python -m catalog.native.build [--if-possible]``.
 
 Runs cargo on this folder's crate with the crates Debian packages (``apt-get install
-librust-pyo3-dev``; see ``.cargo/config.toml``) and puts the extension module beside this file.
+librust-pyo3-dev librust-unicode-normalization-dev``; see ``.cargo/config.toml``) and puts the
+extension module beside this file.
 With ``--if-possible``, a machine without cargo or the crates gets a message and the exit status 0:
 the catalogue then maps records in Python alone.
 """
@@ -37,8 +38,10 @@ def build() -> Path:
     program = cargo()
     if program is None:
         raise RuntimeError("cargo is not installed")
-    if not any(REGISTRY.glob("pyo3-0.*")):
-        raise RuntimeError(f"the PyO3 crates are not in {REGISTRY} (apt-get install librust-pyo3-dev)")
+    for crate in ("pyo3", "unicode-normalization"):
+        package = f"librust-{crate}-dev"
+        if not any(REGISTRY.glob(f"{crate}-0.*")):
+            raise RuntimeError(f"the {crate} crate is not in {REGISTRY} (apt-get install {package})")
     env = dict(os.environ, PYO3_PYTHON=sys.executable, CARGO_TARGET_DIR=str(HERE / "target"))
     result = subprocess.run(
         [program, "build", "--release", "--quiet"], cwd=HERE, env=env, capture_output=True, text=True

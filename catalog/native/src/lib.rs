@@ -17,7 +17,9 @@ use pyo3::once_cell::GILOnceCell;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
+mod text;
 mod value;
+use text::{squeeze, strip_isbd};
 use value::{Map, Val};
 
 const FT: u8 = 0x1E;
@@ -113,18 +115,6 @@ fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
-/// `" ".join(text.split())` of printable ASCII.
-fn squeeze(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for word in s.split(' ').filter(|w| !w.is_empty()) {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(word);
-    }
-    out
-}
-
 fn display(py: Python<'_>, s: &str) -> Res<String> {
     if s.is_empty() {
         return Ok(String::new());
@@ -132,41 +122,10 @@ fn display(py: Python<'_>, s: &str) -> Res<String> {
     if simple(s) {
         return Ok(squeeze(s));
     }
+    if text::all_handled(s) {
+        return Ok(text::display(s));
+    }
     call_str(py, &fallbacks(py)?.display, s)
-}
-
-const KEEP_PERIOD_WORDS: &[&str] = &[
-    "ed", "eds", "etc", "Co", "Inc", "Ltd", "Jr", "Sr", "St", "vol", "no", "tr", "tp", "nxb", "NXB", "Nxb", "TP",
-    "b", "d", "ca", "cm", "p", "pp", "v", "ill",
-];
-
-/// `_KEEP_PERIOD.search(text)` for printable ASCII ending in ".".
-fn keeps_period(t: &[u8]) -> bool {
-    let n = t.len();
-    if n >= 2 && t[n - 2].is_ascii_alphabetic() && (n == 2 || !is_word(t[n - 3])) {
-        return true;
-    }
-    if n >= 3 && t[n - 3] == b'.' && t[n - 2] == b'.' {
-        return true;
-    }
-    let before = &t[..n - 1];
-    KEEP_PERIOD_WORDS.iter().any(|w| {
-        let w = w.as_bytes();
-        before.ends_with(w) && (before.len() == w.len() || !is_word(before[before.len() - w.len() - 1]))
-    })
-}
-
-/// `strip_isbd` of printable ASCII.
-fn strip_isbd(s: &str) -> String {
-    let mut t = s.trim_matches(' ');
-    while let Some(&last) = t.as_bytes().last() {
-        if b"/:;=,".contains(&last) || (last == b'.' && !keeps_period(t.as_bytes())) {
-            t = t[..t.len() - 1].trim_end_matches(' ');
-        } else {
-            break;
-        }
-    }
-    t.to_string()
 }
 
 fn clean(py: Python<'_>, s: &str) -> Res<String> {
@@ -176,6 +135,9 @@ fn clean(py: Python<'_>, s: &str) -> Res<String> {
     if simple(s) {
         return Ok(strip_isbd(&squeeze(s)));
     }
+    if text::all_handled(s) {
+        return Ok(text::clean(s));
+    }
     call_str(py, &fallbacks(py)?.clean, s)
 }
 
@@ -184,6 +146,9 @@ fn fold(py: Python<'_>, s: &str) -> Res<String> {
         return Ok(String::new());
     }
     if !simple(s) {
+        if text::all_handled(s) {
+            return Ok(text::fold(s));
+        }
         return call_str(py, &fallbacks(py)?.fold, s);
     }
     let mut out = String::with_capacity(s.len());
@@ -1273,8 +1238,29 @@ fn match_keys(py: Python<'_>, map: &Map) -> Res<(Vec<(String, String)>, Option<S
     Ok((unique, none_if_empty(title_key)))
 }
 
+/// `catalog.text`'s `display`, `clean` or `fold` (``function``) of ``value`` as this module computes
+/// it, or ``None`` where it hands the value to Python: for the tests, which compare the two.
+#[pyfunction]
+fn text_function(py: Python<'_>, function: &str, value: &str) -> PyResult<Option<String>> {
+    if !(simple(value) || text::all_handled(value)) {
+        return Ok(None);
+    }
+    let result = match function {
+        "display" => display(py, value),
+        "clean" => clean(py, value),
+        "fold" => fold(py, value),
+        _ => return Err(pyo3::exceptions::PyValueError::new_err("display, clean or fold")),
+    };
+    match result {
+        Ok(done) => Ok(Some(done)),
+        Err(Failure::Python(err)) => Err(err),
+        Err(Failure::Decline) => Ok(None),
+    }
+}
+
 #[pymodule]
 fn _mapping(_py: Python<'_>, m: &PyModule) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(text_function, m)?)?;
     m.add_function(wrap_pyfunction!(map_iso2709, m)?)?;
     m.add_function(wrap_pyfunction!(map_fields, m)?)?;
     Ok(())
