@@ -6,10 +6,11 @@
 //! of `catalog.records.match_keys` and `catalog.dedup.keys`. The Python modules stay the reference:
 //! the tests compare both on every real file and on generated records.
 //!
-//! Text that is printable ASCII (nearly all of an English-language record) is handled here. Any
-//! other value goes through the Python function it would have gone through (`catalog.text`'s
-//! display/clean/fold, `catalog.identifiers`, the year and page patterns of `catalog.marc_fields`):
-//! Unicode normalisation and the Vietnamese repairs stay in one place. Anything this code is not
+//! Text that is printable ASCII (nearly all of an English-language record) is handled here, and
+//! Latin text with diacritics by `text.rs` (`catalog.text`'s display/clean/fold, rule for rule).
+//! Any other value goes through the Python function it would have gone through (those three,
+//! `catalog.identifiers`, the year and page patterns of `catalog.marc_fields`): `catalog.text`
+//! stays the reference for Unicode normalisation and the Vietnamese repairs. Anything this code is not
 //! sure to read exactly as the Python path does (a non-ASCII leader, directory or indicator, odd
 //! fixed fields, a number too long) makes it return `None`, and the record takes the Python path.
 

@@ -171,8 +171,10 @@ fn keeps_period(t: &[char]) -> bool {
     }
     let before = &t[..n - 1];
     KEEP_PERIOD_WORDS.iter().any(|w| {
-        let w: Vec<char> = w.chars().collect();
-        before.ends_with(&w) && (before.len() == w.len() || !is_word(before[before.len() - w.len() - 1]))
+        let len = w.len(); // ASCII words: as many characters as bytes
+        len <= before.len()
+            && before[before.len() - len..].iter().copied().eq(w.chars())
+            && (before.len() == len || !is_word(before[before.len() - len - 1]))
     })
 }
 
