@@ -139,7 +139,11 @@ def _source_items(
         .limit(limit)
     )
     if library_id is not None:
-        query = query.where(SR.c.library_id == library_id)
+        # "+ 0": compared as an expression, not through the (library_id, local_id) index. With that
+        # index SQLite read every record of the library and sorted them by id for each page (47 ms a
+        # page of 250,000 records, the provider's largest cost in a harvest); without it, it reads
+        # the records after the page's place in id order and stops at the page's end (2 ms).
+        query = query.where(SR.c.library_id + 0 == library_id)
     return [Item(SOURCE_SET, r[0], r[1], r[2] != "active", r[3], r[4]) for r in conn.execute(query)]
 
 

@@ -270,6 +270,35 @@ def test_items_and_tombstones_on_each_database(engine: Engine) -> None:
         assert oai_items.count_items(conn, Selection(set="union")) == unions
 
 
+def test_a_library_set_is_listed_page_by_page_in_id_order_without_sorting(engine: Engine) -> None:
+    """Each page of source:<library> reads from its place on, in id order: no sort of the whole
+    library per page (on 250,000 records that was 47 ms a page against 2 ms)."""
+    from sqlalchemy import event
+
+    _fill(engine)
+    statements: list[tuple[str, Any]] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if "FROM source_record" in statement and "ORDER BY source_record.id" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        with engine.connect() as conn:
+            items, place = oai_items.list_items(conn, Selection(set="source:LOC-VN"), "source", 0, 50)
+            more, _ = oai_items.list_items(conn, Selection(set="source:LOC-VN"), "source", place[1], 50)  # type: ignore[index]
+            assert len(items) == len(more) == 50 and {i.library_code for i in items + more} == {"LOC-VN"}
+            assert [i.id for i in items + more] == sorted({i.id for i in items + more})
+            if engine.dialect.name == "sqlite":
+                statement, parameters = statements[-1]
+                plan = " ".join(
+                    row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+                )
+                assert "TEMP B-TREE" not in plan and "INTEGER PRIMARY KEY" in plan, plan
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+
+
 def test_sickle_and_unioncat_harvest_the_provider_through_a_real_server(tmp_path: Path) -> None:
     from api.app import create_app
 
