@@ -25,7 +25,8 @@ _XMLNS = re.compile(rb"""xmlns(?::([A-Za-z_][\w.-]*))?\s*=\s*(["'])(.*?)\2""")
 _FIRST_CHILD = re.compile(rb"\s*(?:<!--.*?-->\s*)*<(?:[A-Za-z_][\w.-]*:)?(\w+)(?=[\s/>])", re.DOTALL)
 _ENCODING = re.compile(rb"""<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _MARC_CHILDREN = {b"leader", b"controlfield", b"datafield"}
-_INVALID_XML_CHARS = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# The control characters XML forbids.
+_INVALID_XML_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
 
 
 def declared_namespaces(data: bytes) -> dict[bytes, bytes]:
@@ -34,9 +35,14 @@ def declared_namespaces(data: bytes) -> dict[bytes, bytes]:
 
 
 def strip_invalid_characters(data: bytes) -> tuple[bytes, list[str]]:
-    """``data`` without the control characters XML forbids, and those found (as 0xNN)."""
-    bad = sorted({f"0x{b:02X}" for chunk in _INVALID_XML_CHARS.findall(data) for b in chunk})
-    return (_INVALID_XML_CHARS.sub(b"", data), bad) if bad else (data, [])
+    """``data`` without the control characters XML forbids, and those found (as 0xNN).
+
+    One ``bytes.translate`` that deletes them, in C: a harvest passes every page through here twice,
+    and a regular expression's scan took a tenth of its workers' time."""
+    cleaned = data.translate(None, _INVALID_XML_BYTES)
+    if len(cleaned) == len(data):
+        return data, []
+    return cleaned, sorted(f"0x{b:02X}" for b in set(data).intersection(_INVALID_XML_BYTES))
 
 
 def parser(encoding: str | None = None) -> etree.XMLParser:
@@ -131,10 +137,10 @@ def parse_record(
     try:
         wrapper = etree.fromstring(wrap(chunk, namespaces), parser(encoding))
     except etree.XMLSyntaxError:
-        bad = sorted({f"0x{b:02X}" for b in _INVALID_XML_CHARS.findall(chunk) for b in b})
+        cleaned, bad = strip_invalid_characters(chunk)
         if not bad:
             raise
-        wrapper = etree.fromstring(wrap(_INVALID_XML_CHARS.sub(b"", chunk), namespaces), parser(encoding))
+        wrapper = etree.fromstring(wrap(cleaned, namespaces), parser(encoding))
         notes.append(f"removed control character(s) not allowed in XML: {', '.join(bad)}")
     element = wrapper[0]
     record = record_from_element(element)

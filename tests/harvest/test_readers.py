@@ -5,12 +5,15 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 import tracemalloc
 import unicodedata
 import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pymarc import MARCReader
 
 from harvest import iso2709, marcjson, marcxml, sources
@@ -254,3 +257,17 @@ def test_memory_stays_flat_on_a_large_file(tmp_path: Path) -> None:
     assert peak < 12 * 1024 * 1024, (
         f"peak {peak / 1e6:.1f} MB while reading {big.stat().st_size / 1e6:.0f} MB"
     )
+
+
+_FORBIDDEN_IN_XML = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # XML 1.0's Char production, below 0x20
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.binary(max_size=60)
+    | st.lists(st.sampled_from(b"\x00\x01\x08\t\n\x0b\x0c\r\x0e\x1f a<\xc3")).map(bytes)
+)
+def test_control_characters_xml_forbids_are_removed_and_named(data: bytes) -> None:
+    cleaned, bad = marcxml.strip_invalid_characters(data)
+    assert cleaned == _FORBIDDEN_IN_XML.sub(b"", data)
+    assert bad == sorted({f"0x{found[0]:02X}" for found in _FORBIDDEN_IN_XML.findall(data)})
