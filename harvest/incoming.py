@@ -7,7 +7,10 @@ from typing import Any
 
 from pymarc import Record
 
+from catalog.pickling import by_constructor
 
+
+@by_constructor  # sent to a worker for every record read (see catalog.pickling)
 @dataclass(slots=True)
 class Incoming:
     number: int  # 1-based position in the file (or in the zip member)

@@ -12,11 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from catalog.holdings import HoldingsProfile
+from catalog.pickling import by_constructor
 from catalog.records import PreparedRecord
 from harvest.oai_page import read_page
 from harvest.prepare import process
 
 
+@by_constructor  # the harvest's writer unpickles one for every record (see catalog.pickling)
 @dataclass(slots=True)
 class Entry:
     number: int

@@ -4,6 +4,7 @@ tests/oai_peer.py) on 127.0.0.1, serving the real Koha sample with its 952 items
 from __future__ import annotations
 
 import os
+import pickle
 import re
 import signal
 import subprocess
@@ -24,7 +25,7 @@ from catalog.libraries import add_library, get_library
 from catalog.models import Holding, IngestJob, JobRejection, RecordStatus, SourceRecord
 from harvest.oai import harvest_library
 from harvest.oai_client import HarvestError, OaiClient, Repository, next_from
-from harvest.oai_fetch import PreparedPage, joined, prepare_page
+from harvest.oai_fetch import Entry, PreparedPage, joined, prepare_page
 from harvest.oai_page import _record_tags
 from tests.conftest import KOHA, descendants, unioncat_command, wait_gone
 from tests.oai_peer import Peer
@@ -232,6 +233,9 @@ def test_shares_of_a_page_join_into_the_whole_page(peer: Peer, parts: int) -> No
     assert sum(e[3] is not None for e in entries(whole)) == 1  # the broken record, and only it
     assert entries(joined_page) == entries(whole)
     assert (joined_page.token, joined_page.response_date) == (whole.token, whole.response_date)
+    # what a worker hands back arrives whole, each entry rebuilt by a call of its class
+    assert pickle.loads(pickle.dumps(whole)) == whole
+    assert all(e.__reduce_ex__(pickle.HIGHEST_PROTOCOL)[0] is Entry for e in whole.entries)
 
 
 _RECORD_TAG = re.compile(rb"<(/?)(?:[A-Za-z_][\w.-]*:)?record(?=[\s/>])")  # what _record_tags finds

@@ -22,6 +22,7 @@ from catalog.db import make_engine, session_scope, upgrade
 from catalog.libraries import add_library
 from catalog.records import PreparedRecord
 from harvest import sources
+from harvest.incoming import Incoming
 from harvest.ingest import IngestError, ingest_file
 from harvest.prepare import Outcome, packed, process_chunk
 from tests.conftest import VIETNAMESE, descendants, fixture, wait_gone
@@ -75,6 +76,12 @@ def test_outcomes_cross_to_the_writer_whole(library: str | None) -> None:
     assert all(o.prepared.document for o in sent if o.prepared) == (library is not None)
     got = pickle.loads(packed(process_chunk, items, None, library))
     assert got == sent
+
+    def plain(read: list[Incoming]) -> list[tuple[Any, ...]]:  # a pymarc Record equals only itself
+        return [(i.number, i.offset, i.raw, i.raw_format, i.error, i.warnings, i.member) for i in read]
+
+    assert plain(pickle.loads(pickle.dumps(items))) == plain(items)
+    assert all(item.__reduce_ex__(pickle.HIGHEST_PROTOCOL)[0] is Incoming for item in items)
     for outcome in sent:  # rebuilt by a call of the class, not slot by slot
         assert outcome.__reduce_ex__(pickle.HIGHEST_PROTOCOL)[0] is Outcome
         if outcome.prepared is not None:
