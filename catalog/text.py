@@ -27,7 +27,7 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # canonical combining class 230, so NFC keeps whatever order the export used and "e + ́ + ̂" stays
 # "é̂" instead of "ế". These bases can carry a quality mark in Vietnamese.
 _QUALITY_MARKS = frozenset("\u0302\u0306")
-_QUALITY_BASES = frozenset("aeoAEO")
+_QUALITY_BASES = "aeoAEO"
 
 _FOLD_TABLE = str.maketrans(
     {
@@ -56,7 +56,7 @@ _NON_WORD = re.compile(r"[\W_]+")
 
 # Where a mark order can need repair: a base that takes a quality mark, followed by two or more
 # characters that are not ASCII (every combining mark is not ASCII, and no base of that kind is).
-_QUALITY_RUN = re.compile("[aeoAEO][^\x00-\x7f]{2,}")
+_QUALITY_RUN = re.compile(f"[{_QUALITY_BASES}][^\x00-\x7f]{{2,}}")
 
 
 def _mark_order(marks: str) -> tuple[int, bool]:

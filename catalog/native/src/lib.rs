@@ -6,12 +6,12 @@
 //! of `catalog.records.match_keys` and `catalog.dedup.keys`. The Python modules stay the reference:
 //! the tests compare both on every real file and on generated records.
 //!
-//! Text that is printable ASCII (nearly all of an English-language record) is handled here, and
-//! Latin text with diacritics by `text.rs` (`catalog.text`'s display/clean/fold, rule for rule).
+//! Text that is printable ASCII (nearly all of an English-language record), and Latin text with
+//! diacritics, is handled here (`text.rs`: `catalog.text`'s display/clean/fold, rule for rule).
 //! Any other value goes through the Python function it would have gone through (those three,
 //! `catalog.identifiers`, the year and page patterns of `catalog.marc_fields`): `catalog.text`
-//! stays the reference for Unicode normalisation and the Vietnamese repairs. Anything this code is not
-//! sure to read exactly as the Python path does (a non-ASCII leader, directory or indicator, odd
+//! stays the reference for Unicode normalisation and the Vietnamese repairs. Anything this code is
+//! not sure to read exactly as the Python path does (a non-ASCII leader, directory or indicator, odd
 //! fixed fields, a number too long) makes it return `None`, and the record takes the Python path.
 
 use pyo3::once_cell::GILOnceCell;
@@ -152,20 +152,7 @@ fn fold(py: Python<'_>, s: &str) -> Res<String> {
         }
         return call_str(py, &fallbacks(py)?.fold, s);
     }
-    let mut out = String::with_capacity(s.len());
-    let mut gap = false;
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() {
-            if gap && !out.is_empty() {
-                out.push(' ');
-            }
-            gap = false;
-            out.push(b.to_ascii_lowercase() as char);
-        } else {
-            gap = true;
-        }
-    }
-    Ok(out)
+    Ok(text::fold_ascii(s))
 }
 
 fn none_if_empty(s: String) -> Option<String> {

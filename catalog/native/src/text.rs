@@ -16,7 +16,7 @@ use unicode_normalization::char::canonical_combining_class;
 use unicode_normalization::UnicodeNormalization;
 
 /// The characters the functions below handle, for every character of a value.
-pub fn handled(c: char) -> bool {
+fn handled(c: char) -> bool {
     match c as u32 {
         0x20..=0x7E => true,
         // soft hyphen (not printable); ² ³ ¹ ¼ ½ ¾ (numbers, not digits, for Python's patterns);
@@ -231,10 +231,20 @@ pub fn fold(s: &str) -> String {
             fold_char(c, &mut base);
         }
     }
-    // _NON_WORD.sub(" ", base).strip()
-    let mut out = String::with_capacity(base.len());
+    words(base.chars())
+}
+
+/// `fold` of printable ASCII: Python's fast path, which lower-cases and keeps the apostrophe as a
+/// separator (the general path above drops it, with `_FOLD_TABLE`).
+pub fn fold_ascii(s: &str) -> String {
+    words(s.chars().map(|c| c.to_ascii_lowercase()))
+}
+
+/// `_NON_WORD.sub(" ", text).strip()`: the words, one space between them.
+fn words(chars: impl Iterator<Item = char>) -> String {
+    let mut out = String::new();
     let mut gap = false;
-    for c in base.chars() {
+    for c in chars {
         if is_word(c) && c != '_' {
             if gap && !out.is_empty() {
                 out.push(' ');
