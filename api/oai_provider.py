@@ -15,9 +15,6 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response
 from lxml import etree
 from lxml.etree import SubElement
 from sqlalchemy import Connection, null, select
@@ -429,36 +426,3 @@ def dublin_core(fields: dict[str, Any], item: Item) -> etree._Element:
     if item.kind == "source":
         add("source", f"{item.library_code} {item.local_id}")
     return dc
-
-
-def oai_router(engine: Engine, settings: Settings) -> APIRouter:
-    router = APIRouter()
-    provider = Provider(engine, settings)
-
-    def base_url(request: Request) -> str:
-        return str(request.url.replace(query=None, fragment=None))
-
-    @router.get("/oai", tags=["oai-pmh"], response_class=Response, summary="OAI-PMH 2.0 provider")
-    def oai_get(
-        request: Request,
-        verb: str | None = Query(default=None, description="Identify, ListRecords, GetRecord ..."),
-        metadataPrefix: str | None = Query(default=None, description="marc21 or oai_dc"),
-        identifier: str | None = Query(default=None),
-        set: str | None = Query(default=None, description="union, source or source:<library>"),
-        from_: str | None = Query(default=None, alias="from"),
-        until: str | None = Query(default=None),
-        resumptionToken: str | None = Query(default=None),
-    ) -> Response:
-        """The union catalogue over OAI-PMH 2.0 (see Identify and ListSets). Errors are OAI-PMH error
-        elements in a 200 response, as the protocol wants."""
-        body = provider.respond(base_url(request), request.query_params.multi_items())
-        return Response(body, media_type="text/xml; charset=utf-8")
-
-    @router.post("/oai", include_in_schema=False)
-    async def oai_post(request: Request) -> Response:
-        form = await request.form()
-        pairs = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
-        body = await run_in_threadpool(provider.respond, base_url(request), pairs)
-        return Response(body, media_type="text/xml; charset=utf-8")
-
-    return router
