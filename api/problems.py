@@ -102,13 +102,22 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 def problem_media_type(schema: dict[str, Any]) -> dict[str, Any]:
-    """The OpenAPI document with its error responses served as application/problem+json, as they are."""
-    reference = f"#/components/schemas/{ProblemDetails.__name__}"
+    """The OpenAPI document with its error responses served as application/problem+json, as they are:
+    those declared with :func:`errors`, and the 422 FastAPI adds to every route with parameters (its
+    validation errors are answered as problem documents too, see :func:`install`)."""
+    reference = {"$ref": f"#/components/schemas/{ProblemDetails.__name__}"}
+    fastapi_default = {"$ref": "#/components/schemas/HTTPValidationError"}
     for path in schema.get("paths", {}).values():
         for operation in path.values():
             for status, response in operation.get("responses", {}).items():
                 content = response.get("content", {})
                 body = content.get("application/json", {})
-                if status[:1] in "45" and body.get("schema", {}).get("$ref") == reference:
+                if status == "422" and body.get("schema") == fastapi_default:
+                    response["description"] = TITLES[422]
+                    body["schema"] = reference
+                if status[:1] in "45" and body.get("schema") == reference:
                     content[MEDIA_TYPE] = content.pop("application/json")
+    components = schema.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
     return schema
