@@ -87,10 +87,9 @@ def home(
     language = _lang(request, lang)
     params = request.query_params
     selected = {facet.name: params.getlist(facet.name) for facet in COUNTED}
-    chosen = {  # what a link or a hand-typed address got wrong is left out, not refused
-        name: [v for v in values if v.isdigit()] if facet.kind is Kind.INTEGER else values
-        for facet in COUNTED
-        for name, values in [(facet.name, selected[facet.name])]
+    chosen = {  # a number a hand-typed address got wrong is left out, not refused
+        f.name: [v for v in selected[f.name] if v.isdigit()] if f.kind is Kind.INTEGER else selected[f.name]
+        for f in COUNTED
     }
     sort = sort if sort in SORTS else "relevance"
     result, error = None, None

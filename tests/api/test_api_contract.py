@@ -243,3 +243,20 @@ def test_the_library_models_know_every_setting_a_library_has() -> None:
 def test_app_py_only_composes() -> None:
     source = Path(__file__).resolve().parents[2] / "api" / "app.py"
     assert len(source.read_text().splitlines()) <= 200
+
+
+def test_the_search_page_asks_what_the_api_asks(client: TestClient) -> None:
+    """One builder: the page's search, its filters included, is the API's (a lower-case library
+    code and a decade that is not a number, typed into the address, are forgiven on the page)."""
+    from api.labels import number
+
+    asked = {"q": "viet nam", "library": "VNU-LIC", "decade": "1990"}
+    total = _json(client, "/api/v1/search", params=asked)["total"]
+    assert total
+    page = client.get(
+        "/", params={**asked, "library": "vnu-lic", "decade": ["1990", "nineties"], "lang": "en"}
+    )
+    assert page.status_code == 200
+    assert f"<strong>{number(total, 'en')}</strong>" in page.text
+    too_many = client.get("/", params={"q": "viet", "subject": [f"s{i}" for i in range(21)], "lang": "en"})
+    assert too_many.status_code == 200 and '<p class="error">' in too_many.text
