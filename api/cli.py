@@ -468,20 +468,19 @@ def search(
     as_json: JsonOption = False,
 ) -> None:
     """Search the union catalogue with the same engine as the service."""
-    from catalog.search.query import QueryError, SearchQuery
+    from catalog.search.errors import QueryError
 
+    from .search_params import SearchParams, problem_text
+
+    try:
+        wanted = SearchParams(
+            q=query, library=library or [], per_page=limit, page=page, sort=sort, facets=False
+        )
+    except ValidationError as exc:
+        raise CliError(problem_text(exc)) from None
     engine = _engine()
     try:
-        result = _search_engine(engine).search(
-            SearchQuery(
-                q=query,
-                libraries=[c.upper() for c in library or []],
-                per_page=limit,
-                page=page,
-                sort=sort,
-                facets=False,
-            )
-        )
+        result = _search_engine(engine).search(wanted.to_query())
     except QueryError as exc:
         raise CliError(str(exc)) from None
     if as_json:

@@ -6,13 +6,15 @@ import json
 import re
 from typing import Any
 
-from pymarc import Field, Indicators, Record, Subfield, record_to_xml
+from pymarc import Field, Indicators, Record, Subfield
 from sqlalchemy import Connection, select
 
 from catalog.dedup.merge import completeness
 from catalog.models import Library, SourceRecord
 from harvest import sources
 from harvest.incoming import Incoming
+
+from . import marcxml
 
 FORMATS = {
     "marcxml": "application/marcxml+xml",
@@ -53,7 +55,7 @@ def serialise(record: Record, fmt: str) -> bytes:
         record.leader = record.leader[:9] + "a" + record.leader[10:]
         return record.as_marc()
     if fmt == "marcxml":
-        return b'<?xml version="1.0" encoding="UTF-8"?>\n' + record_to_xml(record, namespace=True)
+        return marcxml.document(record)
     return json.dumps(record.as_dict(), ensure_ascii=False).encode()
 
 

@@ -14,6 +14,8 @@ from functools import lru_cache
 
 import pycountry
 
+from catalog.search import facets
+
 # The MARC Code List for Languages' obsolete codes, with the code that replaced each.
 OBSOLETE_MARC_CODES = {
     "cam": "khm",  # Khmer
@@ -145,14 +147,17 @@ def decade_label(decade: int | str, lang: str) -> str:
 
 
 def facet_value_label(facet: str, value: object, lang: str, library_names: dict[str, str]) -> str:
-    """What a facet's checkbox shows for ``value`` (its value in the query stays the code)."""
+    """What a facet's checkbox shows for ``value`` (its value in the query stays the code): the names
+    of the label kind the facet registry gives it (catalog.search.facets), else the value itself."""
     text = str(value)
-    if facet == "library":
+    declared = facets.BY_NAME.get(facet)
+    kind = declared.label if declared is not None else None
+    if kind is facets.Label.LIBRARY:
         return library_names.get(text, text)
-    if facet == "language":
+    if kind is facets.Label.LANGUAGE:
         return language_name(text, lang)
-    if facet == "material_type":
+    if kind is facets.Label.MATERIAL_TYPE:
         return material_type_name(text, lang)
-    if facet == "decade" and text.isdigit():
+    if kind is facets.Label.DECADE and text.isdigit():
         return decade_label(text, lang)
     return text

@@ -15,9 +15,6 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response
 from lxml import etree
 from lxml.etree import SubElement
 from sqlalchemy import Connection, null, select
@@ -29,17 +26,17 @@ from catalog.oai_items import Item, Selection, UnknownSet
 from catalog.settings import Settings
 from harvest import fast_iso2709
 
-from . import exports
+from . import exports, marcxml
 
 OAI = "http://www.openarchives.org/OAI/2.0/"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
 DC = "http://purl.org/dc/elements/1.1/"
-MARC = "http://www.loc.gov/MARC21/slim"
+MARC = marcxml.NAMESPACE
 _SPLICE_TARGET = "unioncat-marc"
 _SPLICE = re.compile(rb"<\?unioncat-marc (\d+)\?>")
 FORMATS = {
-    "marc21": ("http://www.loc.gov/standards/marcxml/schema/MARC21slim.xsd", MARC),
+    "marc21": (marcxml.SCHEMA, MARC),
     "oai_dc": ("http://www.openarchives.org/OAI/2.0/oai_dc.xsd", OAI_DC),
 }
 GRANULARITY = "YYYY-MM-DDThh:mm:ssZ"
@@ -304,7 +301,7 @@ class Provider:
     def _records(
         self, conn: Connection, body: etree._Element, items: list[Item], prefix: str, marc: list[bytes]
     ) -> None:
-        """The items' records. A MARCXML record is written as text (see _marcxml) and held in ``marc``;
+        """The items' records. A MARCXML record is written as text (see api.marcxml) and held in ``marc``;
         its place in the tree is a processing instruction that respond() replaces with it, once the
         response is serialised: an lxml element per subfield took most of a page's time."""
         sources = self._source_rows(
@@ -320,13 +317,13 @@ class Provider:
             if item.kind == "source":
                 raw, raw_format, fields = sources[item.id]
                 if prefix == "marc21":
-                    _place(metadata, marc, _marcxml(_source_marc(raw, raw_format)))
+                    _place(metadata, marc, marcxml.record_xml(_source_marc(raw, raw_format)))
                 else:
                     metadata.append(dublin_core(fields or {}, item))
             elif prefix == "marc21":
                 union = exports.union_marc(conn, item.id, holders=True)
                 if union is not None:
-                    _place(metadata, marc, _marcxml(union))
+                    _place(metadata, marc, marcxml.record_xml(union))
             else:
                 metadata.append(dublin_core(unions.get(item.id) or {}, item))
 
@@ -349,39 +346,6 @@ class Provider:
         return {
             r[0]: r[1] for r in conn.execute(select(UNION.c.id, UNION.c.fields).where(UNION.c.id.in_(ids)))
         }
-
-
-# What MARCXML text cannot hold as it is: XML's markup characters and carriage return (kept as
-# references), and the characters XML 1.0 forbids (dropped: they stay in the raw record, not here).
-_SPECIAL = re.compile('[&<>"\r\t\n\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]')
-_TEXT_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;", '"': '"', "\t": "\t", "\n": "\n"}
-_ATTRIBUTE_ESCAPES = {**_TEXT_ESCAPES, '"': "&quot;", "\t": "&#9;", "\n": "&#10;"}
-_RECORD_START = f'<record xmlns="{MARC}">'
-
-
-def _escaped(value: str, escapes: dict[str, str]) -> str:
-    if not _SPECIAL.search(value):
-        return value
-    return _SPECIAL.sub(lambda m: escapes.get(m.group(), ""), value)
-
-
-def _marcxml(record: Any) -> bytes:
-    """MARCXML of a pymarc or light record, as UTF-8 text."""
-    text, attr = _TEXT_ESCAPES, _ATTRIBUTE_ESCAPES
-    out = [_RECORD_START, "<leader>", _escaped(str(record.leader), text), "</leader>"]
-    for field in record.fields:
-        tag = _escaped(field.tag, attr)
-        if field.is_control_field():
-            out.append(f'<controlfield tag="{tag}">{_escaped(field.data or "", text)}</controlfield>')
-            continue
-        ind1 = _escaped(field.indicator1 or " ", attr)
-        ind2 = _escaped(field.indicator2 or " ", attr)
-        out.append(f'<datafield tag="{tag}" ind1="{ind1}" ind2="{ind2}">')
-        for code, value in field.subfields:
-            out.append(f'<subfield code="{_escaped(code, attr)}">{_escaped(value or "", text)}</subfield>')
-        out.append("</datafield>")
-    out.append("</record>")
-    return "".join(out).encode()
 
 
 def _place(metadata: etree._Element, marc: list[bytes], record: bytes) -> None:
@@ -429,36 +393,3 @@ def dublin_core(fields: dict[str, Any], item: Item) -> etree._Element:
     if item.kind == "source":
         add("source", f"{item.library_code} {item.local_id}")
     return dc
-
-
-def oai_router(engine: Engine, settings: Settings) -> APIRouter:
-    router = APIRouter()
-    provider = Provider(engine, settings)
-
-    def base_url(request: Request) -> str:
-        return str(request.url.replace(query=None, fragment=None))
-
-    @router.get("/oai", tags=["oai-pmh"], response_class=Response, summary="OAI-PMH 2.0 provider")
-    def oai_get(
-        request: Request,
-        verb: str | None = Query(default=None, description="Identify, ListRecords, GetRecord ..."),
-        metadataPrefix: str | None = Query(default=None, description="marc21 or oai_dc"),
-        identifier: str | None = Query(default=None),
-        set: str | None = Query(default=None, description="union, source or source:<library>"),
-        from_: str | None = Query(default=None, alias="from"),
-        until: str | None = Query(default=None),
-        resumptionToken: str | None = Query(default=None),
-    ) -> Response:
-        """The union catalogue over OAI-PMH 2.0 (see Identify and ListSets). Errors are OAI-PMH error
-        elements in a 200 response, as the protocol wants."""
-        body = provider.respond(base_url(request), request.query_params.multi_items())
-        return Response(body, media_type="text/xml; charset=utf-8")
-
-    @router.post("/oai", include_in_schema=False)
-    async def oai_post(request: Request) -> Response:
-        form = await request.form()
-        pairs = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
-        body = await run_in_threadpool(provider.respond, base_url(request), pairs)
-        return Response(body, media_type="text/xml; charset=utf-8")
-
-    return router

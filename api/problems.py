@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("unioncat.api")
@@ -75,3 +76,48 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s", request.url.path)
         return problem_response(500, "the server could not complete the request", request)
+
+
+class FieldError(BaseModel):
+    location: str = Field(description="where: query.per_page, body.code ...")
+    message: str
+
+
+class ProblemDetails(BaseModel):
+    """An error (RFC 9457 problem details), as every error of the API is answered."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str
+    errors: list[FieldError] | None = Field(None, description="each invalid parameter (422 only)")
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` of a route's possible errors, each a problem document."""
+    return {status: {"model": ProblemDetails, "description": TITLES[status]} for status in statuses}
+
+
+def problem_media_type(schema: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI document with its error responses served as application/problem+json, as they are:
+    those declared with :func:`errors`, and the 422 FastAPI adds to every route with parameters (its
+    validation errors are answered as problem documents too, see :func:`install`)."""
+    reference = {"$ref": f"#/components/schemas/{ProblemDetails.__name__}"}
+    fastapi_default = {"$ref": "#/components/schemas/HTTPValidationError"}
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                body = content.get("application/json", {})
+                if status == "422" and body.get("schema") == fastapi_default:
+                    response["description"] = TITLES[422]
+                    body["schema"] = reference
+                if status[:1] in "45" and body.get("schema") == reference:
+                    content[MEDIA_TYPE] = content.pop("application/json")
+    components = schema.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    return schema

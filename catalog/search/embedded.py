@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from catalog.db import chunks, rows_in, writing
 from catalog.search import documents as docs_module
 from catalog.search import embedded_facets as facet_store
+from catalog.search.facets import FILTERS
 from catalog.search.query import (
     MAX_FACET_LIMIT,
     Hit,
@@ -282,32 +283,13 @@ class EmbeddedSearchEngine:
 
     # --------------------------------------------------------------------------------- reading
     def _where(self, query: SearchQuery, params: dict[str, Any]) -> list[str]:
-        clauses = []
-        facet_filters = {
-            "library": query.libraries,
-            "language": query.languages,
-            "material_type": query.material_types,
-            "subject": query.subjects,
-            "author": query.authors,
-            "decade": [str(d) for d in query.decades],
-        }
-        for facet, values in facet_filters.items():
-            if not values:
-                continue
-            names = []
-            for n, value in enumerate(values):
-                params[f"{facet}_{n}"] = facet_store.pack([facet_store.code_of(facet, value)])
-                names.append(f":{facet}_{n}")
-            clauses.append(facet_store.filter_clause(names))
+        clauses = [c for facet in FILTERS if (c := facet_store.where(facet, facet.chosen(query), params))]
         if query.year_from is not None:
             params["year_from"] = query.year_from
             clauses.append("f.year >= :year_from")
         if query.year_to is not None:
             params["year_to"] = query.year_to
             clauses.append("f.year <= :year_to")
-        if query.has_digital is not None:
-            params["has_digital"] = int(query.has_digital)
-            clauses.append("f.has_digital = :has_digital")
         return clauses
 
     def search(self, query: SearchQuery) -> SearchResult:

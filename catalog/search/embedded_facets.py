@@ -23,11 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from catalog.search.query import FACETS
+from catalog.search import facets as registry
 
 if TYPE_CHECKING:  # numpy is imported where facets are counted: ingest processes never need it
     import numpy as np
 
+FACETS = registry.NAMES  # a code's facet is its position here (see catalog.search.facets)
 FACET_INDEX = {facet: i for i, facet in enumerate(FACETS)}
 FACET_MASK = 0b111  # the low bits of a code: its facet (room for 8)
 CODE_DTYPE = "<i8"  # stored little-endian whatever the machine
@@ -37,14 +38,7 @@ Pair = tuple[str, str]  # (facet, value)
 
 def facet_pairs(doc: Mapping[str, Any]) -> list[Pair]:
     """The facet values of a search document, each once."""
-    pairs: list[Pair] = [("library", code) for code in doc["libraries"]]
-    pairs += [("language", code) for code in doc["languages"]]
-    if doc["material_type"]:
-        pairs.append(("material_type", doc["material_type"]))
-    if doc["decade"]:
-        pairs.append(("decade", str(doc["decade"])))
-    pairs += [("subject", s) for s in doc["subjects"]]
-    pairs += [("author", a) for a in doc["authors"]]
+    pairs: list[Pair] = [(facet.name, value) for facet in registry.COUNTED for value in facet.values_of(doc)]
     return list(dict.fromkeys(pairs))
 
 
@@ -101,6 +95,22 @@ def filter_clause(code_names: Sequence[str]) -> str:
     appeared across two neighbouring codes of the record: for codes that are hash values the chance
     is about 2^-61 per code of the record, as small as that of two values sharing a code at all."""
     return "(" + " OR ".join(f"instr(f.codes, {name}) > 0" for name in code_names) + ")"
+
+
+def where(facet: registry.Facet, values: Sequence[Any], params: dict[str, Any]) -> str | None:
+    """SQL true for a record (alias ``f``, of search_filter) with one of ``values`` of ``facet``,
+    binding its parameters in ``params``; None when no value is chosen. A counted facet is found
+    among the record's packed codes (:func:`filter_clause`), a yes/no filter in its own column."""
+    if not values:
+        return None
+    if facet.column is not None:
+        params[facet.name] = int(values[0]) if facet.kind is registry.Kind.BOOLEAN else values[0]
+        return f"f.{facet.column} = :{facet.name}"
+    names = []
+    for n, value in enumerate(facet.embedded_values(values)):
+        params[f"{facet.name}_{n}"] = pack([code_of(facet.name, value)])
+        names.append(f":{facet.name}_{n}")
+    return filter_clause(names)
 
 
 def count_hex(codes_hex: str | None) -> tuple[np.ndarray, np.ndarray]:

@@ -8,12 +8,9 @@ from typing import Any, Protocol
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
+from catalog.search.errors import ConfigurationError, SearchUnavailable
 from catalog.search.query import SearchQuery, SearchResult
 from catalog.settings import Settings
-
-
-class SearchUnavailable(RuntimeError):
-    """The search engine cannot be reached or refused a request."""
 
 
 class SearchEngine(Protocol):
@@ -40,10 +37,6 @@ class SearchEngine(Protocol):
     def health(self) -> dict[str, Any]: ...
 
 
-class ConfigurationError(RuntimeError):
-    pass
-
-
 def open_search(settings: Settings, catalogue: Engine) -> SearchEngine:
     """Meilisearch when its URL is configured; otherwise the embedded engine of a SQLite catalogue.
 
@@ -61,3 +54,6 @@ def open_search(settings: Settings, catalogue: Engine) -> SearchEngine:
     from catalog.search.embedded import EmbeddedSearchEngine
 
     return EmbeddedSearchEngine(catalogue)
+
+
+__all__ = ["ConfigurationError", "SearchEngine", "SearchUnavailable", "open_search"]

@@ -18,19 +18,12 @@ from meilisearch.errors import MeilisearchApiError, MeilisearchCommunicationErro
 from sqlalchemy.engine import Engine
 
 from catalog.search import documents as docs_module
-from catalog.search.engine import SearchUnavailable
-from catalog.search.query import FACETS, HIT_FIELDS, Hit, SearchQuery, SearchResult, highlight, parse
+from catalog.search import facets as registry
+from catalog.search.errors import SearchUnavailable
+from catalog.search.query import HIT_FIELDS, Hit, SearchQuery, SearchResult, highlight, parse
 
 BATCH = 10_000
 TASK_TIMEOUT_MS = 10 * 60 * 1000
-FACET_ATTRIBUTES = {
-    "library": "libraries",
-    "language": "languages",
-    "material_type": "material_type",
-    "decade": "decade",
-    "subject": "subjects",
-    "author": "authors",
-}
 SETTINGS: dict[str, Any] = {
     "searchableAttributes": [
         "title",
@@ -45,16 +38,7 @@ SETTINGS: dict[str, Any] = {
         "isbns",
         "issns",
     ],
-    "filterableAttributes": [
-        "libraries",
-        "languages",
-        "material_type",
-        "decade",
-        "year",
-        "subjects",
-        "authors",
-        "has_digital",
-    ],
+    "filterableAttributes": [*(f.field for f in registry.FILTERS), "year"],
     "sortableAttributes": ["year", "title_sort"],
     "typoTolerance": {"disableOnAttributes": ["isbns", "issns"], "disableOnNumbers": True},
     "localizedAttributes": [
@@ -66,31 +50,20 @@ SETTINGS: dict[str, Any] = {
 SORT = {"relevance": None, "year_desc": ["year:desc"], "year_asc": ["year:asc"], "title": ["title_sort:asc"]}
 
 
-def quote(value: str) -> str:
-    """A filter value as a Meilisearch string literal: nothing in it can end the string."""
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def filters(query: SearchQuery) -> list[str | list[str]]:
     """The filter as Meilisearch's array form: inner lists are OR, the outer list is AND."""
     out: list[str | list[str]] = []
-    for attribute, values in (
-        ("libraries", query.libraries),
-        ("languages", query.languages),
-        ("material_type", query.material_types),
-        ("subjects", query.subjects),
-        ("authors", query.authors),
-    ):
-        if values:
-            out.append([f"{attribute} = {quote(v)}" for v in values])
-    if query.decades:
-        out.append([f"decade = {int(d)}" for d in query.decades])
+    for kind in (registry.Kind.TERMS, registry.Kind.INTEGER):
+        for facet in registry.FILTERS:
+            if facet.kind is kind and (values := facet.chosen(query)):
+                out.append(facet.meili_filter(values))
     if query.year_from is not None:
         out.append(f"year >= {int(query.year_from)}")
     if query.year_to is not None:
         out.append(f"year <= {int(query.year_to)}")
-    if query.has_digital is not None:
-        out.append(f"has_digital = {'true' if query.has_digital else 'false'}")
+    for facet in registry.FILTERS:  # a yes/no filter is one condition, not a choice among values
+        if facet.kind is registry.Kind.BOOLEAN and (values := facet.chosen(query)):
+            out.extend(facet.meili_filter(values))
     return out
 
 
@@ -198,7 +171,7 @@ class MeiliSearchEngine:
         if SORT[query.sort]:
             params["sort"] = SORT[query.sort]
         if query.facets:
-            params["facets"] = [FACET_ATTRIBUTES[f] for f in FACETS]
+            params["facets"] = [f.field for f in registry.COUNTED]
         self.ensure_index()
         response = self._call("search", self.client.index(self.uid).search, text, params)
         hits = [
@@ -224,9 +197,9 @@ class MeiliSearchEngine:
         distribution = response.get("facetDistribution") or {}
         facets = {}
         if query.facets:
-            for facet in FACETS:
-                counts = distribution.get(FACET_ATTRIBUTES[facet], {})
-                facets[facet] = sorted(counts.items(), key=lambda vc: (-vc[1], vc[0]))[: query.facet_limit]
+            for facet in registry.COUNTED:
+                counted = distribution.get(facet.field, {}).items()
+                facets[facet.name] = sorted(counted, key=lambda vc: (-vc[1], vc[0]))[: query.facet_limit]
         total = response.get("totalHits", response.get("estimatedTotalHits", len(hits)))
         return SearchResult(int(total), hits, facets, query.page, query.per_page)
 

@@ -9,10 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from catalog.identifiers import isbn13, issn
+from catalog.search.errors import QueryError
+from catalog.search.facets import NAMES
 from catalog.text import fold
 
 SORTS = ("relevance", "year_desc", "year_asc", "title")
-FACETS = ("library", "language", "material_type", "decade", "subject", "author")
+FACETS = NAMES  # the counted facets, declared in catalog.search.facets
 MAX_QUERY_LENGTH = 500
 MAX_PER_PAGE = 100
 MAX_PAGE = 1000
@@ -28,10 +30,6 @@ HIT_FIELDS = (
     "title", "authors", "year", "material_type", "isbns", "libraries", "holdings", "library_count", "copies",
     "has_digital",
 )  # fmt: skip
-
-
-class QueryError(ValueError):
-    """A search request that cannot be answered as asked (bad sort, page out of range ...)."""
 
 
 @dataclass

@@ -1,0 +1,148 @@
+"""What routes receive through ``Depends``: the app's catalogue, settings, search engine and worker
+(kept on ``app.state`` by :func:`api.app.create_app`), a database session, the caller's principal
+and the checks made on it, and the names of the member libraries."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi import Path as PathParam
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from catalog import tokens
+from catalog.libraries import UnknownLibrary, get_library
+from catalog.models import IngestJob, Library
+from catalog.search.engine import SearchEngine
+from catalog.settings import Settings
+
+from .problems import Problem
+from .worker import JobWorker
+
+API = "/api/v1"
+MAX_ID = 2_147_483_647
+NAMES_TTL = 30.0
+RecordId = Annotated[int, PathParam(ge=1, le=MAX_ID, description="union record id")]
+JobId = Annotated[int, PathParam(ge=1, le=MAX_ID, description="job id")]
+TokenId = Annotated[int, PathParam(ge=1, le=MAX_ID, description="token id")]
+
+
+# ------------------------------------------------------------------------------------- the app
+def get_engine(request: Request) -> Engine:
+    return request.app.state.engine  # type: ignore[no-any-return]
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_search(request: Request) -> SearchEngine:
+    return request.app.state.search  # type: ignore[no-any-return]
+
+
+def get_worker(request: Request) -> JobWorker:
+    return request.app.state.worker  # type: ignore[no-any-return]
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SearchDep = Annotated[SearchEngine, Depends(get_search)]
+WorkerDep = Annotated[JobWorker, Depends(get_worker)]
+
+
+def session(engine: EngineDep) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as db:
+        yield db
+
+
+SessionDep = Annotated[Session, Depends(session)]
+
+
+# ------------------------------------------------------------------------------ who is asking
+def principal(request: Request, db: SessionDep, settings: SettingsDep) -> tokens.Principal | None:
+    """The principal of the request's bearer token; None without one (a wrong one is a 401)."""
+    header = request.headers.get("authorization", "")
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise Problem(401, "use 'Authorization: Bearer <token>'")
+    found = tokens.authenticate(db, value.strip(), settings.admin_token)
+    if found is None:
+        raise Problem(401, "unknown or revoked token")
+    return found
+
+
+def require(who: tokens.Principal | None) -> tokens.Principal:
+    if who is None:
+        raise Problem(401, "this needs a token: 'Authorization: Bearer <token>'")
+    return who
+
+
+PrincipalDep = Annotated[tokens.Principal | None, Depends(principal)]
+
+
+def require_admin(who: PrincipalDep) -> tokens.Principal:
+    who = require(who)
+    if not who.admin:
+        raise Problem(403, "only an admin may do this")
+    return who
+
+
+AdminDep = Annotated[tokens.Principal, Depends(require_admin)]
+
+
+# --------------------------------------------------------------------------- libraries, jobs
+def library_or_404(db: Session, code: str) -> Library:
+    try:
+        return get_library(db, code)
+    except UnknownLibrary as exc:
+        raise Problem(404, str(exc)) from None
+
+
+def own_library_or_403(db: Session, code: str, who: tokens.Principal | None, doing: str) -> Library:
+    """The library ``code``, when ``who`` is that library or an admin."""
+    lib = library_or_404(db, code)
+    if not require(who).may_write(lib.code):
+        raise Problem(403, f"only {lib.code} or an admin may {doing}")
+    return lib
+
+
+def owned_job(db: Session, job_id: int, who: tokens.Principal | None) -> tuple[IngestJob, str]:
+    """The job and its library's code, when ``who`` may see it: that library or an admin."""
+    row = db.execute(
+        select(IngestJob, Library.code)
+        .join(Library, Library.id == IngestJob.library_id)
+        .where(IngestJob.id == job_id)
+    ).first()
+    if row is None:
+        raise Problem(404, f"no job {job_id}")
+    job, code = row
+    if not require(who).may_write(code):
+        raise Problem(403, f"job {job_id} belongs to {code}")
+    return job, code
+
+
+_NAMES: dict[int, tuple[float, dict[str, str]]] = {}
+
+
+def library_names(engine: Engine) -> dict[str, str]:
+    """Library code -> Vietnamese name, read at most every 30 seconds (search pages need them all)."""
+    cached = _NAMES.get(id(engine))
+    if cached and time.monotonic() - cached[0] < NAMES_TTL:
+        return cached[1]
+    with engine.connect() as conn:
+        names = dict(conn.execute(select(Library.code, Library.name_vi)).all())
+    _NAMES[id(engine)] = (time.monotonic(), {str(code): str(name) for code, name in names.items()})
+    return _NAMES[id(engine)][1]
+
+
+def names(engine: EngineDep) -> dict[str, str]:
+    return library_names(engine)
+
+
+NamesDep = Annotated[dict[str, str], Depends(names)]

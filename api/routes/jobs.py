@@ -1,0 +1,146 @@
+"""Libraries' uploads and harvests, and the jobs that ingest them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from sqlmodel import Session
+
+from catalog import jobs as job_records
+from catalog.models import JobMode
+from harvest import sources
+
+from ..deps import (
+    API,
+    EngineDep,
+    JobId,
+    PrincipalDep,
+    SessionDep,
+    SettingsDep,
+    WorkerDep,
+    library_or_404,
+    own_library_or_403,
+    owned_job,
+    require,
+)
+from ..problems import Problem, errors
+from ..schemas.jobs import HarvestQueued, Job, JobStatus, Rejections, UploadAccepted
+from ..uploads import accept_upload
+from ..worker import HarvestTask
+
+router = APIRouter(prefix=API)
+_UPLOAD_BODY = {
+    "requestBody": {
+        "description": "A MARC file (ISO 2709, MARCXML, MARC-in-JSON): the body, or multipart 'file'",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+@router.post(
+    "/libraries/{code}/uploads",
+    tags=["uploads"],
+    status_code=202,
+    response_model=UploadAccepted,
+    responses=errors(401, 403, 404, 413, 422),
+    openapi_extra=_UPLOAD_BODY,
+)
+async def upload(
+    code: str,
+    request: Request,
+    response: Response,
+    who: PrincipalDep,
+    catalogue: EngineDep,
+    settings: SettingsDep,
+    worker: WorkerDep,
+    mode: Annotated[str, Query(pattern="^(snapshot|update|delete)$")] = JobMode.UPDATE.value,
+    format: Annotated[str, Query(max_length=20)] = "auto",
+) -> dict[str, Any]:
+    """Upload a MARC export of the library (multipart field 'file', or the raw body). The file is
+    streamed to disk and ingested in the background; the answer points at the job at once."""
+    principal = require(who)
+    with Session(catalogue) as db:
+        lib = library_or_404(db, code)
+        if not principal.may_write(lib.code):
+            raise Problem(403, f"this token may not change the records of {lib.code}")
+        try:
+            fmt = sources.normalise_format(format)
+        except Exception as exc:
+            raise Problem(422, str(exc)) from None
+    job_id = await accept_upload(catalogue, settings, worker, lib.code, mode, fmt, request=request)
+    url = f"{API}/jobs/{job_id}"
+    response.headers["Location"] = url
+    return {"job_id": job_id, "status": "queued", "url": url}
+
+
+@router.get("/jobs/{job_id}", tags=["jobs"], response_model=JobStatus, responses=errors(401, 403, 404, 422))
+def job(job_id: JobId, db: SessionDep, who: PrincipalDep, worker: WorkerDep) -> dict[str, Any]:
+    """A job's status, progress, counts and where its rejected records are listed."""
+    _job, code = owned_job(db, job_id, who)
+    data = job_records.job_dict(db.connection(), job_id, code)
+    data["progress"] = worker.progress.get(job_id)
+    data["rejections_url"] = f"{API}/jobs/{job_id}/rejections"
+    return data
+
+
+@router.get(
+    "/jobs/{job_id}/rejections",
+    tags=["jobs"],
+    response_model=Rejections,
+    responses=errors(401, 403, 404, 422),
+)
+def job_rejections(
+    job_id: JobId,
+    db: SessionDep,
+    who: PrincipalDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    """The records the job rejected: number in the file, byte offset, local id, reason."""
+    owned_job(db, job_id, who)
+    conn = db.connection()
+    return {
+        "job_id": job_id,
+        "total": job_records.rejection_count(conn, job_id),
+        "page": page,
+        "per_page": per_page,
+        "rejections": job_records.rejections(conn, job_id, (page - 1) * per_page, per_page),
+    }
+
+
+@router.get(
+    "/libraries/{code}/jobs", tags=["jobs"], response_model=list[Job], responses=errors(401, 403, 404, 422)
+)
+def library_jobs(
+    code: str, db: SessionDep, who: PrincipalDep, limit: Annotated[int, Query(ge=1, le=200)] = 50
+) -> list[dict[str, Any]]:
+    """The library's jobs, newest first."""
+    lib = own_library_or_403(db, code, who, "see its jobs")
+    return job_records.library_jobs(db.connection(), lib.id, lib.code, limit)  # type: ignore[arg-type]
+
+
+@router.post(
+    "/libraries/{code}/harvest",
+    tags=["jobs"],
+    status_code=202,
+    response_model=HarvestQueued,
+    responses=errors(401, 403, 404, 409, 422),
+)
+def library_harvest(
+    code: str,
+    db: SessionDep,
+    who: PrincipalDep,
+    worker: WorkerDep,
+    full: Annotated[bool, Query(description="Read everything again, not only what changed.")] = False,
+    sweep: Annotated[
+        bool | None, Query(description="List all identifiers to find deletions (default: when due).")
+    ] = None,
+) -> dict[str, Any]:
+    """Harvest the library's OAI-PMH repository now, in the background (one harvest at a time per
+    library: asking again while one waits changes nothing)."""
+    lib = own_library_or_403(db, code, who, "harvest its records")
+    if not lib.oai_base_url:
+        raise Problem(409, f"library {lib.code} has no OAI-PMH base URL to harvest")
+    queued = worker.submit(HarvestTask(lib.code, full=full, sweep=sweep))
+    return {"library": lib.code, "queued": queued, "jobs": f"{API}/libraries/{lib.code}/jobs"}

@@ -1,0 +1,56 @@
+"""The OAI-PMH 2.0 provider's endpoint (the protocol itself is in api/oai_provider.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+
+from ..oai_provider import Provider
+
+router = APIRouter(tags=["oai-pmh"])
+XML = "text/xml; charset=utf-8"
+
+
+def get_provider(request: Request) -> Provider:
+    return request.app.state.oai  # type: ignore[no-any-return]
+
+
+ProviderDep = Annotated[Provider, Depends(get_provider)]
+
+
+def base_url(request: Request) -> str:
+    return str(request.url.replace(query=None, fragment=None))
+
+
+@router.get(
+    "/oai",
+    response_class=Response,
+    summary="OAI-PMH 2.0 provider",
+    responses={200: {"content": {XML: {}}, "description": "An OAI-PMH response (errors included)"}},
+)
+def oai_get(
+    request: Request,
+    provider: ProviderDep,
+    verb: str | None = Query(default=None, description="Identify, ListRecords, GetRecord ..."),
+    metadataPrefix: str | None = Query(default=None, description="marc21 or oai_dc"),
+    identifier: str | None = Query(default=None),
+    set: str | None = Query(default=None, description="union, source or source:<library>"),
+    from_: str | None = Query(default=None, alias="from"),
+    until: str | None = Query(default=None),
+    resumptionToken: str | None = Query(default=None),
+) -> Response:
+    """The union catalogue over OAI-PMH 2.0 (see Identify and ListSets). Errors are OAI-PMH error
+    elements in a 200 response, as the protocol wants."""
+    body = provider.respond(base_url(request), request.query_params.multi_items())
+    return Response(body, media_type=XML)
+
+
+@router.post("/oai", include_in_schema=False)
+async def oai_post(request: Request, provider: ProviderDep) -> Response:
+    form = await request.form()
+    pairs = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+    body = await run_in_threadpool(provider.respond, base_url(request), pairs)
+    return Response(body, media_type=XML)

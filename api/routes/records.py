@@ -1,0 +1,139 @@
+"""Union records (with their members, holdings and merge decisions) and the libraries' own records,
+each also as a MARC download."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlmodel import Session
+
+from catalog.lookup import holdings_of
+from catalog.models import Holding, Library, SourceRecord, UnionRecord
+
+from .. import exports
+from ..deps import API, RecordId, SessionDep, library_or_404
+from ..members import union_members
+from ..problems import Problem, errors
+from ..schemas.records import Explanation, SourceRecordAnswer, UnionRecordAnswer
+
+router = APIRouter(prefix=API, tags=["records"])
+_DOWNLOADS = {200: {"content": {media: {} for media in exports.FORMATS.values()}, "description": "MARC"}}
+HOLDING_FIELDS = ("call_number", "location", "sublocation", "barcode", "copies", "item_type", "status")
+
+
+@router.get("/records/{record_id}", response_model=UnionRecordAnswer, responses=errors(404, 422))
+def union_record(record_id: RecordId, db: SessionDep) -> dict[str, Any]:
+    """A union record: its description, its member records, and per library the holdings."""
+    union = db.get(UnionRecord, record_id)
+    if union is None:
+        raise Problem(404, f"no union record {record_id}")
+    [held] = holdings_of(db.connection(), [record_id]) or [{"libraries": []}]
+    return {
+        "id": union.id,
+        "title": union.title,
+        "year": union.year,
+        "fields": union.fields,
+        "members": [
+            {**m._asdict(), "url": f"{API}/libraries/{m.library}/records/{m.local_id}"}
+            for m in union_members(db, record_id)
+        ],
+        "holdings": held["libraries"],
+        "exports": {fmt: f"{API}/records/{record_id}/export?format={fmt}" for fmt in exports.FORMATS},
+    }
+
+
+@router.get("/records/{record_id}/explain", response_model=Explanation, responses=errors(404, 422))
+def union_record_explain(record_id: RecordId, db: SessionDep) -> dict[str, Any]:
+    """Why the union record holds these records: every decision about its members, with the rule
+    and the reason (merged, or kept apart)."""
+    from catalog.dedup.report import UnknownUnionRecord, explain
+
+    try:
+        return explain(db.connection(), record_id)
+    except UnknownUnionRecord as exc:
+        raise Problem(404, str(exc)) from None
+
+
+@router.get(
+    "/records/{record_id}/export",
+    response_class=Response,
+    responses={**_DOWNLOADS, **errors(404, 422)},
+)
+def union_record_export(
+    record_id: RecordId, db: SessionDep, format: Annotated[str, Query(max_length=20)] = "marcxml"
+) -> Response:
+    """The union record as one merged MARC record (MARCXML, ISO 2709 or MARC-in-JSON)."""
+    try:
+        fmt = exports.normalise(format)
+        data = exports.union_export(db.connection(), record_id, fmt)
+    except exports.ExportError as exc:
+        raise Problem(422, str(exc)) from None
+    if data is None:
+        raise Problem(404, f"no union record {record_id}")
+    return Response(data, media_type=exports.FORMATS[fmt], headers=_download(f"union-{record_id}", fmt))
+
+
+@router.get(
+    "/libraries/{code}/records/{local_id}", response_model=SourceRecordAnswer, responses=errors(404, 422)
+)
+def source_record(code: str, local_id: str, db: SessionDep) -> dict[str, Any]:
+    """One library's record as it sent it, with its extracted fields and holdings."""
+    library = library_or_404(db, code)
+    record = _source(db, library, local_id)
+    items = db.scalars(select(Holding).where(Holding.source_record_id == record.id)).all()
+    return {
+        "library": library.code,
+        "local_id": record.local_id,
+        "status": record.status,
+        "union_record_id": record.union_record_id,
+        "raw_format": record.raw_format,
+        "warnings": record.warnings or [],
+        "first_seen": record.first_seen.isoformat(),
+        "last_seen": record.last_seen.isoformat(),
+        "fields": record.fields,
+        "holdings": [{k: getattr(h, k) for k in HOLDING_FIELDS} for h in items],
+        "opac_url": library.opac_url_pattern.replace("{id}", local_id) if library.opac_url_pattern else None,
+        "exports": {
+            fmt: f"{API}/libraries/{library.code}/records/{local_id}/export?format={fmt}"
+            for fmt in exports.FORMATS
+        },
+    }
+
+
+@router.get(
+    "/libraries/{code}/records/{local_id}/export",
+    response_class=Response,
+    responses={**_DOWNLOADS, **errors(404, 422)},
+)
+def source_record_export(
+    code: str, local_id: str, db: SessionDep, format: Annotated[str | None, Query(max_length=20)] = None
+) -> Response:
+    """The record byte for byte as received (in its own format, the default), or converted."""
+    library = library_or_404(db, code)
+    record = _source(db, library, local_id)
+    try:
+        fmt = exports.normalise(format) if format else record.raw_format
+        data = exports.source_export(record.raw, record.raw_format, fmt)
+    except exports.ExportError as exc:
+        raise Problem(422, str(exc)) from None
+    return Response(
+        data, media_type=exports.FORMATS[fmt], headers=_download(f"{library.code}-{local_id}", fmt)
+    )
+
+
+def _source(db: Session, library: Library, local_id: str) -> SourceRecord:
+    record = db.scalars(
+        select(SourceRecord).where(SourceRecord.library_id == library.id, SourceRecord.local_id == local_id)
+    ).first()
+    if record is None:
+        raise Problem(404, f"library {library.code} has no record {local_id!r}")
+    return record
+
+
+def _download(stem: str, fmt: str) -> dict[str, str]:
+    suffix = {"marcxml": "xml", "iso2709": "mrc", "marcjson": "json"}[fmt]
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in stem)
+    return {"Content-Disposition": f'attachment; filename="{safe}.{suffix}"'}

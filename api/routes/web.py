@@ -1,0 +1,315 @@
+"""The web pages for readers and librarians, server-rendered (no build step), Vietnamese by default."""
+
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from catalog import jobs as job_records
+from catalog import tokens
+from catalog.libraries import UnknownLibrary, get_library, library_dict, library_stats, list_libraries
+from catalog.lookup import holdings_of, other_editions
+from catalog.models import UnionRecord
+from catalog.search.errors import QueryError
+from catalog.search.facets import COUNTED, Kind
+from catalog.search.query import MAX_QUERY_LENGTH, SORTS
+
+from ..deps import EngineDep, NamesDep, SearchDep, SettingsDep, WorkerDep, owned_job
+from ..i18n import LANGUAGES, translator
+from ..labels import (
+    facet_value_label,
+    job_status_name,
+    language_name,
+    material_type_name,
+    number,
+    status_name,
+)
+from ..members import union_members
+from ..problems import Problem
+from ..search_params import SearchParams, problem_text
+from ..uploads import accept_upload
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
+TEMPLATES.env.globals.update(
+    label=facet_value_label,
+    language_name=language_name,
+    material_type_name=material_type_name,
+    status_name=status_name,
+    job_status_name=job_status_name,
+    number=number,
+)
+COOKIE = "unioncat_token"
+PER_PAGE = 20
+FACET_VALUES_SHOWN = 10
+
+
+def _lang(request: Request, lang: str | None) -> str:
+    chosen = lang or request.cookies.get("lang") or "vi"
+    return chosen if chosen in LANGUAGES else "vi"
+
+
+router = APIRouter(include_in_schema=False)
+
+
+def render(request: Request, name: str, lang: str, status: int = 200, **context: Any) -> HTMLResponse:
+    query = dict(request.query_params)
+    query["lang"] = "en" if lang == "vi" else "vi"
+    response = TEMPLATES.TemplateResponse(
+        request,
+        name,
+        {
+            "lang": lang,
+            "t": translator(lang),
+            "switch_url": f"{request.url.path}?{urlencode(query)}",
+            **context,
+        },
+        status_code=status,
+    )
+    response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(
+    request: Request,
+    search: SearchDep,
+    names: NamesDep,
+    lang: str | None = None,
+    q: Annotated[str, Query(max_length=20 * MAX_QUERY_LENGTH)] = "",  # longer: a message on the page
+    sort: str = "relevance",
+    page: Annotated[int, Query(ge=1, le=1000)] = 1,
+) -> HTMLResponse:
+    language = _lang(request, lang)
+    params = request.query_params
+    selected = {facet.name: params.getlist(facet.name) for facet in COUNTED}
+    chosen = {  # a number a hand-typed address got wrong is left out, not refused
+        f.name: [v for v in selected[f.name] if v.isdigit()] if f.kind is Kind.INTEGER else selected[f.name]
+        for f in COUNTED
+    }
+    sort = sort if sort in SORTS else "relevance"
+    result, error = None, None
+    try:
+        wanted = SearchParams.model_validate(
+            {"q": q, "sort": sort, "page": page, "per_page": PER_PAGE, **chosen}
+        )
+        result = search.search(wanted.to_query(facet_limit=FACET_VALUES_SHOWN))
+    except (ValidationError, QueryError) as exc:
+        too_long = len(q) > MAX_QUERY_LENGTH
+        reason = problem_text(exc) if isinstance(exc, ValidationError) else str(exc)
+        error = translator(language)("query_too_long", n=MAX_QUERY_LENGTH) if too_long else reason
+    facets = {f.name: (result.facets.get(f.name, []) if result else []) for f in COUNTED}
+
+    def page_url(number: int) -> str:
+        items = [(k, v) for k, v in params.multi_items() if k != "page"] + [("page", str(number))]
+        return "/?" + urlencode(items)
+
+    plain = None
+    if result is not None and result.total == 0 and (q or any(selected.values())):
+        from catalog.text import fold
+
+        plain = fold(q) if q and fold(q) != q.lower() else q
+    plain_url = "/?" + urlencode({"q": plain, "lang": language}) if plain is not None else None
+    return render(
+        request,
+        "search.html",
+        language,
+        q=q,
+        sort=sort,
+        sorts=SORTS,
+        facets=facets,
+        selected=selected,
+        result=result,
+        error=error,
+        page=page,
+        per_page=PER_PAGE,
+        page_url=page_url,
+        library_names=names,
+        plain_url=plain_url,
+        plain_query=plain,
+    )
+
+
+@router.get("/records/{record_id}", response_class=HTMLResponse)
+def record(request: Request, catalogue: EngineDep, record_id: int, lang: str | None = None) -> HTMLResponse:
+    language = _lang(request, lang)
+    with Session(catalogue) as db:
+        union = db.get(UnionRecord, record_id) if 0 < record_id < 2**31 else None
+        if union is None:
+            return render(request, "search.html", language, 404, q="", sort="relevance", sorts=SORTS,
+                          facets={}, selected={}, result=None, error=translator(language)("not_found"),
+                          page=1, per_page=20, page_url=lambda n: "/", library_names={}, plain_url=None,
+                          plain_query=None)  # fmt: skip
+        conn = db.connection()
+        held = holdings_of(conn, [record_id])
+        editions = holdings_of(conn, other_editions(conn, [record_id]))
+        members = union_members(db, record_id)
+    fields = union.fields or {}
+    digital = [link for link in fields.get("links", []) if link.get("kind") != "related"]
+    return render(
+        request,
+        "record.html",
+        language,
+        record=union,
+        f=_Obj(fields),
+        holdings=held[0]["libraries"] if held else [],
+        editions=editions,
+        members=[{"code": m.library, "local_id": m.local_id} for m in members],
+        digital=digital,
+        permalink=str(request.url_for("record", record_id=record_id)),
+    )
+
+
+@router.get("/records/{record_id}/citation.ris")
+def citation(catalogue: EngineDep, record_id: int) -> Response:
+    with Session(catalogue) as db:
+        union = db.get(UnionRecord, record_id) if 0 < record_id < 2**31 else None
+    if union is None:
+        return PlainTextResponse("not found", status_code=404)
+    f = union.fields or {}
+    kind = {"book": "BOOK", "serial": "JOUR", "score": "MUSIC", "music recording": "MUSIC", "map": "MAP",
+            "video": "VIDEO"}.get(f.get("material_type") or "", "GEN")  # fmt: skip
+    lines = [f"TY  - {kind}", f"TI  - {f.get('title') or ''}"]
+    if f.get("subtitle"):
+        lines.append(f"T2  - {f['subtitle']}")
+    lines += [f"AU  - {a['name']}" for a in f.get("authors", []) if a.get("kind") == "person"]
+    for key, tag in (("year", "PY"), ("publisher", "PB"), ("place", "CY"), ("edition", "ET")):
+        if f.get(key):
+            lines.append(f"{tag}  - {f[key]}")
+    lines += [f"SN  - {isbn}" for isbn in f.get("isbns", [])]
+    lines += [f"KW  - {s}" for s in f.get("subjects", [])]
+    lines += [f"UR  - {link['url']}" for link in f.get("links", [])[:3]]
+    lines.append("ER  - ")
+    return Response(
+        "\r\n".join(lines) + "\r\n",
+        media_type="application/x-research-info-systems",
+        headers={"Content-Disposition": f'attachment; filename="union-{record_id}.ris"'},
+    )
+
+
+@router.get("/libraries", response_class=HTMLResponse)
+def libraries_page(request: Request, catalogue: EngineDep, lang: str | None = None) -> HTMLResponse:
+    language = _lang(request, lang)
+    with Session(catalogue) as db:
+        rows = [library_dict(lib, library_stats(db, lib)) for lib in list_libraries(db)]
+    return render(request, "libraries.html", language, libraries=[_Obj(r) for r in rows])
+
+
+@router.get("/libraries/{code}", response_class=HTMLResponse)
+def library_page(request: Request, catalogue: EngineDep, code: str, lang: str | None = None) -> HTMLResponse:
+    language = _lang(request, lang)
+    with Session(catalogue) as db:
+        try:
+            lib = get_library(db, code)
+        except UnknownLibrary:
+            return render(request, "libraries.html", language, 404, libraries=[])
+        data = library_dict(lib, library_stats(db, lib))
+    return render(request, "library.html", language, lib=_Obj(data))
+
+
+def signed_in(request: Request, catalogue: EngineDep) -> tokens.Principal | None:
+    """The library whose token the librarian signed in with (only a library's token signs in)."""
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    with Session(catalogue) as db:
+        principal = tokens.authenticate(db, token, None)
+    return principal if principal is not None and principal.library_code else None
+
+
+LibrarianDep = Annotated[tokens.Principal | None, Depends(signed_in)]
+
+
+@router.get("/librarian", response_class=HTMLResponse)
+def librarian(
+    request: Request,
+    catalogue: EngineDep,
+    who: LibrarianDep,
+    lang: str | None = None,
+    error: str | None = None,
+) -> HTMLResponse:
+    language = _lang(request, lang)
+    code = who.library_code if who else None
+    jobs: list[dict[str, Any]] = []
+    if code:
+        with Session(catalogue) as db:
+            lib = get_library(db, code)
+            jobs = job_records.library_jobs(db.connection(), lib.id, code, 20)  # type: ignore[arg-type]
+    message = translator(language)("bad_token") if error == "token" else None
+    return render(request, "librarian.html", language, who=code, jobs=jobs, error=message)
+
+
+@router.post("/librarian/login")
+def login(
+    catalogue: EngineDep, token: Annotated[str, Form(max_length=200)], lang: str | None = None
+) -> RedirectResponse:
+    with Session(catalogue) as db:
+        principal = tokens.authenticate(db, token.strip(), None)
+    if principal is None or principal.library_code is None:
+        return RedirectResponse(f"/librarian?lang={lang or 'vi'}&error=token", status_code=303)
+    response = RedirectResponse(f"/librarian?lang={lang or 'vi'}", status_code=303)
+    response.set_cookie(COOKIE, token.strip(), httponly=True, samesite="strict", max_age=8 * 3600)
+    return response
+
+
+@router.get("/librarian/logout")
+def logout(lang: str | None = None) -> RedirectResponse:
+    response = RedirectResponse(f"/librarian?lang={lang or 'vi'}", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+@router.post("/librarian/upload")
+async def librarian_upload(catalogue: EngineDep, settings: SettingsDep, worker: WorkerDep, who: LibrarianDep,
+                           file: UploadFile, mode: Annotated[str, Form()] = "update",
+                           lang: str | None = None) -> RedirectResponse:  # fmt: skip
+    code = who.library_code if who else None
+    if code is None or mode not in ("update", "snapshot", "delete"):
+        return RedirectResponse(f"/librarian?lang={lang or 'vi'}&error=token", status_code=303)
+    job_id = await accept_upload(catalogue, settings, worker, code, mode, "auto", file=file)
+    return RedirectResponse(f"/librarian/jobs/{job_id}?lang={lang or 'vi'}", status_code=303)
+
+
+@router.get("/librarian/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(
+    request: Request,
+    catalogue: EngineDep,
+    worker: WorkerDep,
+    who: LibrarianDep,
+    job_id: int,
+    lang: str | None = None,
+) -> Response:
+    language = _lang(request, lang)
+    code = who.library_code if who else None
+    if who is None or code is None:
+        return RedirectResponse(f"/librarian?lang={language}", status_code=303)
+    with Session(catalogue) as db:
+        try:
+            owned_job(db, job_id, who)
+        except Problem:  # no such job, or another library's: not found either way
+            return render(
+                request,
+                "librarian.html",
+                language,
+                404,
+                who=code,
+                jobs=[],
+                error=translator(language)("not_found"),
+            )
+        conn = db.connection()
+        data = job_records.job_dict(conn, job_id, code)
+        rejected = job_records.rejections(conn, job_id, limit=200)
+    return render(request, "job.html", language, job=data, rejections=rejected,
+                  progress=worker.progress.get(job_id))  # fmt: skip
+
+
+class _Obj(dict):  # type: ignore[type-arg]
+    """A dict whose keys also read as attributes (templates), missing ones as None."""
+
+    def __getattr__(self, name: str) -> Any:
+        value = self.get(name)
+        return _Obj(value) if isinstance(value, dict) else value

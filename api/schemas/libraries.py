@@ -1,0 +1,96 @@
+"""Member libraries: what an admin sends to add or change one, and what the API answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
+
+
+class LibraryChange(BaseModel):
+    """A library's settings an admin may change (the fields left out stay as they are)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name_vi: StrictStr | None = Field(None, max_length=300, description="Name in Vietnamese")
+    name_en: StrictStr | None = Field(None, max_length=300)
+    region: StrictStr | None = Field(None, max_length=100)
+    city: StrictStr | None = Field(None, max_length=100)
+    website: StrictStr | None = Field(None, max_length=500)
+    opac_url_pattern: StrictStr | None = Field(
+        None, max_length=500, description="Link to a local record; {id} is replaced by its local id"
+    )
+    contact: StrictStr | None = Field(None, max_length=300)
+    active: StrictBool | None = None
+    holdings_profile: StrictStr | None = Field(None, max_length=32, description="Named holdings mapping")
+    holdings_config: dict[str, Any] | None = Field(None, description="Overrides of the named profile")
+    oai_base_url: StrictStr | None = Field(None, max_length=500)
+    oai_metadata_prefix: StrictStr | None = Field(None, max_length=64)
+    oai_set: StrictStr | None = Field(None, max_length=200)
+    harvest_interval_hours: StrictInt | None = Field(None, ge=1)
+
+    def values(self) -> dict[str, Any]:
+        """The settings the request gave (null included: it clears a setting)."""
+        return self.model_dump(exclude_unset=True)
+
+
+class LibraryCreate(LibraryChange):
+    """A new member library: its code and its name, and any of its settings."""
+
+    code: StrictStr = Field(max_length=16, description="ISIL-like code, e.g. VNU-LIC")
+    name: StrictStr | None = Field(None, max_length=300, description="Another spelling of name_vi")
+
+    @model_validator(mode="after")
+    def _named(self) -> LibraryCreate:
+        if not (self.name_vi or self.name):
+            raise ValueError("a library needs 'code' and 'name_vi'")
+        return self
+
+
+class LibraryFields(BaseModel):
+    code: str
+    name_vi: str
+    name_en: str | None
+    region: str | None
+    city: str | None
+    website: str | None
+    opac_url_pattern: str | None
+    contact: str | None
+    active: bool
+    holdings_profile: str
+    oai_base_url: str | None
+    oai_metadata_prefix: str | None
+    oai_set: str | None
+    harvest_interval_hours: int | None
+    last_harvest_datestamp: str | None = Field(description="Start of the last complete harvest")
+    harvest_unfinished: bool = Field(description="An interrupted harvest will go on where it stopped")
+
+
+class LibrarySettings(LibraryFields):
+    """A library with every setting (admin answers)."""
+
+    holdings_config: dict[str, Any] | None
+
+
+class LibraryInfo(LibraryFields):
+    """A library with its catalogue counts."""
+
+    records: int = Field(description="Active records")
+    deleted_records: int
+    holdings: int
+    copies: int
+    last_ingest: str | None = Field(description="When its last successful job finished")
+
+
+class Token(BaseModel):
+    id: int
+    library: str
+    name: str
+    prefix: str = Field(description="The token's first characters, to tell tokens apart")
+    created_at: str | None
+    last_used_at: str | None
+    revoked: bool
+
+
+class NewToken(Token):
+    token: str = Field(description="The token itself: shown in this answer only")
