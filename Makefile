@@ -55,7 +55,7 @@ bench: install
 	$(BIN)/python -m bench.dedup_quality
 	$(BIN)/python -m bench.search --http
 
-lock: install
+lock: install $(VENV)/.docs
 	{ echo "# Exact versions of every dependency (runtime and test), used by make, CI and the Dockerfile alike."; \
 	  echo "# Refresh with 'make lock' after changing pyproject.toml."; \
 	  $(BIN)/pip freeze --exclude-editable | grep -v '^unioncat'; } > constraints.txt
