@@ -22,4 +22,9 @@ nitpicky = True
 
 html_theme = "alabaster"
 html_title = "unioncat"
-html_theme_options = {"description": "A union catalogue for a consortium of university libraries"}
+html_theme_options = {
+    "description": "A union catalogue for a consortium of university libraries",
+    # wide enough for the command examples, which are kept on one line each where they can be
+    "page_width": "1200px",
+    "body_max_width": "none",
+}
