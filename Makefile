@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench install native lock
+.PHONY: run test lint bench install native lock docs
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -35,17 +35,27 @@ run: install
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(MAKE) --no-print-directory docs
 	$(BIN)/pytest -q
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+# The documentation (docs/, Sphinx with MyST Markdown) into build/docs; warnings fail the build, so
+# a broken link does too.
+$(VENV)/.docs: pyproject.toml constraints.txt | $(VENV)/.installed
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[test,docs]"
+	touch $@
+
+docs: $(VENV)/.docs
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs build/docs
 
 bench: install
 	$(BIN)/python -m bench.ingest --keep --rounds 3
 	$(BIN)/python -m bench.dedup_quality
 	$(BIN)/python -m bench.search --http
 
-lock: install
+lock: install $(VENV)/.docs
 	{ echo "# Exact versions of every dependency (runtime and test), used by make, CI and the Dockerfile alike."; \
 	  echo "# Refresh with 'make lock' after changing pyproject.toml."; \
 	  $(BIN)/pip freeze --exclude-editable | grep -v '^unioncat'; } > constraints.txt
