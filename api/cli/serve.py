@@ -1,0 +1,56 @@
+"""``unioncat serve`` and ``unioncat demo``: the HTTP service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from catalog.settings import Settings
+
+from .common import JsonOption, app, err, load_settings, open_catalogue, print_json, search_for
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+) -> None:
+    """Start the HTTP service (API and web pages)."""
+    import uvicorn
+
+    from ..app import create_app
+
+    settings = load_settings()
+    engine = open_catalogue(migrate="always")
+    search_for(engine)  # a PostgreSQL catalogue without Meilisearch is refused here, before serving
+    err.print(f"unioncat serving on http://{host}:{port}/  (API docs: http://{host}:{port}/api/v1/docs)")
+    uvicorn.run(create_app(engine, settings), host=host, port=port, log_level="warning")
+
+
+@app.command("demo")
+def demo(
+    data_dir: Annotated[Path, typer.Option(help="Where the demo catalogue is created (replaced).")] = Path(
+        "data/demo"
+    ),
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Build the demo catalogue and stop.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a fresh demo catalogue with demo member libraries and their records, and serve it."""
+    from ..demo import build_demo
+
+    settings = Settings(data_dir=data_dir, database_url=f"sqlite:///{(data_dir / 'unioncat.db').resolve()}")
+    engine, summaries = build_demo(settings, log=err.print)
+    if as_json:
+        print_json({"database": settings.resolved_database_url, "jobs": summaries})
+    if no_serve:
+        return
+    import uvicorn
+
+    from ..app import create_app
+
+    err.print(f"demo catalogue ready: http://{host}:{port}/  (health: http://{host}:{port}/health)")
+    uvicorn.run(create_app(engine, settings), host=host, port=port, log_level="warning")
