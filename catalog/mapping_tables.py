@@ -11,6 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+# An electronic resource: a 338 carrier type (folded $a, or the $b code), a 007 starting with the
+# carrier code, or a 245 $h medium (folded) that holds ELECTRONIC_MEDIUM.
+ONLINE_CARRIER = "online resource"
+ONLINE_CARRIER_CODE = "cr"
+ELECTRONIC_MEDIUM = "electronic resource"
+
 # Leader/06 (type of record) -> material type. "a" and "t" with a serial bibliographic level
 # (leader/07 in SERIAL_LEVELS) are "serial"; an unknown type is a book.
 MATERIAL: dict[str, str] = {
@@ -112,6 +118,9 @@ def compiled_tables() -> dict[str, Any]:
         "serial": SERIAL,
         "serial_levels": SERIAL_LEVELS,
         "serial_kinds": list(SERIAL_KINDS),
+        "online_carrier": ONLINE_CARRIER,
+        "online_carrier_code": ONLINE_CARRIER_CODE,
+        "electronic_medium": ELECTRONIC_MEDIUM,
         "title_parts": TITLE_PARTS,
         "name_fields": list(NAME_FIELDS),
         "no_language": list(NO_LANGUAGE),

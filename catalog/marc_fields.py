@@ -75,12 +75,12 @@ def material_type(leader: str, fields: dict[str, list[Field]]) -> str:
 
 def _is_electronic(fields: dict[str, list[Field]]) -> bool:
     for field in fields.get("338", []):
-        if fold(_sub(field, "a")) == "online resource" or _sub(field, "b") == "cr":
+        if fold(_sub(field, "a")) == tables.ONLINE_CARRIER or _sub(field, "b") == tables.ONLINE_CARRIER_CODE:
             return True
     for field in fields.get("007", []):
-        if field.data[:2] == "cr":
+        if field.data.startswith(tables.ONLINE_CARRIER_CODE):
             return True
-    return any("electronic resource" in fold(_sub(f, "h")) for f in fields.get("245", []))
+    return any(tables.ELECTRONIC_MEDIUM in fold(_sub(f, "h")) for f in fields.get("245", []))
 
 
 def _title(fields: dict[str, list[Field]]) -> dict[str, Any]:

@@ -164,15 +164,15 @@ fn material_type(cx: &Ctx<'_>, leader: &str) -> String {
 
 fn electronic(cx: &Ctx<'_>, rec: &Rec<'_>) -> Res<bool> {
     for field in rec.tagged("338") {
-        if cx.fold(field.sub(b'a'))? == "online resource" || field.sub(b'b') == "cr" {
+        if cx.fold(field.sub(b'a'))? == cx.t.online_carrier || field.sub(b'b') == cx.t.online_carrier_code {
             return Ok(true);
         }
     }
-    if rec.tagged("007").any(|f| f.data.starts_with("cr")) {
+    if rec.tagged("007").any(|f| f.data.starts_with(cx.t.online_carrier_code.as_str())) {
         return Ok(true);
     }
     for field in rec.tagged("245") {
-        if cx.fold(field.sub(b'h'))?.contains("electronic resource") {
+        if cx.fold(field.sub(b'h'))?.contains(cx.t.electronic_medium.as_str()) {
             return Ok(true);
         }
     }

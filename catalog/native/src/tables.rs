@@ -25,6 +25,12 @@ struct Given {
     #[pyo3(item)]
     serial_kinds: Vec<String>,
     #[pyo3(item)]
+    online_carrier: String,
+    #[pyo3(item)]
+    online_carrier_code: String,
+    #[pyo3(item)]
+    electronic_medium: String,
+    #[pyo3(item)]
     title_parts: String,
     #[pyo3(item)]
     name_fields: Vec<(String, String, String, String)>,
@@ -71,6 +77,9 @@ pub struct Tables {
     serial: String,
     serial_levels: Vec<u8>,
     serial_kinds: Vec<String>,
+    pub online_carrier: String,
+    pub online_carrier_code: String,
+    pub electronic_medium: String,
     pub title_parts: Vec<u8>,
     pub name_fields: Vec<NameField>,
     pub no_language: Vec<String>,
@@ -225,6 +234,9 @@ fn tables_of(given: Given, core_fields: Vec<String>, title_words: usize) -> PyRe
         serial: given.serial,
         serial_levels: codes("serial_levels", &given.serial_levels)?,
         serial_kinds: given.serial_kinds,
+        online_carrier: given.online_carrier,
+        online_carrier_code: given.online_carrier_code,
+        electronic_medium: given.electronic_medium,
         title_parts: codes("title_parts", &given.title_parts)?,
         name_fields,
         no_language: given.no_language,
