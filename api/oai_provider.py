@@ -20,11 +20,10 @@ from lxml.etree import SubElement
 from sqlalchemy import Connection, null, select
 from sqlalchemy.engine import Engine
 
-from catalog import oai_items
+from catalog import fast_iso2709, oai_items
 from catalog.models import SourceRecord, UnionRecord
 from catalog.oai_items import Item, Selection, UnknownSet
 from catalog.settings import Settings
-from harvest import fast_iso2709
 
 from . import exports, marcxml
 

@@ -16,44 +16,21 @@ from typing import Any
 from pymarc import Field, Record
 
 from catalog import identifiers
+from catalog import mapping_tables as tables
 from catalog.text import clean, display, fold
 
 _YEAR = re.compile(r"(?<!\d)(1[0-9]{3}|20[0-9]{2})(?!\d)")
-_PAGES = re.compile(r"(\d+)\s*(?:p\b|pages?\b|pp\b|tr\b|trang\b|s\b|S\b|str\b|leaves\b|l\b)", re.IGNORECASE)
+_PAGES = re.compile(
+    r"(\d+)\s*(?:" + "|".join(re.escape(word) + r"\b" for word in tables.PAGE_WORDS) + ")", re.IGNORECASE
+)
 _LANG_CODE = re.compile(r"^[a-z]{3}$")
 
-# leader/06 type of record -> material type; 'a' and 't' are refined by leader/07 below.
-_MATERIAL = {
-    "a": "book",
-    "t": "manuscript",
-    "c": "score",
-    "d": "manuscript score",
-    "e": "map",
-    "f": "manuscript map",
-    "g": "video",
-    "i": "audio",
-    "j": "music recording",
-    "k": "image",
-    "m": "computer file",
-    "o": "kit",
-    "p": "mixed materials",
-    "r": "object",
-}
-_SERIAL_LEVELS = frozenset("bis")
-MATERIAL_TYPES = frozenset(_MATERIAL.values()) | {"serial"}  # every value material_type() gives
-_NAME_PARTS = {
-    "100": "abcdq",
-    "700": "abcdq",
-    "110": "abcdn",
-    "710": "abcdn",
-    "111": "acdenq",
-    "711": "acdenq",
-}
-_NAME_KIND = {"00": "person", "10": "corporate", "11": "meeting"}  # by the tag's last two digits
-_SUBJECT_TAGS = ("600", "610", "611", "630", "647", "648", "650", "651", "653", "654", "655", "656", "657")
-_SUBJECT_SUBDIVISIONS = frozenset("vxyz")
-_SUBJECT_SKIP = frozenset("0123456789e")
-_TITLE_PARTS = frozenset("anp")
+_SERIAL_LEVELS = frozenset(tables.SERIAL_LEVELS)
+# every value material_type() gives
+MATERIAL_TYPES = frozenset(tables.MATERIAL.values()) | {tables.DEFAULT_MATERIAL, tables.SERIAL}
+_SUBJECT_SUBDIVISIONS = frozenset(tables.SUBJECT_SUBDIVISIONS)
+_SUBJECT_SKIP = frozenset(tables.SUBJECT_SKIP)
+_TITLE_PARTS = frozenset(tables.TITLE_PARTS)
 
 
 def _sub(field: Field, code: str) -> str:
@@ -82,26 +59,28 @@ def _uniq(values: list[str]) -> list[str]:
     return out
 
 
-def _year(text: str) -> int | None:
+def year(text: str) -> int | None:
+    """The first year (1000-2099) that ``text`` holds as a number of its own ("c1998." -> 1998)."""
     match = _YEAR.search(text)
     return int(match.group(1)) if match else None
 
 
 def material_type(leader: str, fields: dict[str, list[Field]]) -> str:
-    kind = _MATERIAL.get(leader[6:7], "book") if len(leader) > 7 else "book"
-    if kind in ("book", "manuscript") and leader[7:8] in _SERIAL_LEVELS:
-        return "serial"
+    default = tables.DEFAULT_MATERIAL
+    kind = tables.MATERIAL.get(leader[6:7], default) if len(leader) > 7 else default
+    if kind in tables.SERIAL_KINDS and leader[7:8] in _SERIAL_LEVELS:
+        return tables.SERIAL
     return kind
 
 
 def _is_electronic(fields: dict[str, list[Field]]) -> bool:
     for field in fields.get("338", []):
-        if fold(_sub(field, "a")) == "online resource" or _sub(field, "b") == "cr":
+        if fold(_sub(field, "a")) == tables.ONLINE_CARRIER or _sub(field, "b") == tables.ONLINE_CARRIER_CODE:
             return True
     for field in fields.get("007", []):
-        if field.data[:2] == "cr":
+        if field.data.startswith(tables.ONLINE_CARRIER_CODE):
             return True
-    return any("electronic resource" in fold(_sub(f, "h")) for f in fields.get("245", []))
+    return any(tables.ELECTRONIC_MEDIUM in fold(_sub(f, "h")) for f in fields.get("245", []))
 
 
 def _title(fields: dict[str, list[Field]]) -> dict[str, Any]:
@@ -125,17 +104,17 @@ def _title(fields: dict[str, list[Field]]) -> dict[str, Any]:
 
 def _names(fields: dict[str, list[Field]]) -> list[dict[str, Any]]:
     names = []
-    for tag in ("100", "110", "111", "700", "710", "711"):
+    for tag, parts, kind, role_codes in tables.NAME_FIELDS:
         for field in fields.get(tag, []):
-            name = _join(field, _NAME_PARTS[tag])
+            name = _join(field, parts)
             if not name:
                 continue
-            roles = [clean(v) for v in _subs(field, "e" if tag != "111" and tag != "711" else "j")]
+            roles = [clean(v) for v in _subs(field, role_codes)]
             roles += [v.strip() for v in _subs(field, "4")]
             names.append(
                 {
                     "name": name,
-                    "kind": _NAME_KIND[tag[1:]],
+                    "kind": kind,
                     "main": tag.startswith("1"),
                     "roles": _uniq([r for r in roles if r]),
                 }
@@ -158,17 +137,17 @@ def _publication(fields: dict[str, list[Field]]) -> dict[str, str | None]:
 
 def _year_of(fixed: str, pub_date: str | None) -> int | None:
     if len(fixed) >= 11 and fixed[7:11].isdigit():
-        year = int(fixed[7:11])
-        if 1000 <= year <= 2099:
-            return year
-    return _year(pub_date or "")
+        found = int(fixed[7:11])
+        if 1000 <= found <= 2099:
+            return found
+    return year(pub_date or "")
 
 
 def _languages(fixed: str, fields: dict[str, list[Field]]) -> list[str]:
     langs = []
     if len(fixed) >= 38:
         code = fixed[35:38].strip().lower()
-        if _LANG_CODE.match(code) and code not in ("zxx", "und", "mul"):
+        if _LANG_CODE.match(code) and code not in tables.NO_LANGUAGE:
             langs.append(code)
     for field in fields.get("041", []):
         for value in _subs(field, "ad"):
@@ -214,9 +193,9 @@ def _classification(fields: dict[str, list[Field]]) -> dict[str, list[str]]:
 
 def _series(fields: dict[str, list[Field]]) -> list[dict[str, str | None]]:
     series = []
-    for tag in ("830", "490", "440", "800", "810", "811"):
+    for tag, parts in tables.SERIES_FIELDS:
         for field in fields.get(tag, []):
-            title = _join(field, "atp" if tag.startswith("8") and tag != "830" else "anp")
+            title = _join(field, parts)
             if title:
                 series.append({"title": title, "volume": clean(_sub(field, "v")) or None})
     seen: set[str] = set()
@@ -230,16 +209,14 @@ def _series(fields: dict[str, list[Field]]) -> list[dict[str, str | None]]:
 
 
 def _links(fields: dict[str, list[Field]]) -> list[dict[str, str | None]]:
-    kinds = {"0": "resource", "1": "version", "2": "related"}
+    kinds, default = tables.LINK_KINDS, tables.DEFAULT_LINK_KIND
     links = []
     for field in fields.get("856", []):
         note = " ".join(clean(v) for v in _subs(field, "3yz") if v.strip()) or None
         for url in _subs(field, "u"):
             url = url.strip()
             if url:
-                links.append(
-                    {"url": url, "note": note, "kind": kinds.get(field.indicator2 or "", "resource")}
-                )
+                links.append({"url": url, "note": note, "kind": kinds.get(field.indicator2 or "", default)})
     return links
 
 
@@ -255,7 +232,9 @@ def _alternate_script(fields: dict[str, list[Field]]) -> list[dict[str, str | No
     return out
 
 
-def _pages(extent: str | None) -> int | None:
+def pages(extent: str | None) -> int | None:
+    """The page count of an extent (300 $a..$g): the largest number followed by a word of
+    :data:`catalog.mapping_tables.PAGE_WORDS` ("xii, 245 p." -> 245), or ``None``."""
     if not extent:
         return None
     numbers = [int(m.group(1)) for m in _PAGES.finditer(extent)]
@@ -332,14 +311,14 @@ def extract(record: Record, grouped: dict[str, list[Field]] | None = None) -> di
             "pub_date": pub["date"],
             "year": _year_of(fixed, pub["date"]),
             "extent": extent or None,
-            "pages": _pages(extent),
+            "pages": pages(extent),
             "languages": _languages(fixed, fields),
             "material_type": material_type(leader, fields),
             "electronic": _is_electronic(fields),
             "content_types": _uniq([clean(v) for f in fields.get("336", []) for v in _subs(f, "a")]),
             "carrier_types": _uniq([clean(v) for f in fields.get("338", []) for v in _subs(f, "a")]),
             "subjects": _uniq(
-                [s for tag in _SUBJECT_TAGS for f in fields.get(tag, []) if (s := _subject(f))]
+                [s for tag in tables.SUBJECT_TAGS for f in fields.get(tag, []) if (s := _subject(f))]
             ),
             "classification": _classification(fields),
             "series": _series(fields),

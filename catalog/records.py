@@ -9,10 +9,9 @@ from typing import Any
 import orjson
 from pymarc import Field, Record
 
-from catalog import holdings, marc_fields, native
+from catalog import holdings, marc_fields
 from catalog.dedup.keys import blocking_keys
 from catalog.holdings import HoldingsProfile
-from catalog.light_record import LightField, LightRecord
 from catalog.pickling import by_constructor
 from catalog.search.rows import document, index_rows
 from catalog.text import fold
@@ -58,13 +57,14 @@ class PreparedRecord:
         return self
 
 
-# The catalogue fields that prepare() reads for a record's title: what the compiled mapping hands
-# back as Python objects, with the JSON of all of them and the keys (catalog/native/src/lib.rs).
-CORE_FIELDS = ("title", "subtitle", "sort_title", "year", "material_type")
-
-
 def checksum(raw_format: str, raw: bytes) -> str:
     return hashlib.sha256(raw_format.encode() + b"\0" + raw).hexdigest()
+
+
+def title_key_of(fields: dict[str, Any]) -> str | None:
+    """The folded filing title (the title without its initial article), which orders and matches
+    titles; ``None`` for a record without a title."""
+    return fold(fields.get("sort_title") or fields.get("title")) or None
 
 
 def match_keys(fields: dict[str, Any]) -> list[tuple[str, str]]:
@@ -83,73 +83,17 @@ def match_keys(fields: dict[str, Any]) -> list[tuple[str, str]]:
     return [k for k in keys if not (k in seen or seen.add(k))]
 
 
-def native_tags(profile: HoldingsProfile | None) -> str:
-    """The tags the compiled mapping hands back for holdings, run together; ``""`` when the
-    compiled mapping is not there or a library's profile names a tag it cannot take."""
-    if native.map_iso2709 is None:
-        return ""
-    tags = holdings.tags_read(profile)
-    return "".join(tags) if all(len(t) == 3 and t.isascii() for t in tags) else ""
-
-
-def prepare_iso2709(
-    raw: bytes,
-    profile: HoldingsProfile | None,
-    tags: str,
-    warnings: list[str] | None = None,
-    library: str | None = None,
-) -> PreparedRecord | None:
-    """:func:`prepare` for an ISO 2709 record that the compiled mapping reads (clean UTF-8, the
-    common case), from its bytes; ``None`` for a record that takes the Python path. ``tags``: from
-    :func:`native_tags` for the same profile."""
-    assert native.map_iso2709 is not None
-    found = native.map_iso2709(raw, tags)
-    if found is None:
-        return None
-    grouped: dict[str, list[Field]] = {}
-    for tag, ind1, ind2, data, body in found[1]:
-        light = LightField(tag, data) if body is None else LightField(tag, "", (ind1, ind2), None, body)
-        grouped.setdefault(tag, []).append(light)  # type: ignore[arg-type]
-    return prepare(None, raw, "iso2709", profile, warnings, library, mapped=_mapped(found, grouped, library))
-
-
-def prepare_light(
-    record: LightRecord,
-    raw: bytes,
-    raw_format: str,
-    profile: HoldingsProfile | None,
-    warnings: list[str] | None = None,
-    library: str | None = None,
-) -> PreparedRecord | None:
-    """:func:`prepare` for a light record read by other means than ISO 2709 (MARCXML), through the
-    compiled mapping; ``None`` when it declines the record (it then takes :func:`prepare`)."""
-    assert native.map_fields is not None
-    given = [(f.tag, f.indicator1, f.indicator2, f.data, f.subfields) for f in record.fields]
-    found = native.map_fields(record.leader, given)  # type: ignore[arg-type]
-    if found is None:
-        return None
-    mapped = _mapped(found, marc_fields.fields_by_tag(record), library)  # type: ignore[arg-type]
-    return prepare(None, raw, raw_format, profile, warnings, library, mapped=mapped)
-
-
 @dataclass(slots=True)
 class Mapped:
-    """A record the compiled mapping read (see :func:`prepare_iso2709`): the fields holdings read,
-    the catalogue fields (without a search document to build, only :data:`CORE_FIELDS`), the JSON
-    of all of them, its match keys and its title key."""
+    """A record the compiled mapping read (see :mod:`catalog.mapping`): the fields holdings read,
+    the catalogue fields (without a search document to build, only
+    :data:`catalog.native.CORE_FIELDS`), the JSON of all of them, its match keys and its title key."""
 
     grouped: dict[str, list[Field]]
     fields: dict[str, Any]
     fields_json: str
     keys: list[tuple[str, str]]
     title_key: str | None
-
-
-def _mapped(found: native.Mapping, grouped: dict[str, list[Field]], library: str | None) -> Mapped:
-    _, _, fields_json, core, keys, title_key = found
-    # The search document reads every field: only then is the JSON read back into a dict.
-    fields = orjson.loads(fields_json) if library else core
-    return Mapped(grouped, fields, fields_json, keys, title_key)
 
 
 def prepare(
@@ -182,7 +126,7 @@ def prepare(
         raise RecordRejected("local record identifier longer than 255 characters")
     if mapped is None:
         fields = marc_fields.extract(record, grouped)  # type: ignore[arg-type]
-        keys, title_key = match_keys(fields), fold(fields.get("sort_title") or fields.get("title")) or None
+        keys, title_key = match_keys(fields), title_key_of(fields)
     else:
         fields, keys, title_key = mapped.fields, mapped.keys, mapped.title_key
     notes = list(warnings or [])

@@ -15,6 +15,8 @@ import re
 import sys
 import unicodedata
 
+from catalog import mapping_tables as tables
+
 _MARK_CLASS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
 _HAS_MARK = re.compile(f"[{_MARK_CLASS}]")
 # A mark separated from the letter it belongs to by white space: "Nha ̀xuất" -> "Nhà xuất".
@@ -26,31 +28,10 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Vietnamese writes the vowel-quality mark (circumflex, breve) before the tone mark; both have
 # canonical combining class 230, so NFC keeps whatever order the export used and "e + ́ + ̂" stays
 # "é̂" instead of "ế". These bases can carry a quality mark in Vietnamese.
-_QUALITY_MARKS = frozenset("\u0302\u0306")
-_QUALITY_BASES = "aeoAEO"
+_QUALITY_MARKS = frozenset(tables.QUALITY_MARKS)
+_QUALITY_BASES = tables.QUALITY_BASES
 
-_FOLD_TABLE = str.maketrans(
-    {
-        "đ": "d",
-        "ð": "d",
-        "ø": "o",
-        "ł": "l",
-        "ı": "i",
-        "æ": "ae",
-        "œ": "oe",
-        "þ": "th",
-        "ß": "ss",
-        "ʻ": None,
-        "ʼ": None,
-        "ʹ": None,
-        "ʺ": None,
-        "'": None,
-        "’": None,
-        "‘": None,
-        "\u200e": None,
-        "\u200f": None,
-    }
-)
+_FOLD_TABLE = str.maketrans({**tables.FOLD_LETTERS, **dict.fromkeys(tables.FOLD_DROPPED)})
 _NON_WORD = re.compile(r"[\W_]+")
 
 
@@ -105,9 +86,9 @@ def display(text: str | None) -> str:
 
 # A final period that belongs to the word: an initial ("J."), a common abbreviation, an ellipsis.
 _KEEP_PERIOD = re.compile(
-    r"(?:\b[^\W\d_]|\.\.|\b(?:ed|eds|etc|Co|Inc|Ltd|Jr|Sr|St|vol|no|tr|tp|nxb|NXB|Nxb|TP|b|d|ca|cm|p|pp|v|ill))\.$"
+    r"(?:\b[^\W\d_]|\.\.|\b(?:" + "|".join(map(re.escape, tables.KEEP_PERIOD_WORDS)) + r"))\.$"
 )
-_ISBD_CLOSERS = frozenset("/:;=,")
+_ISBD_CLOSERS = frozenset(tables.ISBD_CLOSERS)
 
 
 def strip_isbd(text: str) -> str:

@@ -27,8 +27,9 @@ from catalog import holdings, jobs
 from catalog.db import writing
 from catalog.holdings import HoldingsProfile
 from catalog.libraries import get_library
+from catalog.mapping import native_tags
 from catalog.models import JobMode, Library, utcnow
-from catalog.records import PreparedRecord, native_tags
+from catalog.records import PreparedRecord
 from catalog.search.embedded import EmbeddedSearchEngine
 from catalog.search.engine import SearchEngine
 from catalog.store import LibraryWriter, WriteResult

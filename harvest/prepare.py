@@ -21,19 +21,13 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-from catalog import native
+from pymarc import Record
+
 from catalog.holdings import HoldingsProfile
-from catalog.light_record import LightRecord
+from catalog.mapping import native_tags, prepare_record
 from catalog.pickling import by_constructor
-from catalog.records import (
-    PreparedRecord,
-    RecordRejected,
-    native_tags,
-    prepare,
-    prepare_iso2709,
-    prepare_light,
-)
-from harvest import fast_iso2709, sources
+from catalog.records import PreparedRecord, RecordRejected
+from harvest import sources
 from harvest.incoming import Incoming
 
 # Workers run only on CPU the writer leaves: since the compiled mapping made them cheap, the
@@ -63,49 +57,40 @@ def process(
 ) -> Outcome:
     """Decode and prepare one split record; every failure becomes a reason, never an exception.
 
-    A clean UTF-8 ISO 2709 record, and a harvested MARCXML one, go through the compiled mapping
-    where it is built. ``tags``: :func:`catalog.records.native_tags` for ``profile`` when it was
-    computed once for many records."""
+    :func:`catalog.mapping.prepare_record` chooses the path (the compiled mapping where it is built,
+    the fast Python reader, this reader's careful decoding). ``tags``:
+    :func:`catalog.mapping.native_tags` for ``profile`` when it was computed once for many records."""
     where = f"{item.member}: " if item.member else ""
-    if item.record is None and item.error is None and item.raw_format == "iso2709":
-        tags = native_tags(profile) if tags is None else tags
-        if tags:
-            raw, notes = item.raw, item.warnings
-            outcome = _outcome(item, where, lambda: prepare_iso2709(raw, profile, tags, notes, library))
-            if outcome is not None:
-                return outcome
-    if item.record is None and item.error is None:
-        light = fast_iso2709.parse(item.raw) if item.raw_format == "iso2709" else None
-        if light is not None:
-            item.record = light  # type: ignore[assignment]
-        else:
-            sources.decode(item)
-    record = item.record
-    if record is None:
-        return Outcome(item.number, item.offset, None, None, where + (item.error or "unreadable record"))
-    if isinstance(record, LightRecord) and item.raw_format == "marcxml" and native.map_fields is not None:
-        raw, notes = item.raw, item.warnings
-        outcome = _outcome(
-            item, where, lambda: prepare_light(record, raw, "marcxml", profile, notes, library)
-        )
-        if outcome is not None:
-            return outcome
-    outcome = _outcome(
-        item, where, lambda: prepare(record, item.raw, item.raw_format, profile, item.warnings, library)
-    )
-    assert outcome is not None
-    return outcome
+    if item.record is None and item.error is not None:
+        return Outcome(item.number, item.offset, None, None, where + item.error)
+    return _outcome(item, where, profile, library, tags)
 
 
-def _outcome(item: Incoming, where: str, make: Callable[[], PreparedRecord | None]) -> Outcome | None:
-    """The outcome of ``make``, or ``None`` when it leaves the record to another path."""
+def _outcome(
+    item: Incoming, where: str, profile: HoldingsProfile | None, library: str | None, tags: str | None
+) -> Outcome:
     try:
-        prepared = make()
+        prepared = prepare_record(
+            item.raw,
+            item.raw_format,
+            profile,
+            record=item.record,
+            decode=lambda: _decoded(item),
+            warnings=item.warnings,
+            library=library,
+            tags=tags,
+        )
     except RecordRejected as exc:
-        return Outcome(item.number, item.offset, None, None, where + str(exc))
-    except Exception as exc:  # a record odd enough to break the mapping must not stop the job
-        return Outcome(item.number, item.offset, None, None, f"{where}cannot map the record: {exc!r}"[:500])
-    return None if prepared is None else Outcome(item.number, item.offset, prepared.local_id, prepared, None)
+        return Outcome(item.number, item.offset, None, None, f"{where}{exc}"[:500])
+    return Outcome(item.number, item.offset, prepared.local_id, prepared, None)
+
+
+def _decoded(item: Incoming) -> tuple[Record, list[str]]:
+    """The record decoded by its reader (pymarc for ISO 2709), with its warnings."""
+    sources.decode(item)
+    if item.record is None:
+        raise RecordRejected(item.error or "unreadable record")
+    return item.record, item.warnings
 
 
 def process_chunk(

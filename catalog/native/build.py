@@ -3,6 +3,10 @@
 Runs cargo on this folder's crate with the crates Debian packages (``apt-get install
 librust-pyo3-dev librust-unicode-normalization-dev``; see ``.cargo/config.toml``) and puts the
 extension module beside this file.
+
+The extension is built for CPython's stable ABI from 3.10 on (pyo3's ``abi3-py310`` feature: the
+newest that Debian's pyo3 0.17 offers), so that one build serves every CPython the project supports
+(``requires-python >=3.11``), 3.12 and later included; it is named ``_mapping.abi3.so``.
 With ``--if-possible``, a machine without cargo or the crates gets a message and the exit status 0:
 the catalogue then maps records in Python alone.
 """
@@ -14,7 +18,6 @@ import os
 import shutil
 import subprocess
 import sys
-import sysconfig
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -30,7 +33,15 @@ def cargo() -> str | None:
 
 
 def target() -> Path:
-    return HERE / f"_mapping{sysconfig.get_config_var('EXT_SUFFIX') or '.so'}"
+    return HERE / "_mapping.abi3.so"
+
+
+def _remove_other_builds(keep: Path) -> None:
+    """Older builds named for one interpreter (``_mapping.cpython-311-...so``): Python would load
+    such a file before the stable-ABI one."""
+    for old in HERE.glob("_mapping*.so"):
+        if old != keep:
+            old.unlink()
 
 
 def build() -> Path:
@@ -53,6 +64,7 @@ def build() -> Path:
     tmp = destination.with_suffix(".tmp")
     shutil.copyfile(built, tmp)
     tmp.replace(destination)  # a running process that loaded the old file keeps it
+    _remove_other_builds(destination)
     return destination
 
 

@@ -15,10 +15,12 @@ from hypothesis import strategies as st
 from lxml import etree
 from pymarc import Field, Indicators, Leader, Record, Subfield, record_to_xml
 
-from catalog import holdings, native
+from catalog import fast_iso2709, holdings, native
 from catalog.light_record import LightField, LightRecord
-from catalog.records import CORE_FIELDS, PreparedRecord, native_tags, prepare, prepare_iso2709, prepare_light
-from harvest import fast_iso2709, marcxml, sources
+from catalog.mapping import native_tags, prepare_iso2709, prepare_light
+from catalog.native import CORE_FIELDS
+from catalog.records import PreparedRecord, prepare
+from harvest import marcxml, sources
 from harvest.oai_page import _parse_wrapped
 from harvest.prepare import process
 from tests.conftest import ISO2709_FILES, KOHA, fixture

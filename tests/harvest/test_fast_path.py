@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from catalog import fast_iso2709
 from catalog.records import prepare
-from harvest import fast_iso2709, sources
+from harvest import sources
 from tests.conftest import ISO2709_FILES, fixture
 
 

@@ -15,6 +15,8 @@
 use unicode_normalization::char::canonical_combining_class;
 use unicode_normalization::UnicodeNormalization;
 
+use crate::tables::Tables;
+
 /// The characters the functions below handle, for every character of a value.
 fn handled(c: char) -> bool {
     match c as u32 {
@@ -95,9 +97,9 @@ fn drop_orphans(s: &[char]) -> Vec<char> {
     out
 }
 
-/// `_reorder_vietnamese_marks`: after a, e or o, a quality mark (circumflex, breve) before the
-/// other marks of its combining class.
-fn reorder(nfd: &str) -> String {
+/// `_reorder_vietnamese_marks`: after one of `QUALITY_BASES`, a quality mark (`QUALITY_MARKS`)
+/// before the other marks of its combining class.
+fn reorder(t: &Tables, nfd: &str) -> String {
     let s: Vec<char> = nfd.chars().collect();
     let mut out = String::with_capacity(nfd.len());
     let mut i = 0;
@@ -105,7 +107,7 @@ fn reorder(nfd: &str) -> String {
         let c = s[i];
         out.push(c);
         i += 1;
-        if !"aeoAEO".contains(c) {
+        if !t.quality_bases.contains(&c) {
             continue;
         }
         let mut end = i;
@@ -114,7 +116,7 @@ fn reorder(nfd: &str) -> String {
         }
         if end - i > 1 {
             let mut marks: Vec<char> = s[i..end].to_vec();
-            marks.sort_by_key(|&m| (canonical_combining_class(m), !matches!(m, '\u{302}' | '\u{306}')));
+            marks.sort_by_key(|&m| (canonical_combining_class(m), !t.quality_marks.contains(&m)));
             out.extend(marks);
             i = end;
         }
@@ -123,7 +125,7 @@ fn reorder(nfd: &str) -> String {
 }
 
 /// `repair` of handled text.
-fn repair(s: &str) -> String {
+fn repair(t: &Tables, s: &str) -> String {
     if s.is_ascii() {
         return s.to_string();
     }
@@ -134,7 +136,7 @@ fn repair(s: &str) -> String {
     let chars: Vec<char> = nfc.chars().collect();
     let fixed: String = drop_orphans(&reattach(&chars)).into_iter().collect();
     let nfd: String = fixed.nfd().collect();
-    reorder(&nfd).nfc().collect()
+    reorder(t, &nfd).nfc().collect()
 }
 
 /// `" ".join(s.split())`: U+0020 is the only white space among the handled characters.
@@ -150,17 +152,12 @@ pub fn squeeze(s: &str) -> String {
 }
 
 /// `display` of handled text (all of it is printable: no control characters to remove).
-pub fn display(s: &str) -> String {
-    squeeze(&repair(s))
+pub fn display(t: &Tables, s: &str) -> String {
+    squeeze(&repair(t, s))
 }
 
-const KEEP_PERIOD_WORDS: &[&str] = &[
-    "ed", "eds", "etc", "Co", "Inc", "Ltd", "Jr", "Sr", "St", "vol", "no", "tr", "tp", "nxb", "NXB", "Nxb", "TP",
-    "b", "d", "ca", "cm", "p", "pp", "v", "ill",
-];
-
 /// `_KEEP_PERIOD.search(t)` for handled text ending in ".".
-fn keeps_period(t: &[char]) -> bool {
+fn keeps_period(tables: &Tables, t: &[char]) -> bool {
     let n = t.len();
     let letter = |c: char| is_word(c) && c != '_' && !c.is_ascii_digit(); // [^\W\d_]
     if n >= 2 && letter(t[n - 2]) && (n == 2 || !is_word(t[n - 3])) {
@@ -170,19 +167,19 @@ fn keeps_period(t: &[char]) -> bool {
         return true;
     }
     let before = &t[..n - 1];
-    KEEP_PERIOD_WORDS.iter().any(|w| {
-        let len = w.len(); // ASCII words: as many characters as bytes
+    tables.keep_period_words.iter().any(|w| {
+        let len = w.len();
         len <= before.len()
-            && before[before.len() - len..].iter().copied().eq(w.chars())
+            && before[before.len() - len..] == w[..]
             && (before.len() == len || !is_word(before[before.len() - len - 1]))
     })
 }
 
 /// `strip_isbd` of handled text.
-pub fn strip_isbd(s: &str) -> String {
+pub fn strip_isbd(tables: &Tables, s: &str) -> String {
     let mut t: Vec<char> = s.trim_matches(' ').chars().collect();
     while let Some(&last) = t.last() {
-        if "/:;=,".contains(last) || (last == '.' && !keeps_period(&t)) {
+        if tables.isbd_closers.contains(&last) || (last == '.' && !keeps_period(tables, &t)) {
             t.pop();
             while t.last() == Some(&' ') {
                 t.pop();
@@ -195,30 +192,14 @@ pub fn strip_isbd(s: &str) -> String {
 }
 
 /// `clean` of handled text.
-pub fn clean(s: &str) -> String {
-    strip_isbd(&display(s))
-}
-
-/// `_FOLD_TABLE`, of the handled characters (after the case fold).
-fn fold_char(c: char, out: &mut String) {
-    match c {
-        'đ' | 'ð' => out.push('d'),
-        'ø' => out.push('o'),
-        'ł' => out.push('l'),
-        'ı' => out.push('i'),
-        'æ' => out.push_str("ae"),
-        'œ' => out.push_str("oe"),
-        'þ' => out.push_str("th"),
-        'ß' => out.push_str("ss"),
-        '\'' | 'ʻ' | 'ʼ' | 'ʹ' | 'ʺ' => {}
-        _ => out.push(c),
-    }
+pub fn clean(t: &Tables, s: &str) -> String {
+    strip_isbd(t, &display(t, s))
 }
 
 /// `fold` of handled text that is not all ASCII.
-pub fn fold(s: &str) -> String {
+pub fn fold(t: &Tables, s: &str) -> String {
     let mut lower = String::with_capacity(s.len());
-    for c in repair(s).chars() {
+    for c in repair(t, s).chars() {
         if c == 'ß' {
             lower.push_str("ss"); // str.casefold(); the one handled letter whose lower case differs
         } else {
@@ -228,7 +209,7 @@ pub fn fold(s: &str) -> String {
     let mut base = String::with_capacity(lower.len());
     for c in lower.nfd() {
         if canonical_combining_class(c) == 0 {
-            fold_char(c, &mut base);
+            t.fold_char(c, &mut base); // `_FOLD_TABLE`
         }
     }
     words(base.chars())
