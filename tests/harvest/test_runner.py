@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -218,3 +219,24 @@ def test_a_killed_job_is_recovered_with_what_it_committed(engine: Engine, tmp_pa
     job = _state(engine, job_id)
     assert job["status"] == "failed" and job["error"].startswith("interrupted: the process running the job")
     _committed_first(job)
+
+
+def test_an_unreachable_search_engine_leaves_the_committed_job_succeeded_and_says_so(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A search engine that is not transactional is sent each commit's union records after it; when
+    it cannot be reached, the catalogue is right and the job says to reindex."""
+    from catalog.search.meili import MeiliSearchEngine
+
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    job_id = _job(engine)
+    started = time.monotonic()
+    summary = run_job(
+        engine, job_id, Pages(_file(tmp_path)), search=MeiliSearchEngine(f"http://127.0.0.1:{port}", None)
+    )
+    assert time.monotonic() - started < 30
+    job = _state(engine, job_id)
+    assert summary["status"] == job["status"] == "succeeded" and job["records"] == 529
+    assert "run 'unioncat reindex'" in summary["index_error"]
