@@ -2,7 +2,8 @@
 OAI-PMH, one job at a time, in order.
 
 Upload jobs are recorded in the catalogue before they are queued, so a restart finds queued jobs
-again (their uploads are on disk) and interrupted ones are marked failed by the next ingest. While
+again (their uploads are on disk) and interrupted ones are marked failed by the next job. Every job
+runs through the job runner (harvest.runner), which alone writes their status. While
 idle, the worker looks every ``harvest_check_minutes`` for libraries due a harvest (their
 ``harvest_interval_hours`` passed since their last one) and harvests them.
 """
@@ -17,15 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from catalog.db import writing
+from catalog import jobs
 from catalog.models import IngestJob, JobStatus, Library
 from catalog.search.engine import SearchEngine
 from catalog.settings import Settings
-from harvest.ingest import IngestError, ingest_file
+from harvest.ingest import FileIngest
 from harvest.oai import due_libraries, harvest_library
+from harvest.runner import IngestError, run_job
 
 log = logging.getLogger("unioncat.worker")
 JOB = IngestJob.__table__  # type: ignore[attr-defined]
@@ -109,14 +111,7 @@ class JobWorker:
             if path.exists():
                 self.submit(Task(job_id, code, path, mode, fmt))
             else:
-                with writing(self.engine) as conn:
-                    conn.execute(
-                        update(JOB)
-                        .where(JOB.c.id == job_id)
-                        .values(
-                            status=JobStatus.FAILED.value, error="the uploaded file is gone; upload it again"
-                        )
-                    )
+                jobs.fail(self.engine, job_id, "the uploaded file is gone; upload it again")
 
     def upload_path(self, job_id: int) -> Path:
         return self.settings.uploads_dir / f"job-{job_id}.upload"
@@ -167,23 +162,18 @@ class JobWorker:
             state["records"] = records
 
         try:
-            ingest_file(
+            source = FileIngest(task.path, task.mode, task.fmt, self.settings.ingest_batch_size, workers=0)
+            run_job(
                 self.engine,
-                task.library_code,
-                task.path,
-                mode=task.mode,
-                fmt=task.fmt,
-                source="upload",
-                progress=progress,
-                batch_size=self.settings.ingest_batch_size,
-                job_id=task.job_id,
-                ignore_isbns=self.settings.dedup_ignore_isbns,
+                task.job_id,
+                source,
                 search=self.search,
-                workers=0,
+                ignore_isbns=self.settings.dedup_ignore_isbns,
+                progress=progress,
             )
         except IngestError as exc:
             log.info("job %s failed: %s", task.job_id, exc)
-        except Exception:  # the job is marked failed by ingest_file; the worker keeps serving
+        except Exception:  # the job is marked failed by the runner; the worker keeps serving
             log.exception("job %s failed", task.job_id)
         finally:
             self.progress.pop(task.job_id, None)

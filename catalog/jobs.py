@@ -44,18 +44,22 @@ def create_job(
         ).scalar_one()
 
 
+def _transition(conn: Connection, job_id: int, status: JobStatus, **values: Any) -> None:
+    """The one place a job's status is written (queued -> running -> succeeded or failed)."""
+    if status is JobStatus.RUNNING:
+        values.update(started_at=utcnow(), host=socket.gethostname(), pid=os.getpid())
+    elif status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+        values["finished_at"] = utcnow()
+    conn.execute(update(JOB).where(JOB.c.id == job_id).values(status=status.value, **values))
+
+
+def _counts(counts: dict[str, int]) -> dict[str, int]:
+    return {k: counts.get(k, 0) for k in COUNTS}
+
+
 def mark_running(engine: Engine, job_id: int) -> None:
     with writing(engine) as conn:
-        conn.execute(
-            update(JOB)
-            .where(JOB.c.id == job_id)
-            .values(
-                status=JobStatus.RUNNING.value,
-                started_at=utcnow(),
-                host=socket.gethostname(),
-                pid=os.getpid(),
-            )
-        )
+        _transition(conn, job_id, JobStatus.RUNNING)
 
 
 def record_rejections(conn: Connection, job_id: int, rejections: Sequence[dict[str, Any]]) -> None:
@@ -65,32 +69,23 @@ def record_rejections(conn: Connection, job_id: int, rejections: Sequence[dict[s
 
 def set_counts(conn: Connection, job_id: int, counts: dict[str, int]) -> None:
     """The counts of a job that commits as it goes (a harvest, page by page)."""
-    conn.execute(update(JOB).where(JOB.c.id == job_id).values(**{k: counts.get(k, 0) for k in COUNTS}))
+    conn.execute(update(JOB).where(JOB.c.id == job_id).values(**_counts(counts)))
 
 
 def finish(conn: Connection, job_id: int, counts: dict[str, int]) -> None:
-    """Mark the job succeeded with its counts, inside the job's own transaction."""
-    conn.execute(
-        update(JOB)
-        .where(JOB.c.id == job_id)
-        .values(
-            status=JobStatus.SUCCEEDED.value, finished_at=utcnow(), **{k: counts.get(k, 0) for k in COUNTS}
-        )
-    )
+    """Mark the job succeeded with its counts, inside the job's own (last) transaction."""
+    _transition(conn, job_id, JobStatus.SUCCEEDED, **_counts(counts))
 
 
 def fail(engine: Engine, job_id: int, reason: str, counts: dict[str, int] | None = None) -> None:
-    """Mark the job failed with its reason; its changes were rolled back, so it added nothing."""
-    values: dict[str, Any] = {
-        "status": JobStatus.FAILED.value,
-        "finished_at": utcnow(),
-        "error": reason[:2000],
-    }
-    if counts:
-        values["read"] = counts.get("read", 0)
-        values["rejected"] = counts.get("rejected", 0)
+    """Mark the job failed with its reason and, when given, the counts of what it committed (what
+    did not commit was rolled back: it added nothing)."""
     with writing(engine) as conn:
-        conn.execute(update(JOB).where(JOB.c.id == job_id).values(**values))
+        _fail(conn, job_id, reason, counts)
+
+
+def _fail(conn: Connection, job_id: int, reason: str, counts: dict[str, int] | None = None) -> None:
+    _transition(conn, job_id, JobStatus.FAILED, error=reason[:2000], **(_counts(counts) if counts else {}))
 
 
 def _pid_alive(pid: int) -> bool:
@@ -106,8 +101,9 @@ def _pid_alive(pid: int) -> bool:
 def recover_interrupted(engine: Engine) -> list[int]:
     """Jobs left 'running' by a process of this host that no longer exists are marked failed.
 
-    Their transaction never committed, so the catalogue is as it was before them; this only makes
-    the job history say so.
+    What they had not committed was rolled back (a file ingest commits once, at its end: the
+    catalogue is as it was before it; a harvest keeps the pages it committed, and its counts say
+    what they held); this only makes the job history say so.
     """
     host = socket.gethostname()
     with writing(engine) as conn:
@@ -127,14 +123,8 @@ def recover_interrupted(engine: Engine) -> list[int]:
                 if source == "oai"
                 else "nothing was changed"
             )
-            conn.execute(
-                update(JOB)
-                .where(JOB.c.id == job_id)
-                .values(
-                    status=JobStatus.FAILED.value,
-                    finished_at=utcnow(),
-                    error=f"interrupted: the process running the job ended before it finished; {outcome}",
-                )
+            _fail(
+                conn, job_id, f"interrupted: the process running the job ended before it finished; {outcome}"
             )
     return [job_id for job_id, _ in dead]
 

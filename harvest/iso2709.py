@@ -13,10 +13,10 @@ from typing import BinaryIO
 from pymarc import Record
 from pymarc.exceptions import BadSubfieldCodeWarning
 
+from harvest.chunked import ByteWindow
 from harvest.incoming import Incoming
 
 END_OF_RECORD = b"\x1d"
-_CHUNK = 1 << 20
 _ESC = 0x1B
 
 
@@ -27,14 +27,9 @@ def split_records(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
     record runs to the next end-of-record byte (0x1D), which is where exports that miscount lengths
     or contain multibyte text still put it.
     """
-    buffer = b""
-    offset = 0  # offset of buffer[0] in the stream
-    eof = False
-    while not eof or buffer:
-        if not eof:
-            data = stream.read(_CHUNK)
-            eof = not data
-            buffer += data
+    window = ByteWindow(stream)
+    while window.fill():
+        buffer, eof, offset = window.data, window.eof, window.offset
         start = 0
         while start < len(buffer):
             # Skip filler between records (newlines, spaces, NULs some exporters put there).
@@ -52,8 +47,7 @@ def split_records(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
                 end = len(buffer) if terminator == -1 else terminator + 1
             yield offset + start, buffer[start:end]
             start = end
-        buffer = buffer[start:]
-        offset += start
+        window.consume(start)
 
 
 def _looks_utf8(data: bytes) -> bool:

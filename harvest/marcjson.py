@@ -14,9 +14,9 @@ from typing import Any, BinaryIO
 
 from pymarc import Field, Indicators, Record, Subfield
 
+from harvest.chunked import TextWindow
 from harvest.incoming import Incoming
 
-_CHUNK = 1 << 20
 _DECODER = json.JSONDecoder()
 _NEXT_RECORD = re.compile(r'\{\s*"(?:leader|fields)"')
 _SKIP = " \t\r\n,"
@@ -65,27 +65,11 @@ def decode_item(item: Incoming) -> Incoming:
 
 def split(stream: BinaryIO) -> Iterator[Incoming]:
     """The record objects of a MARC-in-JSON stream (UTF-8), not yet turned into records."""
-    text = ""
-    offset = 0  # byte offset of text[0]
-    eof = False
+    window = TextWindow(stream)
     number = 0
     started = False
-    pending = b""
-    while not eof or text:
-        if not eof:
-            data = stream.read(_CHUNK)
-            eof = not data
-            data = pending + data
-            # Decode only whole UTF-8 sequences; keep a cut one for the next chunk.
-            cut = len(data)
-            while cut > 0 and cut > len(data) - 4 and (data[cut - 1] & 0xC0) == 0x80:
-                cut -= 1
-            if cut > 0 and data[cut - 1] >= 0xC0:
-                cut -= 1
-            if eof:
-                cut = len(data)
-            text += data[:cut].decode("utf-8", errors="replace")
-            pending = data[cut:]
+    while window.fill():
+        text, eof = window.data, window.eof
         pos = 0
         if not started:
             pos = len(text) - len(text.lstrip("\ufeff \t\r\n"))
@@ -108,23 +92,23 @@ def split(stream: BinaryIO) -> Iterator[Incoming]:
                     break
                 end = nxt.start() if nxt else len(text)
                 number += 1
-                raw = text[pos:end].encode("utf-8")
                 yield Incoming(
                     number=number,
-                    offset=offset + len(text[:pos].encode("utf-8")),
-                    raw=raw,
+                    offset=window.offset_of(pos),
+                    raw=text[pos:end].encode("utf-8"),
                     raw_format="marcjson",
                     error=f"not valid JSON: {exc.msg} (column {exc.colno})",
                 )
                 pos = end
                 continue
             number += 1
-            raw = text[pos:end].encode("utf-8")
             yield Incoming(
-                number=number, offset=offset + len(text[:pos].encode("utf-8")), raw=raw, raw_format="marcjson"
+                number=number,
+                offset=window.offset_of(pos),
+                raw=text[pos:end].encode("utf-8"),
+                raw_format="marcjson",
             )
             pos = end
-        offset += len(text[:pos].encode("utf-8"))
-        text = text[pos:]
-        if eof and text.strip(_SKIP + "]") == "":
+        window.consume(pos)
+        if eof and window.data.strip(_SKIP + "]") == "":
             return

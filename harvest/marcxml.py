@@ -17,9 +17,9 @@ from lxml import etree
 from pymarc import Field, Indicators, Record, Subfield
 
 from catalog.light_record import LightField, LightRecord
+from harvest.chunked import ByteWindow
 from harvest.incoming import Incoming
 
-_CHUNK = 1 << 20
 _START = re.compile(rb"<(?:([A-Za-z_][\w.-]*):)?record(?=[\s/>])")
 _XMLNS = re.compile(rb"""xmlns(?::([A-Za-z_][\w.-]*))?\s*=\s*(["'])(.*?)\2""")
 _FIRST_CHILD = re.compile(rb"\s*(?:<!--.*?-->\s*)*<(?:[A-Za-z_][\w.-]*:)?(\w+)(?=[\s/>])", re.DOTALL)
@@ -182,22 +182,17 @@ def decode_item(item: Incoming) -> Incoming:
 
 def split(stream: BinaryIO) -> Iterator[Incoming]:
     """The MARC record elements of ``stream``, not yet parsed."""
-    buffer = b""
-    offset = 0
-    eof = False
+    window = ByteWindow(stream)
     number = 0
     namespaces: dict[bytes, bytes] = {}
     encoding: str | None = None
     first = True
-    while not eof or buffer:
-        if not eof:
-            data = stream.read(_CHUNK)
-            eof = not data
-            buffer += data
-            if first:
-                first = False
-                declared = _ENCODING.match(buffer.lstrip(b"\xef\xbb\xbf \r\n\t"))
-                encoding = declared.group(1).decode("ascii") if declared else None
+    while window.fill():
+        buffer, eof, offset = window.data, window.eof, window.offset
+        if first:
+            first = False
+            declared = _ENCODING.match(buffer.lstrip(b"\xef\xbb\xbf \r\n\t"))
+            encoding = declared.group(1).decode("ascii") if declared else None
         pos = 0
         while True:
             match = _START.search(buffer, pos)
@@ -242,5 +237,4 @@ def split(stream: BinaryIO) -> Iterator[Incoming]:
             pos = end
         if eof:
             return
-        buffer = buffer[keep:]
-        offset += keep
+        window.consume(keep)

@@ -9,38 +9,28 @@ ListIdentifiers sweep for repositories that keep no deletions.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sickle.oaiexceptions import NoRecordsMatch, OAIError
-from sqlalchemy import Connection, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from catalog import jobs
-from catalog.db import writing
 from catalog.libraries import get_library, list_libraries
 from catalog.models import IngestJob, JobMode, JobStatus, Library, utcnow
 from catalog.records import PreparedRecord
 from catalog.search.engine import SearchEngine
-from catalog.store import LibraryWriter, WriteResult
-from catalog.updates import CatalogueUpdater, push_after_commit
-from harvest.ingest import (
-    default_workers,
-    fewer_collections,
-    job_search,
-    lock_library,
-    profile_for,
-    rows_library,
-    worker_pool,
-)
+from catalog.store import WriteResult
 from harvest.oai_client import HarvestError, OaiClient, Repository, identify, next_from
 from harvest.oai_fetch import PreparedPage, joined, prepare_page
+from harvest.pool import default_workers, worker_pool
 from harvest.prepare import packed, unpacked
+from harvest.runner import RunningJob, Transaction, job_search, profile_for, run_job
 
 LIBRARY = Library.__table__  # type: ignore[attr-defined]
 JOB = IngestJob.__table__  # type: ignore[attr-defined]
@@ -66,14 +56,11 @@ class HarvestSummary:
     restarted: bool = False  # the stored resumption token was refused; the window was read again
     swept: bool = False
     window_from: str | None = None
-    counts: dict[str, int] = field(default_factory=lambda: {k: 0 for k in jobs.COUNTS})
-    dedup_seconds: float = 0.0
-    index_seconds: float = 0.0
-    union_ids: set[int] = field(default_factory=set)
 
 
 class Harvester:
-    """One harvest of one library: ``run()`` returns the job summary."""
+    """One harvest of one library: ``run()`` returns the job summary. The harvest is the job's source
+    (see harvest.runner): it commits page after page, each time with the place to resume from."""
 
     def __init__(
         self,
@@ -116,26 +103,17 @@ class Harvester:
     def run(self) -> dict[str, Any]:
         jobs.recover_interrupted(self.engine)
         self._refuse_if_running()
-        job_id = jobs.create_job(
+        self.job_id = jobs.create_job(
             self.engine, self.library, "oai", JobMode.UPDATE.value, "marcxml", self.library.oai_base_url
         )
-        self.job_id = job_id
-        jobs.mark_running(self.engine, job_id)
-        try:
-            repository = identify(self.client)
-            with fewer_collections():
-                self._harvest(repository)
-                if self._sweep_due(repository):
-                    self._sweep()
-        except HarvestError as exc:
-            self._fail(str(exc))
-            raise HarvestError(str(exc), job_id) from None
-        except BaseException as exc:
-            reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"internal error: {exc!r}"
-            self._fail(reason)
-            raise
-        with self.engine.connect() as conn:
-            result = jobs.job_dict(conn, job_id, self.code)
+        result = run_job(
+            self.engine,
+            self.job_id,
+            self,
+            search=self.search,
+            ignore_isbns=self.ignore_isbns,
+            progress=self.progress,
+        )
         result.update(
             pages=self.summary.pages,
             resumed=self.summary.resumed,
@@ -144,11 +122,20 @@ class Harvester:
             window_from=self.summary.window_from,
             requests=self.client.requests_made,
             retries=self.client.retried,
-            union_records_changed=len(self.summary.union_ids),
-            dedup_seconds=round(self.summary.dedup_seconds, 2),
-            index_seconds=round(self.summary.index_seconds, 2),
         )
         return result
+
+    def ingest(self, job: RunningJob) -> None:
+        """The job's work (see harvest.runner.JobSource): the ListRecords window, then the sweep when due."""
+        self.job = job
+        repository = identify(self.client)
+        sweep = self._sweep_due(repository)
+        self._harvest(repository, last=not sweep)
+        if sweep:
+            self._sweep()
+
+    def kept(self, job: RunningJob) -> str:
+        return f"; {self.summary.pages} page(s) were committed and the next harvest goes on after them"
 
     def _refuse_if_running(self) -> None:
         with self.engine.connect() as conn:
@@ -161,15 +148,6 @@ class Harvester:
             ).scalar()
         if running is not None:
             raise HarvestError(f"a harvest of {self.code} is already running (job {running})")
-
-    def _fail(self, reason: str) -> None:
-        counts = self.summary.counts
-        committed = (
-            f"; {self.summary.pages} page(s) were committed and the next harvest goes on after them"
-            if self.summary.pages
-            else "; nothing was changed"
-        )
-        jobs.fail(self.engine, self.job_id, reason + committed, counts)
 
     # ------------------------------------------------------------------ ListRecords
     def _window_params(self, repository: Repository) -> dict[str, str]:
@@ -184,7 +162,7 @@ class Harvester:
         self.summary.window_from = start
         return params
 
-    def _harvest(self, repository: Repository) -> None:
+    def _harvest(self, repository: Repository, last: bool) -> None:
         """Three stages overlap: a thread fetches page N+1 as soon as page N's token is known, page N
         is prepared (when ``parallel``, from the second page on, by worker processes that each take a
         share of its records), and page N-1 is written meanwhile."""
@@ -192,7 +170,7 @@ class Harvester:
         window_start = self.library.oai_window_start if self.library.oai_resumption_token else None
         token = None if self.full else self.library.oai_resumption_token
         self.summary.resumed = token is not None
-        rows = rows_library(self.code, self.search)
+        rows = self.job.rows_library
 
         def request(token: str | None) -> dict[str, str]:
             return {"verb": "ListRecords", "resumptionToken": token} if token else window
@@ -255,8 +233,8 @@ class Harvester:
             http.shutdown(wait=False, cancel_futures=True)
             if workers is not None:
                 workers.shutdown(wait=False, cancel_futures=True)
-        with writing(self.engine) as conn:
-            conn.execute(
+        with self.job.transaction(last=last) as tx:
+            tx.conn.execute(
                 update(LIBRARY)
                 .where(LIBRARY.c.id == self.library_id)
                 .values(
@@ -266,35 +244,6 @@ class Harvester:
                     oai_window_start=None,
                 )
             )
-            jobs.finish(conn, self.job_id, self.summary.counts)
-
-    def _prepare(self, page: PreparedPage) -> tuple[list[PreparedRecord], list[str], list[dict[str, Any]]]:
-        upserts: dict[str, PreparedRecord] = {}
-        deletions: dict[str, None] = {}
-        rejections: list[dict[str, Any]] = []
-        counts = self.summary.counts
-        for entry in page.entries:
-            counts["read"] += 1
-            if entry.reason is None and entry.deleted and entry.identifier:
-                upserts.pop(entry.identifier, None)
-                deletions[entry.identifier] = None
-                continue
-            if entry.prepared is not None:
-                if entry.prepared.warnings:
-                    counts["warnings"] += 1
-                deletions.pop(entry.identifier or "", None)
-                upserts[entry.identifier or entry.prepared.local_id] = entry.prepared
-                continue
-            counts["rejected"] += 1
-            rejections.append(
-                {
-                    "record_number": entry.number,
-                    "byte_offset": None,
-                    "local_id": entry.identifier[:255] if entry.identifier else None,
-                    "reason": entry.reason or "rejected",
-                }
-            )
-        return list(upserts.values()), list(deletions), rejections
 
     def _commit_pages(
         self, pages: list[PreparedPage], window: dict[str, str], window_start: str | None
@@ -302,37 +251,10 @@ class Harvester:
         """Consecutive pages' records, their rejections, the job's counts and the place to resume
         from (after the last of them), in one transaction: an interruption loses nothing and re-reads
         nothing that was committed. Each page is written as it would be on its own (see _due)."""
-        counts = self.summary.counts
-        before = dict(counts)
-        try:
-            self._write_pages(pages, window, window_start)
-        except BaseException:
-            counts.update(before)  # the pages did not commit: neither do their counts
-            raise
-
-    def _write_pages(
-        self, pages: list[PreparedPage], window: dict[str, str], window_start: str | None
-    ) -> None:
-        counts = self.summary.counts
-        with self._transaction() as (conn, writer, updater):
+        with self.job.transaction() as tx:
             for page in pages:
-                prepared, deletions, rejections = self._prepare(page)
-                touched = WriteResult()
-                if prepared:
-                    written = writer.write(prepared)
-                    for key in ("added", "updated", "unchanged"):
-                        counts[key] += getattr(written, key)
-                    touched.merge(written)
-                if deletions:
-                    gone = writer.delete_oai_identifiers(deletions)
-                    counts["deleted"] += gone.deleted
-                    counts["unchanged"] += gone.unchanged
-                    touched.merge(gone)
-                if touched.touched:
-                    updater.records_changed(touched.touched, touched.documents, touched.fresh)
-                jobs.record_rejections(conn, self.job_id, rejections)
-            jobs.set_counts(conn, self.job_id, counts)
-            conn.execute(
+                _write_page(tx, page)
+            tx.conn.execute(
                 update(LIBRARY)
                 .where(LIBRARY.c.id == self.library_id)
                 .values(
@@ -343,24 +265,7 @@ class Harvester:
             )
         self.summary.pages += len(pages)
         if self.progress is not None:
-            self.progress(self.summary.counts["read"], None)
-
-    @contextmanager
-    def _transaction(self) -> Iterator[tuple[Connection, LibraryWriter, CatalogueUpdater]]:
-        """One transaction of the harvest's writes, the library locked. Once it has committed, its
-        union-record changes join the summary and go to a search engine that is not transactional."""
-        with writing(self.engine) as conn:
-            lock_library(conn, self.library_id)
-            updater = CatalogueUpdater(conn, self.ignore_isbns, self.search, self.code)
-            yield conn, LibraryWriter(conn, self.library_id, self.job_id, utcnow()), updater
-        self.summary.dedup_seconds += updater.summary.dedup_seconds
-        self.summary.index_seconds += updater.summary.index_seconds
-        changed = updater.summary.changed_union_ids
-        self.summary.union_ids |= changed
-        if self.search is not None and not self.search.transactional and changed:
-            start = time.perf_counter()
-            push_after_commit(self.engine, self.search, changed)
-            self.summary.index_seconds += time.perf_counter() - start
+            self.progress(self.job.counts["read"], None)
 
     # ------------------------------------------------------------------ ListIdentifiers sweep
     def _sweep_due(self, repository: Repository) -> bool:
@@ -393,16 +298,38 @@ class Harvester:
             raise
         except Exception as exc:  # a page Sickle cannot read: no deletion on a partial list
             raise HarvestError(f"ListIdentifiers sweep failed: {exc!r}") from None
-        with self._transaction() as (conn, writer, updater):
-            gone = writer.delete_oai_missing(present)
-            if gone.touched:
-                updater.records_changed(gone.touched)
-            self.summary.counts["deleted"] += gone.deleted
-            jobs.set_counts(conn, self.job_id, self.summary.counts)
-            conn.execute(
+        with self.job.transaction(last=True) as tx:
+            tx.apply(tx.writer.delete_oai_missing(present))
+            tx.conn.execute(
                 update(LIBRARY).where(LIBRARY.c.id == self.library_id).values(oai_last_sweep=utcnow())
             )
         self.summary.swept = True
+
+
+def _write_page(tx: Transaction, page: PreparedPage) -> None:
+    """A page's records, deletions and rejections; a record the page holds twice is written as its
+    last entry has it."""
+    upserts: dict[str, PreparedRecord] = {}
+    deletions: dict[str, None] = {}
+    for entry in page.entries:
+        if entry.reason is None and entry.deleted and entry.identifier:
+            tx.read()
+            upserts.pop(entry.identifier, None)
+            deletions[entry.identifier] = None
+        elif entry.prepared is not None:
+            tx.accept(entry.prepared)
+            deletions.pop(entry.identifier or "", None)
+            upserts[entry.identifier or entry.prepared.local_id] = entry.prepared
+        else:
+            local_id = entry.identifier[:255] if entry.identifier else None
+            tx.reject(entry.number, None, local_id, entry.reason)
+    touched = WriteResult()
+    if upserts:
+        touched.merge(tx.writer.write(list(upserts.values())))
+    if deletions:
+        touched.merge(tx.writer.delete_oai_identifiers(list(deletions)))
+    tx.apply(touched)
+    tx.record_rejections()
 
 
 def harvest_library(engine: Engine, library_code: str, **options: Any) -> dict[str, Any]:

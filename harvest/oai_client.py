@@ -14,8 +14,8 @@ from sickle import Sickle
 from sickle.oaiexceptions import OAIError
 from sickle.response import OAIResponse
 
-from harvest.ingest import IngestError
 from harvest.oai_page import PageError, page_token
+from harvest.runner import IngestError
 
 log = logging.getLogger(__name__)
 RETRY_STATUS = {408, 429, 500, 502, 503, 504}

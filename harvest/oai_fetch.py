@@ -47,7 +47,7 @@ def prepare_page(
     parts: int = 1,
 ) -> PreparedPage:
     """Read a fetched response and prepare its records (``compact``: to send to another process;
-    ``library``: see harvest.ingest.rows_library; ``part`` of ``parts``: see oai_page.read_page)."""
+    ``library``: see harvest.runner.rows_library; ``part`` of ``parts``: see oai_page.read_page)."""
     page = read_page(content, first_number, part, parts)
     out = PreparedPage(page.response_date, page.token, page.error_code, page.error_message)
     for record in page.records:

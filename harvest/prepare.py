@@ -1,7 +1,7 @@
 """What an ingest's worker processes run: one record read from a file or a harvested page becomes
 an outcome (prepared for the catalogue, or rejected with the reason).
 
-Kept apart from the job and its database (harvest.ingest): what a worker needs is pymarc, lxml and
+Kept apart from the job and its database (harvest.runner): what a worker needs is pymarc, lxml and
 the catalogue's pure functions, not SQLAlchemy or SQLModel. multiprocessing also imports the job's
 main module in each worker; the `unioncat` command's is tiny for that reason (api/entry.py). A
 worker of `unioncat ingest` holds about 44 MB, not 99.

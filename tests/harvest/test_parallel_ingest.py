@@ -147,7 +147,7 @@ def test_a_job_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path) -> No
 def test_overlapping_jobs_leave_the_garbage_collector_as_they_found_it() -> None:
     """Jobs in the API server's threads overlap: the first starts, the second starts, the first ends
     and the second ends. The thresholds of before the first come back, not the jobs' own."""
-    from harvest.ingest import fewer_collections
+    from harvest.pool import fewer_collections
     from harvest.prepare import GC_THRESHOLDS
 
     before = gc.get_threshold()

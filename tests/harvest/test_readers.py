@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pymarc import MARCReader
 
-from harvest import iso2709, marcjson, marcxml, sources
+from harvest import chunked, marcxml, sources
 from harvest.incoming import FormatError
 from tests.conftest import JAZZ_949, KOHA, VIETNAMESE, fixture
 
@@ -231,12 +231,22 @@ def test_not_marc_and_forced_format(tmp_path: Path) -> None:
     assert len(forced) == 529
 
 
-def test_split_across_chunk_boundaries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(iso2709, "_CHUNK", 1000)
-    monkeypatch.setattr(marcxml, "_CHUNK", 777)
-    monkeypatch.setattr(marcjson, "_CHUNK", 333)
+@pytest.mark.parametrize("size", [333, 777, 1000])
+def test_split_across_chunk_boundaries(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, size: int) -> None:
+    with open(VIETNAMESE, "rb") as fh:
+        records = list(MARCReader(fh, force_utf8=True))
+    # Vietnamese text unescaped: chunks end inside multibyte UTF-8 sequences
+    (tmp_path / "all.json").write_text(json.dumps([r.as_dict() for r in records], ensure_ascii=False))
+    whole = {name: list(sources.read_path(path)) for name, path in (("iso", VIETNAMESE), ("xml", KOHA))}
+    whole["json"] = list(sources.read_path(tmp_path / "all.json"))
+    monkeypatch.setattr(chunked, "CHUNK", size)
     assert len([i for i in sources.read_path(VIETNAMESE) if i.record]) == 529
     assert len([i for i in sources.read_path(KOHA) if i.record]) == 436
+    chunks = {name: list(sources.read_path(path)) for name, path in (("iso", VIETNAMESE), ("xml", KOHA))}
+    chunks["json"] = list(sources.read_path(tmp_path / "all.json"))
+    for name, items in chunks.items():  # the same records, at the same offsets, as read in one chunk
+        assert [(i.offset, i.raw) for i in items] == [(i.offset, i.raw) for i in whole[name]], name
+    assert [i.record["245"].value() for i in chunks["json"]] == [r["245"].value() for r in records]
 
 
 def test_memory_stays_flat_on_a_large_file(tmp_path: Path) -> None:
