@@ -1,5 +1,5 @@
 """MARCXML, written once for the exports and the OAI-PMH provider: a pymarc record or a light record
-of harvest.fast_iso2709 (anything with a leader and fields of pymarc's shape) as text.
+of catalog.fast_iso2709 (anything with a leader and fields of pymarc's shape) as text.
 
 Written as text, not as a tree: an element per subfield took most of the time of an OAI-PMH page.
 pymarc's own writer is not used: it copies the characters XML 1.0 forbids (escape sequences left

@@ -8,7 +8,7 @@ from lxml import etree
 from pymarc import Field, Indicators, Record, Subfield, parse_xml_to_array, record_to_xml
 
 from api import exports, marcxml
-from harvest import fast_iso2709
+from catalog import fast_iso2709
 from harvest.iso2709 import split_records
 from tests.conftest import VIETNAMESE
 
