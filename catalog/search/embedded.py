@@ -194,7 +194,7 @@ def _by_relevance(scope: _Scope, plan: Plan, match: str, total: int, wanted: int
             f"{{id}} IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :rank_{n}) DESC"
             for n in range(len(typo), len(typo) + len(later))
         ]
-        params |= {f"rank_{n}": condition for n, condition in enumerate(typo + later)}
+        params |= {f"rank_{n}": condition.expression for n, condition in enumerate(typo + later)}
         return scope.ids(match, order + _BY_SCORE, wanted, **params)
     ids: list[int] = []
     for bucket, spelled in ranking.buckets(match, typo, later, words):

@@ -21,6 +21,7 @@ from typing import Any
 from catalog.search import typos as typo_index
 from catalog.search.query import ParsedQuery
 from catalog.search.vietnamese import word_forms
+from catalog.text import fold
 
 TEXT_COLUMNS = "{title authors subjects other}"
 PROXIMITY_COLUMNS = "{title authors}"  # the phrase is looked for where it is short to look for
@@ -91,30 +92,33 @@ class Plan:
         if not any(t.best != t.typed for t in self.terms):
             return None
         return " ".join(
-            [t.marked if t.marked and t.best == t.repaired[0] else t.best for t in self.terms]
+            [t.marked if t.marked and t.best == fold(t.marked) else t.best for t in self.terms]
             + [f'"{" ".join(p)}"' for p in self.phrases]
         )
 
 
 def plan(raw: Any, parsed: ParsedQuery, relaxed: bool = False) -> Plan:
     """The alternatives of each word of ``parsed``, checked against the index's vocabulary through
-    ``raw`` (the catalogue's sqlite3 connection). ``relaxed`` allows typos in shorter words (a
-    second try when a query finds nothing)."""
+    ``raw`` (the catalogue's sqlite3 connection). ``relaxed`` allows typos in shorter words, and
+    repairs of words the index holds (a second try when a query finds nothing)."""
     terms: list[Term] = []
-    exact_words = list(parsed.exact_terms)
     for n, word in enumerate(parsed.terms):
         prefix = parsed.prefix_last and n == len(parsed.terms) - 1
         forms = word_forms(word, prefix=prefix)
-        term = Term(word, prefix, list(forms.spellings))
-        if forms.repaired:
-            term.repaired = [forms.repaired, *(s for s in forms.spellings if s != word)]
-            term.marked = forms.marked
-            if forms.marked and not parsed.exact_terms:
-                exact_words.append(forms.marked)
-        term.repaired += list(forms.joined)
-        terms.append(term)
-    words = {w for t in terms for w in [t.typed, *t.spellings, *t.repaired] for w in w.split()}
+        terms.append(Term(word, prefix, list(forms.spellings), list(forms.repaired), marked=forms.marked))
+    words = {w for t in terms for w in [t.typed, *t.spellings, *t.repaired]}
     known = typo_index.known(raw, words)
+    for term in terms:
+        # A word the index holds as typed is taken as meant ("boot" is not "bôt").
+        if term.repaired and not relaxed:
+            held = typo_index.has_prefix(raw, term.typed) if term.prefix else term.typed in known
+            if held:
+                term.repaired, term.marked = [], None
+        # Syllables run together are another spelling of the same words ("hanoi" / "Hà Nội").
+        joined = word_forms(term.typed, prefix=term.prefix).joined
+        if joined:
+            term.repaired += list(joined)
+            known |= typo_index.known(raw, {w for phrase in joined for w in phrase.split()})
     looked_up = 0
     for term in terms:
         allowed = typo_index.allowed(term.typed, relaxed)
@@ -127,8 +131,11 @@ def plan(raw: Any, parsed: ParsedQuery, relaxed: bool = False) -> Plan:
         looked_up += 1
         term.typos = typo_index.candidates(raw, term.typed, allowed)[: 2 * typo_index.MAX_CANDIDATES]
     counts = typo_index.document_counts(raw, {w for t in terms for w, _n in t.typos})
+    exact_words = list(parsed.exact_terms)
     for term in terms:
         _settle(term, known, counts)
+        if term.marked and not parsed.exact_terms:
+            exact_words.append(term.marked)
     return Plan(terms, parsed.phrases, exact_words[:MAX_EXACT_WORDS])
 
 
@@ -137,15 +144,12 @@ def _settle(term: Term, known: set[str], counts: dict[str, int]) -> None:
     the word as typed when the index holds it, else its repair, else its likeliest typo."""
     if not term.prefix:  # a prefix is matched as one: "vă" finds "văn"
         term.repaired = [r for r in term.repaired if all(w in known for w in r.split())]
+    if term.marked and fold(term.marked) not in term.repaired:
+        term.marked = None
     held = [(w, n) for w, n in term.typos if counts.get(w, 0)]
     held.sort(key=lambda wn: (wn[1], -counts[wn[0]]))
     term.typos = held[: typo_index.MAX_CANDIDATES]
-    meant = term.typed in known or any(s in known for s in term.spellings)
-    if (
-        meant
-        or not typo_index.indexable(term.typed)
-        or (term.prefix and not term.repaired and not term.typos)
-    ):
+    if term.typed in known or any(s in known for s in term.spellings):
         term.best = term.typed
     elif term.repaired:
         term.best = term.repaired[0]

@@ -100,6 +100,15 @@ def add_words(raw: Any, words: set[str], written: set[str]) -> None:
     written |= fresh
 
 
+def has_prefix(raw: Any, prefix: str) -> bool:
+    """Whether a word of the typo index begins with ``prefix``."""
+    if not indexable(prefix):
+        return False
+    end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    sql = f"SELECT 1 FROM {TABLE} WHERE key >= ? AND key < ? AND word = key LIMIT 1"
+    return raw.execute(sql, (prefix, end)).fetchone() is not None
+
+
 def document_counts(raw: Any, words: Iterable[str]) -> dict[str, int]:
     """How many records hold each of ``words`` (absent: none). FTS5 counts by reading each word's
     postings: for the few candidates of a typo, not for every word of every query."""

@@ -344,12 +344,13 @@ class WordForms:
     """What one word of a query can stand for.
 
     ``typed`` is the word folded; ``spellings`` the folded spellings it equals (i/y); ``repaired``
-    the folded word its Telex/VNI keys stand for; ``marked`` that word with its diacritics (for
-    ranking exact spellings first); ``joined`` phrases of the syllables it runs together."""
+    the folded word its Telex/VNI keys stand for, and its other i/y spelling; ``marked`` that word
+    with its diacritics (for ranking exact spellings first); ``joined`` phrases of the syllables it
+    runs together."""
 
     typed: str
     spellings: tuple[str, ...] = ()
-    repaired: str | None = None
+    repaired: tuple[str, ...] = ()
     marked: str | None = None
     joined: tuple[str, ...] = ()
 
@@ -372,8 +373,8 @@ def word_forms(word: str, prefix: bool = False) -> WordForms:
         variant = i_y_variant(folded)
         return WordForms(
             word,
-            (variant,) if variant else (),
-            repaired=folded,
+            spellings,
+            repaired=(folded, variant) if variant else (folded,),
             marked=repaired if is_syllable(repaired) else None,
         )
     if word.isalpha():
@@ -390,7 +391,8 @@ def repaired_query(q: str) -> str:
     for n, word in enumerate(words):
         folded = fold(word)
         forms = word_forms(folded, prefix=n == len(words) - 1 and not q.endswith(" "))
-        out.append(forms.marked or forms.repaired or word if folded and " " not in folded else word)
+        repaired = forms.marked or (forms.repaired[0] if forms.repaired else None)
+        out.append(repaired or word if folded and " " not in folded else word)
     return " ".join(out) + (" " if q.endswith(" ") and out else "")
 
 
