@@ -234,6 +234,14 @@ def _matches(
         if relaxed.expression() != match:
             plan, match = relaxed, relaxed.expression()
             total, codes = _count(scope, match, with_codes)
+    # Meilisearch's words rule: a query that finds nothing with every word is answered without
+    # one, the last word tried first.
+    for fewer in matching.without_one_word(plan) if not total else []:
+        fewer_match = fewer.expression()
+        found, fewer_codes = _count(scope, fewer_match, with_codes)
+        if found:
+            plan, match, total, codes = fewer, fewer_match, found, fewer_codes
+            break
     did_you_mean = None
     corrected = plan.corrected()
     if corrected:

@@ -27,6 +27,7 @@ TEXT_COLUMNS = "{title authors subjects other}"
 PROXIMITY_COLUMNS = "{title authors}"  # the phrase is looked for where it is short to look for
 MAX_TYPO_WORDS = 8  # words of a query looked up for typos (a pasted paragraph is not corrected)
 MAX_EXACT_WORDS = 6  # words of a query whose diacritics are ranked one by one
+PHRASE_PREFIX = 3  # a word being typed joins the phrase from this many letters
 
 
 def quote(word: str) -> str:
@@ -40,16 +41,18 @@ class Term:
     typed: str
     prefix: bool
     spellings: list[str] = field(default_factory=list)
-    repaired: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)  # what its Telex/VNI keys stand for
+    joined: list[str] = field(default_factory=list)  # the syllables it runs together, as phrases
     typos: list[tuple[str, int]] = field(default_factory=list)  # (word, typos)
     marked: str | None = None  # the repaired word with its diacritics
     best: str = ""  # what the reader most likely meant: the word the corrected query shows
+    found: bool = True  # whether the index holds the word, or something it may stand for
 
     def group(self, rings: int) -> str:
         """The FTS5 alternatives of the first ``rings`` rings (1: as typed, 2: repaired, 3: typos)."""
         words = [self.typed, *self.spellings]
         if rings >= 2:
-            words += self.repaired
+            words += self.repaired + self.joined
         if rings >= 3:
             words += [w for w, _n in self.typos]
         star = "*" if self.prefix else ""
@@ -59,7 +62,7 @@ class Term:
 
     @property
     def rings(self) -> int:
-        return 3 if self.typos else 2 if self.repaired else 1
+        return 3 if self.typos else 2 if self.repaired or self.joined else 1
 
 
 @dataclass
@@ -80,12 +83,18 @@ class Plan:
 
     def phrase(self) -> str | None:
         """The words the reader most likely meant, as a phrase; None for a single word. A word
-        still being typed is left out: a phrase ending in a prefix costs FTS5 the positions of
-        every word the prefix begins."""
-        words = [t.best for t in self.terms if not t.prefix]
+        still being typed is left out while it is short: a phrase ending in a prefix costs FTS5 the
+        positions of every word the prefix begins ("of" begins thousands, "socie" a few)."""
+        words = [t.best for t in self.terms if not t.prefix or len(t.best) >= PHRASE_PREFIX]
         if sum(len(w.split()) for w in words) < 2:
             return None
-        return f"{PROXIMITY_COLUMNS} : {quote(' '.join(words))}"
+        star = "*" if self.terms[-1].prefix and words[-1] == self.terms[-1].best else ""
+        return f"{PROXIMITY_COLUMNS} : {quote(' '.join(words))}{star}"
+
+    @property
+    def whole_phrase(self) -> bool:
+        """Whether the phrase holds every word of the query (so that a record holding it matches)."""
+        return not self.phrases and all(not t.prefix or len(t.best) >= PHRASE_PREFIX for t in self.terms)
 
     def corrected(self) -> str | None:
         """The query as the reader most likely meant it, when that differs from what was typed."""
@@ -105,20 +114,28 @@ def plan(raw: Any, parsed: ParsedQuery, relaxed: bool = False) -> Plan:
     for n, word in enumerate(parsed.terms):
         prefix = parsed.prefix_last and n == len(parsed.terms) - 1
         forms = word_forms(word, prefix=prefix)
-        terms.append(Term(word, prefix, list(forms.spellings), list(forms.repaired), marked=forms.marked))
-    words = {w for t in terms for w in [t.typed, *t.spellings, *t.repaired]}
+        terms.append(
+            Term(
+                word,
+                prefix,
+                list(forms.spellings),
+                list(forms.repaired),
+                list(forms.joined),
+                marked=forms.marked,
+            )
+        )
+    words = {w for t in terms for w in [t.typed, *t.spellings, *t.repaired, *" ".join(t.joined).split()]}
     known = typo_index.known(raw, words)
     for term in terms:
-        # A word the index holds as typed is taken as meant ("boot" is not "bôt").
-        if term.repaired and not relaxed:
+        # A word the index holds as typed is taken as meant ("boot" is not "bôt"); syllables run
+        # together are another spelling of the same words ("hanoi" / "Hà Nội") unless the word is
+        # still being typed.
+        if (term.repaired or (term.joined and term.prefix)) and not relaxed:
             held = typo_index.has_prefix(raw, term.typed) if term.prefix else term.typed in known
             if held:
                 term.repaired, term.marked = [], None
-        # Syllables run together are another spelling of the same words ("hanoi" / "Hà Nội").
-        joined = word_forms(term.typed, prefix=term.prefix).joined
-        if joined:
-            term.repaired += list(joined)
-            known |= typo_index.known(raw, {w for phrase in joined for w in phrase.split()})
+                if term.prefix:
+                    term.joined = []
     looked_up = 0
     for term in terms:
         allowed = typo_index.allowed(term.typed, relaxed)
@@ -139,21 +156,50 @@ def plan(raw: Any, parsed: ParsedQuery, relaxed: bool = False) -> Plan:
     return Plan(terms, parsed.phrases, exact_words[:MAX_EXACT_WORDS])
 
 
+MAX_WORDS_DROPPED = 6  # the words a query that finds nothing is tried without, one at a time
+
+
+def without_one_word(plan: Plan) -> list[Plan]:
+    """``plan`` without one of its words, the last word left out first (Meilisearch's "last"
+    matching strategy, one word deep); none when a word finds nothing even alone: then the query
+    asks for something the catalogue does not hold ("path zzqqxx"), not for a combination of
+    words no record has."""
+    if len(plan.terms) + len(plan.phrases) < 2 or not all(t.found for t in plan.terms):
+        return []
+    out = []
+    for n in range(len(plan.terms) - 1, max(-1, len(plan.terms) - 1 - MAX_WORDS_DROPPED), -1):
+        out.append(Plan(plan.terms[:n] + plan.terms[n + 1 :], plan.phrases, plan.exact_words))
+    return out
+
+
+def _held(phrase: str, known: set[str], prefix: bool) -> bool:
+    """Whether the index holds every word of ``phrase`` (but a last one being typed; and a word
+    too short for the typo index, which cannot say)."""
+    words = phrase.split()
+    if prefix:
+        words = words[:-1]
+    return all(w in known or not typo_index.indexable(w) for w in words)
+
+
 def _settle(term: Term, known: set[str], counts: dict[str, int]) -> None:
     """Keep the alternatives the index holds (the most frequent typo candidates) and pick ``best``:
     the word as typed when the index holds it, else its repair, else its likeliest typo."""
-    if not term.prefix:  # a prefix is matched as one: "vă" finds "văn"
-        term.repaired = [r for r in term.repaired if all(w in known for w in r.split())]
+    term.repaired = [r for r in term.repaired if _held(r, known, term.prefix)]
+    term.joined = [j for j in term.joined if _held(j, known, term.prefix)]
     if term.marked and fold(term.marked) not in term.repaired:
         term.marked = None
     held = [(w, n) for w, n in term.typos if counts.get(w, 0)]
     held.sort(key=lambda wn: (wn[1], -counts[wn[0]]))
     term.typos = held[: typo_index.MAX_CANDIDATES]
+    alternatives = term.repaired or term.joined or term.typos
+    term.found = bool(term.typed in known or alternatives or not typo_index.indexable(term.typed))
     if term.typed in known or any(s in known for s in term.spellings):
         term.best = term.typed
     elif term.repaired:
         term.best = term.repaired[0]
     elif term.typos:
         term.best = term.typos[0][0]
+    elif term.joined:
+        term.best = term.joined[0]
     else:
         term.best = term.typed

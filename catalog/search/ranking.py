@@ -48,9 +48,7 @@ def later_conditions(plan: Plan) -> list[Condition]:
     out = []
     phrase = plan.phrase()
     if phrase:
-        # The phrase holds every word unless one is still being typed or the query has phrases.
-        whole = not plan.phrases and not any(t.prefix for t in plan.terms)
-        out.append(Condition(phrase, whole))
+        out.append(Condition(phrase, plan.whole_phrase))
     title = plan.expression(3, columns="title")
     if title:
         out.append(Condition(title))

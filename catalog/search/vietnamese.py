@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -322,7 +323,7 @@ def splits(word: str, limit: int = 6) -> list[str]:
     def walk(rest: str, parts: list[str]) -> None:
         if len(parts) >= MAX_JOINED:
             return
-        for cut in range(min(len(rest), 7), 0, -1):  # no syllable is longer than 7 letters
+        for cut in range(min(len(rest), 7), 1, -1):  # 2 to 7 letters (a lone vowel is seldom run in)
             head = rest[:cut]
             if head not in folded_syllables():
                 continue
@@ -359,6 +360,11 @@ class WordForms:
         return bool(self.repaired or self.joined)
 
 
+# Letters with VNI keys among them (a digit after a letter), and at least three letters.
+_VNI_WORD = re.compile(r"(?=(?:[0-9]*[a-z]){3})[a-z]+(?:[1-9][a-z]*)+")
+_VNI_KEYS = re.compile(r"[0-9]")
+
+
 @functools.lru_cache(maxsize=8192)
 def word_forms(word: str, prefix: bool = False) -> WordForms:
     """The forms of one folded query word. A word that is a syllable as typed (or, with
@@ -379,6 +385,8 @@ def word_forms(word: str, prefix: bool = False) -> WordForms:
         )
     if word.isalpha():
         return WordForms(word, spellings, joined=tuple(splits(word)))
+    if _VNI_WORD.fullmatch(word):  # VNI keys in a word that is no syllable: "vie6tnamien"
+        return WordForms(word, spellings, repaired=(_VNI_KEYS.sub("", word),))
     return WordForms(word, spellings)
 
 
