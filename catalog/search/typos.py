@@ -8,8 +8,11 @@ alignment distance).
 The embedded engine finds the candidates through a deletion neighbourhood of its vocabulary: the
 table ``search_typo`` holds, for every word of the titles, authors and subjects, the word itself and
 each variant with one letter after the first deleted, as ``(key, word)``. A query word's own keys
-(itself and its one- or two-letter deletions) meet the keys of every word within one typo, and of
-most within two; each candidate is then checked with the true distance. The table grows with the
+(itself and its one-letter deletions) meet the keys of every word within one typo. Within two, its
+two-letter deletions and its one-letter insertions meet every word but one that differs from it by
+two substituted letters, or by a substitution and a letter missing (finding those would take the
+two-letter deletions of every long word, three times the table). Each candidate is then checked
+with the true distance. The table grows with the
 index (see EmbeddedSearchEngine.upsert) and is emptied with it on a rebuild; a word whose last
 record is deleted stays in it, and is dropped at search time because FTS5's vocabulary no longer
 counts it.
@@ -61,11 +64,18 @@ def keys(word: str) -> set[str]:
     return {word} | deletions(word)
 
 
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
 def query_keys(word: str, typos: int) -> set[str]:
+    """The keys a word with up to ``typos`` typos looks up. With two: its two-letter deletions
+    too, and the word with one letter inserted (whose deletions meet a word that has two letters
+    more than the word typed)."""
     out = keys(word)
     if typos >= 2:
         for once in deletions(word):
             out |= deletions(once)
+        out |= {word[:i] + ch + word[i:] for i in range(1, len(word) + 1) for ch in _LETTERS}
     return out
 
 

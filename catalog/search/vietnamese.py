@@ -116,7 +116,12 @@ RHYMES = tuple(_OPEN_RHYMES) + tuple(
 _FRONT = ("i", "e", "ê", "y")  # k, gh and ngh come only before these; c, g and ng never do
 
 
+_OO_INITIALS = frozenset("bglmstx")
+
+
 def _spellable(initial: str, rhyme: str) -> bool:
+    if rhyme.startswith("oo"):  # a few loanwords only ("xoong", "boong", "goòng"): "khoong" is không
+        return initial in _OO_INITIALS
     front = rhyme.startswith(_FRONT)
     if initial in ("k", "gh", "ngh"):
         return front
@@ -228,7 +233,7 @@ def _horn(letters: list[str]) -> bool:
     at = _last_vowel(letters)
     if at is None:
         return False
-    if at >= 1 and letters[at] in "oơ" and letters[at - 1] in "uư":
+    if at >= 1 and letters[at] in "oơ" and letters[at - 1] in "uư" and letters[at - 2 : at] != ["q", "u"]:
         letters[at - 1], letters[at] = "ư", "ơ"
         return True
     table = {**_HORN, **_BREVE}
@@ -282,7 +287,10 @@ def _decode(word: str, scheme: str) -> tuple[str, str | None] | None:
             return None
     if not used:
         return None
-    return "".join(letters), tone
+    bare = "".join(letters)
+    if bare.endswith("ươ"):  # "ươ" is always closed ("ương", "ươi"); open, the horn is the o's alone
+        bare = bare[:-2] + "uơ"
+    return bare, tone
 
 
 def _repair_keys(word: str, prefix: bool) -> str | None:
