@@ -15,8 +15,9 @@ author, subject or ISBN.
 Kinds: ``no_diacritics`` (title words typed without marks), ``full`` (with them), ``partial`` (some
 words with marks, some without), ``telex`` and ``vni`` (some words typed with a keyboard's keys
 left in: "vieetj", "vie65t"), ``author`` (the name in Vietnamese order, "Nguyễn Văn A", not the
-heading's "Nguyễn, Văn A"), ``subject``, ``prefix`` (typing: the last word unfinished), ``typo``
-(one typo in one word, never its first letter), ``isbn`` (hyphenated, ISBN-10, with a label),
+heading's "Nguyễn, Văn A"), ``subject``, ``prefix`` (typing: the last word unfinished after three
+whole ones, fewer in a shorter title), ``typo``
+(one typo in one word, never its first letter), ``isbn`` (hyphenated, or with a label),
 ``d_dd`` (đ typed as d or dd).
 """
 
@@ -130,9 +131,9 @@ def _first_author(f: dict[str, Any]) -> str:
     return fold(authors[0]["name"]) if authors else ""
 
 
-def build(engine: Any) -> list[dict[str, Any]]:
-    """The query set, drawn with SEED: PER_KIND queries of each kind."""
-    rng = random.Random(SEED)
+def build(engine: Any, seed: int = SEED) -> list[dict[str, Any]]:
+    """The query set, drawn with ``seed``: PER_KIND queries of each kind."""
+    rng = random.Random(seed)
     records = _records(engine)
     same_work: dict[tuple[str, str], list[str]] = defaultdict(list)
     by_author: dict[str, list[str]] = defaultdict(list)
@@ -207,7 +208,9 @@ def build(engine: Any) -> list[dict[str, Any]]:
                     expected = sorted(set(by_subject[fold(subject)]))
             elif kind == "prefix":
                 folded = fold(" ".join(words)).split()
-                cut = rng.randrange(1, len(folded))  # the words typed so far, the last unfinished
+                # The words typed so far, the last unfinished: at least three whole words before it
+                # (fewer in a shorter title), as a reader who has typed "a dict" types on.
+                cut = rng.randrange(min(3, len(folded) - 1), len(folded))
                 last = folded[cut]
                 if len(last) >= 3:
                     q = " ".join([*folded[:cut], last[: rng.randrange(2, len(last))]])
@@ -292,6 +295,12 @@ def main() -> None:
     parser.add_argument("--database", type=Path, default=data.CATALOGUE / "unioncat.db")
     parser.add_argument("--build", action="store_true", help=f"draw the query set anew into {QUERIES.name}")
     parser.add_argument("--queries", type=Path, default=QUERIES)
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=SEED,
+        help="with --build: another seed draws a fresh set (a check on unseen queries)",
+    )
     args = parser.parse_args()
     if not args.database.exists():
         raise SystemExit(
@@ -299,7 +308,7 @@ def main() -> None:
         )
     engine = make_engine(f"sqlite:///{args.database}")
     if args.build:
-        queries = build(engine)
+        queries = build(engine, args.seed)
         args.queries.write_text(json.dumps(queries, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         print(f"{len(queries)} queries written to {args.queries}")
         return

@@ -391,6 +391,7 @@ class EmbeddedSearchEngine:
             facets_exact = True
             if query.facets:
                 facets, facets_exact = self._facets(scope, match, total, query.facet_limit, codes)
+        shown = plan.highlighted(parsed) if plan else parsed
         hits = []
         for uid in ids:
             doc = orjson.loads(payloads[uid])
@@ -408,8 +409,8 @@ class EmbeddedSearchEngine:
                     copies=doc["copies"],
                     has_digital=doc["has_digital"],
                     highlight={
-                        "title": highlight(doc["title"], parsed),
-                        "authors": highlight(" ; ".join(doc["authors"]), parsed),
+                        "title": highlight(doc["title"], shown),
+                        "authors": highlight(" ; ".join(doc["authors"]), shown),
                     },
                 )
             )

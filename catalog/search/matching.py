@@ -9,13 +9,13 @@ Every word becomes a group of alternatives, in three rings:
 * typos: words of the index within the typos its length allows (catalog.search.typos).
 
 A record matches when each word matches one of its alternatives. Ranking then prefers records that
-match every word as typed, then with no typo, then the query's words as a phrase, then all in the
-title, then the words typed with diacritics.
+match every word as typed, then with no typo, then spell more of the words typed with diacritics,
+then hold the query's words as a phrase, then all in the title (catalog.search.ranking).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from catalog.search import typos as typo_index
@@ -24,7 +24,7 @@ from catalog.search.vietnamese import word_forms
 from catalog.text import fold
 
 TEXT_COLUMNS = "{title authors subjects other}"
-PROXIMITY_COLUMNS = "{title authors}"  # the phrase is looked for where it is short to look for
+PROXIMITY_COLUMNS = "{title authors subjects}"
 MAX_TYPO_WORDS = 8  # words of a query looked up for typos (a pasted paragraph is not corrected)
 MAX_EXACT_WORDS = 6  # words of a query whose diacritics are ranked one by one
 PHRASE_PREFIX = 3  # a word being typed joins the phrase from this many letters
@@ -85,16 +85,27 @@ class Plan:
         """The words the reader most likely meant, as a phrase; None for a single word. A word
         still being typed is left out while it is short: a phrase ending in a prefix costs FTS5 the
         positions of every word the prefix begins ("of" begins thousands, "socie" a few)."""
-        words = [t.best for t in self.terms if not t.prefix or len(t.best) >= PHRASE_PREFIX]
+        kept = [t for t in self.terms if not t.prefix or len(t.best) >= PHRASE_PREFIX]
+        words = [t.best for t in kept]
         if sum(len(w.split()) for w in words) < 2:
             return None
-        star = "*" if self.terms[-1].prefix and words[-1] == self.terms[-1].best else ""
+        star = "*" if kept[-1].prefix else ""
         return f"{PROXIMITY_COLUMNS} : {quote(' '.join(words))}{star}"
 
     @property
     def whole_phrase(self) -> bool:
         """Whether the phrase holds every word of the query (so that a record holding it matches)."""
         return not self.phrases and all(not t.prefix or len(t.best) >= PHRASE_PREFIX for t in self.terms)
+
+    def highlighted(self, parsed: ParsedQuery) -> ParsedQuery:
+        """``parsed`` with the words its alternatives matched, for highlighting the hits."""
+        extra = [
+            w
+            for t in self.terms
+            for alt in [*t.repaired, *t.joined, *(w for w, _n in t.typos)]
+            for w in alt.split()
+        ]
+        return replace(parsed, terms=[*extra, *parsed.terms]) if extra else parsed
 
     def corrected(self) -> str | None:
         """The query as the reader most likely meant it, when that differs from what was typed."""
