@@ -105,7 +105,8 @@ def add_words(raw: Any, words: set[str], written: set[str]) -> None:
     fresh = words - written
     if not fresh:
         return
-    rows = [(key, word) for word in fresh - known(raw, fresh) for key in keys(word)]
+    # In key order: SQLite appends to the B-tree's pages instead of splitting them all over it.
+    rows = sorted((key, word) for word in fresh - known(raw, fresh) for key in keys(word))
     raw.executemany(f"INSERT OR IGNORE INTO {TABLE} (key, word) VALUES (?, ?)", rows)
     written |= fresh
 
