@@ -229,7 +229,7 @@ def _matches(
     plan = matching.plan(raw, parsed)
     match = plan.expression()
     total, codes = _count(scope, match, with_codes)
-    if not total:
+    if not total and len(plan.terms) <= matching.MAX_TYPED_WORDS:
         relaxed = matching.plan(raw, parsed, relaxed=True)
         if relaxed.expression() != match:
             plan, match = relaxed, relaxed.expression()

@@ -28,6 +28,9 @@ PROXIMITY_COLUMNS = "{title authors subjects}"
 MAX_TYPO_WORDS = 8  # words of a query looked up for typos (a pasted paragraph is not corrected)
 MAX_EXACT_WORDS = 6  # words of a query whose diacritics are ranked one by one
 PHRASE_PREFIX = 3  # a word being typed joins the phrase from this many letters
+# A longer query is pasted text more than words typed: no phrase is looked for in it, and it has no
+# second try when it finds nothing.
+MAX_TYPED_WORDS = 10
 
 
 def quote(word: str) -> str:
@@ -87,7 +90,7 @@ class Plan:
         positions of every word the prefix begins ("of" begins thousands, "socie" a few)."""
         kept = [t for t in self.terms if not t.prefix or len(t.best) >= PHRASE_PREFIX]
         words = [t.best for t in kept]
-        if sum(len(w.split()) for w in words) < 2:
+        if not 2 <= sum(len(w.split()) for w in words) <= MAX_TYPED_WORDS:
             return None
         star = "*" if kept[-1].prefix else ""
         return f"{PROXIMITY_COLUMNS} : {quote(' '.join(words))}{star}"
@@ -122,8 +125,12 @@ def plan(raw: Any, parsed: ParsedQuery, relaxed: bool = False) -> Plan:
     ``raw`` (the catalogue's sqlite3 connection). ``relaxed`` allows typos in shorter words, and
     repairs of words the index holds (a second try when a query finds nothing)."""
     terms: list[Term] = []
+    seen: set[tuple[str, bool]] = set()
     for n, word in enumerate(parsed.terms):
         prefix = parsed.prefix_last and n == len(parsed.terms) - 1
+        if (word, prefix) in seen:  # a word asked twice is asked once ("a a a a ...")
+            continue
+        seen.add((word, prefix))
         forms = word_forms(word, prefix=prefix)
         terms.append(
             Term(
@@ -175,7 +182,9 @@ def without_one_word(plan: Plan) -> list[Plan]:
     matching strategy, one word deep); none when a word finds nothing even alone: then the query
     asks for something the catalogue does not hold ("path zzqqxx"), not for a combination of
     words no record has."""
-    if len(plan.terms) + len(plan.phrases) < 2 or not all(t.found for t in plan.terms):
+    if not 2 <= len(plan.terms) + len(plan.phrases) <= MAX_TYPED_WORDS or not all(
+        t.found for t in plan.terms
+    ):
         return []
     out = []
     for n in range(len(plan.terms) - 1, max(-1, len(plan.terms) - 1 - MAX_WORDS_DROPPED), -1):
