@@ -412,6 +412,27 @@ def repaired_query(q: str) -> str:
     return " ".join(out) + (" " if q.endswith(" ") and out else "")
 
 
+def with_keys(word: str, scheme: str) -> str:
+    """``word`` typed with Telex or VNI keys on a keyboard that shows them as letters (the way
+    readers leave them in a query): the quality key after its vowel, the tone key at the end of the
+    word, đ as dd or d9. The inverse of the repair, for tests and benchmarks."""
+    tones = {v: k for k, v in (_TELEX_TONES if scheme == "telex" else _VNI_TONES).items()}
+    out: list[str] = []
+    tone = ""
+    for ch in unicodedata.normalize("NFD", word):
+        if ch in tones:
+            tone = tones[ch]
+        elif ch == "\u0302":  # circumflex: the vowel again in Telex, 6 in VNI
+            out.append(out[-1].lower() if scheme == "telex" else "6")
+        elif ch in "\u0306\u031b":  # breve, horn
+            out.append("w" if scheme == "telex" else ("8" if ch == "\u0306" else "7"))
+        elif ch in "đĐ":
+            out.append(ch.replace("đ", "d").replace("Đ", "D") + ("d" if scheme == "telex" else "9"))
+        elif not unicodedata.combining(ch):
+            out.append(ch)
+    return "".join(out) + tone
+
+
 def i_y_synonyms() -> dict[str, list[str]]:
     """Every folded syllable spelt with a lone i or y and its other spelling, both ways."""
     pairs: dict[str, list[str]] = {}

@@ -12,7 +12,6 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from bench.search_quality import keyed
 from catalog.search import vietnamese as vn
 from catalog.text import exact_key, fold
 
@@ -43,7 +42,7 @@ def test_a_syllable_typed_right_is_never_changed(syllable: str) -> None:
 def test_a_syllable_typed_with_keys_comes_back(syllable: str, scheme: str) -> None:
     # Telex cannot type "oo" (xoong) without a third o: a keyboard turns "oo" into ô.
     assume(not (scheme == "telex" and "oo" in fold(syllable)))
-    typed = keyed(syllable, scheme).lower()
+    typed = vn.with_keys(syllable, scheme).lower()
     if typed == syllable.lower():  # no mark, nothing to key
         return
     # A few loanwords spell "oo" ("xoong", "boong"): "boong" typed is taken as typed, not as bông.
