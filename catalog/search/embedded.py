@@ -37,6 +37,7 @@ from catalog.search.rows import index_rows
 
 BM25 = "bm25(m.search_fts, 10.0, 4.0, 2.0, 1.0)"
 ALMOST_NOTHING = 3  # a query whose words as typed find fewer records is offered its correction
+CORRECTION_COUNTED = 50  # corrections are compared by the records they find, up to this many
 _BLANK_FACETS_TTL = 30.0
 FACET_SAMPLE = 5000  # facets of a query matching more are estimated from this many of its matches
 RANK_ALL = 2000  # matches ranked together by bm25; a broader query is ranked tier by tier
@@ -242,14 +243,27 @@ def _matches(
         if found:
             plan, match, total, codes = fewer, fewer_match, found, fewer_codes
             break
-    did_you_mean = None
-    corrected = plan.corrected()
-    if corrected:
-        typed = plan.expression(1)
-        found = total if typed == match else scope.count(typed, at_most=ALMOST_NOTHING)
-        if found < ALMOST_NOTHING:
-            did_you_mean = corrected
-    return plan, match, total, codes, did_you_mean
+    return plan, match, total, codes, _did_you_mean(scope, plan, match, total)
+
+
+def _did_you_mean(scope: _Scope, plan: Plan, match: str, total: int) -> str | None:
+    """The corrected query, when the words as typed find almost nothing: of the likeliest word for
+    each and of the same with one word read otherwise, the one that finds the most."""
+    amended = plan.amended()
+    if not plan.corrected() and not amended:
+        return None
+    typed = plan.expression(1)
+    found = total if typed == match else scope.count(typed, at_most=ALMOST_NOTHING)
+    if found >= ALMOST_NOTHING:
+        return None
+    offered = None
+    for candidate in [plan, *amended]:
+        corrected = candidate.corrected()
+        if corrected:
+            count = scope.count(candidate.meant().expression(), at_most=CORRECTION_COUNTED)
+            if count > found:
+                offered, found = corrected, count
+    return offered
 
 
 class EmbeddedSearchEngine:

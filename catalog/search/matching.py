@@ -26,6 +26,7 @@ from catalog.text import fold
 TEXT_COLUMNS = "{title authors subjects other}"
 PROXIMITY_COLUMNS = "{title authors subjects}"
 MAX_TYPO_WORDS = 8  # words of a query looked up for typos (a pasted paragraph is not corrected)
+MAX_AMENDED = 24  # the corrections a "did you mean" tries, one word at a time
 MAX_EXACT_WORDS = 6  # words of a query whose diacritics are ranked one by one
 PHRASE_PREFIX = 3  # a word being typed joins the phrase from this many letters
 # A longer query is pasted text more than words typed: no phrase is looked for in it, and it has no
@@ -110,6 +111,24 @@ class Plan:
         ]
         return replace(parsed, terms=[*extra, *parsed.terms]) if extra else parsed
 
+    def meant(self) -> Plan:
+        """The query as the reader most likely meant it: each word its ``best``, no alternative."""
+        return Plan([Term(t.best, t.prefix) for t in self.terms], self.phrases, self.exact_words)
+
+    def amended(self) -> list[Plan]:
+        """This plan with one word meaning another of its alternatives (a word of the index mistyped
+        into another: "teh" for "the"): each word's first alternatives, then their next ones."""
+        choices = []
+        for n, term in enumerate(self.terms):
+            alternatives = [*term.repaired, *(w for w, _n in term.typos), *term.joined]
+            choices.append([(rank, n, a) for rank, a in enumerate(a for a in alternatives if a != term.best)])
+        out = []
+        for _rank, n, alternative in sorted(c for ranked in choices for c in ranked)[:MAX_AMENDED]:
+            terms = list(self.terms)
+            terms[n] = replace(terms[n], best=alternative)
+            out.append(Plan(terms, self.phrases, self.exact_words))
+        return out
+
     def corrected(self) -> str | None:
         """The query as the reader most likely meant it, when that differs from what was typed."""
         if not any(t.best != t.typed for t in self.terms):
@@ -164,7 +183,7 @@ def plan(raw: Any, parsed: ParsedQuery, relaxed: bool = False) -> Plan:
         if (term.prefix or term.typed in known) and not relaxed:
             continue
         looked_up += 1
-        term.typos = typo_index.candidates(raw, term.typed, allowed)[: 2 * typo_index.MAX_CANDIDATES]
+        term.typos = typo_index.candidates(raw, term.typed, allowed)[: typo_index.MAX_COUNTED]
     counts = typo_index.document_counts(raw, {w for t in terms for w, _n in t.typos})
     exact_words = list(parsed.exact_terms)
     for term in terms:

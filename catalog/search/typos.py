@@ -36,6 +36,7 @@ RELAXED_TWO_TYPOS = 7
 MIN_WORD = 2
 MAX_WORD = 30
 MAX_CANDIDATES = 8  # the typo candidates of one word a search matches, most frequent first
+MAX_COUNTED = 48  # the candidates whose records are counted to find those (fewest typos first)
 TABLE = "search_typo"
 VOCABULARY = "search_fts_words"  # fts5vocab 'row' table over search_fts: documents per word
 
@@ -134,7 +135,8 @@ def document_counts(raw: Any, words: Iterable[str]) -> dict[str, int]:
 
 def candidates(raw: Any, word: str, typos: int) -> list[tuple[str, int]]:
     """(word of the index, typos) for the words within ``typos`` of ``word`` but ``word`` itself,
-    first letter the same, fewest typos first; ``raw`` is a sqlite3 connection."""
+    first letter the same, fewest typos first (and of those, the words of the same length); ``raw``
+    is a sqlite3 connection."""
     if typos <= 0:
         return []
     found: set[str] = set()
@@ -148,4 +150,5 @@ def candidates(raw: Any, word: str, typos: int) -> list[tuple[str, int]]:
         typed = distance(word, other)
         if typed <= typos:
             out.append((other, typed))
-    return sorted(out, key=lambda wt: (wt[1], wt[0]))
+    # fewest typos first, then a letter changed or swapped before one missing or added
+    return sorted(out, key=lambda wt: (wt[1], abs(len(wt[0]) - len(word)), wt[0]))
