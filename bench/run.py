@@ -3,7 +3,8 @@
     python -m bench.run [--postgres ADMIN_URL] [--records N] [--scale]
 
 ingest (pymarc alone, bare, full; what deduplication and indexing add; peak memory), deduplication
-quality, search and holdings latency in-process and through HTTP, throughput, the OAI-PMH harvest
+quality, search and holdings latency in-process and through HTTP, throughput, search quality (the
+record a query is written from, first or in the first five), the OAI-PMH harvest
 beside the file ingest of the same records, with --scale the scaled-up run (bench.scale), and with
 --postgres the same bare ingest on PostgreSQL beside SQLite. Uses the 250,000 LoC records (downloaded once).
 """
@@ -43,6 +44,8 @@ def main() -> None:
     ingest = _run("bench.ingest", "--keep", "--rounds", "3", *head)
     quality = _run("bench.dedup_quality", "--records", "20000", "--libraries", "5")
     search = _run("bench.search", "--http")
+    found = _run("bench.search_quality")
+    weakest = min(found["kinds"].items(), key=lambda kv: kv[1]["top5"])
     local, http = search["in_process"], search["http"]
     lookups, remote = http["holdings_by_isbn"], http["search"]
     rows = [
@@ -61,6 +64,8 @@ def main() -> None:
         ("search p50 / p95, HTTP", f"{remote['p50_ms']} / {remote['p95_ms']} ms", "p95 <= 50 ms"),
         ("holdings by ISBN p50 / p95, HTTP", f"{lookups['p50_ms']} / {lookups['p95_ms']} ms", "p95 <= 5 ms"),
         ("search throughput, 4 clients", f"{http['throughput']['requests_per_s']} req/s", ""),
+        ("search quality, top-1 / top-5", f"{found['top1']:.1%} / {found['top5']:.1%}",
+         f">= 90 % / >= 95 % in every kind (lowest: {weakest[0]} {weakest[1]['top5']:.0%})"),
     ]  # fmt: skip
     harvest = _run("bench.harvest", *head)
     harvested = f"{harvest['harvest']['records_per_s']:,} rec/s"

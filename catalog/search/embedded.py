@@ -21,7 +21,10 @@ from sqlalchemy.engine import Engine
 from catalog.db import chunks, rows_in, writing
 from catalog.search import documents as docs_module
 from catalog.search import embedded_facets as facet_store
+from catalog.search import matching, ranking
+from catalog.search import typos as typo_index
 from catalog.search.facets import FILTERS
+from catalog.search.matching import Plan, Term, quote
 from catalog.search.query import (
     MAX_FACET_LIMIT,
     Hit,
@@ -34,67 +37,40 @@ from catalog.search.query import (
 from catalog.search.rows import index_rows
 
 BM25 = "bm25(m.search_fts, 10.0, 4.0, 2.0, 1.0)"
-TEXT_COLUMNS = "{title authors subjects other}"
+ALMOST_NOTHING = 3  # a query whose words as typed find fewer records is offered its correction
+CORRECTION_COUNTED = 50  # corrections are compared by the records they find, up to this many
 _BLANK_FACETS_TTL = 30.0
 FACET_SAMPLE = 5000  # facets of a query matching more are estimated from this many of its matches
 RANK_ALL = 2000  # matches ranked together by bm25; a broader query is ranked tier by tier
 MAX_CODES_REMEMBERED = 50_000  # the dictionary codes a job remembers having written (memory bound)
+MAX_WORDS_REMEMBERED = 500_000  # the same for the words of the typo index
 TABLES = (
     "search_fts",
     "search_exact",
     "search_doc",
     "search_facet_value",
     "search_filter",
+    typo_index.TABLE,
 )
 
 
-def _quote(word: str) -> str:
-    return '"' + word.replace('"', '""') + '"'
-
-
-def match_expression(parsed: ParsedQuery) -> str | None:
-    """The FTS5 MATCH string for a parsed query (every word quoted: no operator can be injected)."""
+def match_expression(parsed: ParsedQuery, plan: Plan | None = None) -> str | None:
+    """The FTS5 MATCH string for a parsed query (every word quoted: no operator can be injected);
+    the words with their alternatives when a matching ``plan`` is given."""
     if parsed.isbn:
-        return f"other : {_quote(parsed.isbn)}"
+        return f"other : {quote(parsed.isbn)}"
     if parsed.issn:
-        return f"other : {_quote(parsed.issn.replace('-', ''))}"
-    parts = _parts(parsed)
-    if not parts:
-        return None
-    return f"{TEXT_COLUMNS} : ({' AND '.join(parts)})"
+        return f"other : {quote(parsed.issn.replace('-', ''))}"
+    if plan is None:
+        plan = Plan([Term(t, False) for t in parsed.terms], parsed.phrases, [])
+        if plan.terms and parsed.prefix_last:
+            plan.terms[-1].prefix = True
+    return plan.expression()
 
 
-def _parts(parsed: ParsedQuery) -> list[str]:
-    parts = []
-    for i, term in enumerate(parsed.terms):
-        last = i == len(parsed.terms) - 1
-        parts.append(_quote(term) + ("*" if last and parsed.prefix_last else ""))
-    return parts + [_quote(" ".join(phrase)) for phrase in parsed.phrases]
-
-
-def title_expression(parsed: ParsedQuery) -> str | None:
-    """Records with every word of the query in their title (None for an ISBN or ISSN query)."""
-    parts = _parts(parsed)  # none for an ISBN or ISSN query
-    return f"title : ({' AND '.join(parts)})" if parts else None
-
-
-def exact_expression(parsed: ParsedQuery) -> str | None:
-    if not parsed.exact_terms:
-        return None
-    words = [_quote(w) for w in parsed.exact_terms]  # whole words: "hồ" ranks above "hồi"
-    return " AND ".join(words)  # for search_exact, the text with its diacritics
-
-
-Bucket = tuple[str, bool | None]  # (FTS5 expression, in search_exact's matches or not, or either)
-
-
-def tiers(match: str, title: str | None, exact: str | None) -> list[Bucket]:
-    """The matches of ``match`` cut into the buckets relevance ranks in order: records with the
-    query's exact spelling (diacritics) first, then within each, records with every word in the title."""
-    buckets = [f"({match}) AND ({title})", f"({match}) NOT ({title})"] if title else [match]
-    if exact:
-        return [(b, True) for b in buckets] + [(b, False) for b in buckets]
-    return [(b, None) for b in buckets]
+def exact_expression(words: list[str]) -> str | None:
+    """For search_exact (the text with its diacritics): records spelling every one of ``words``."""
+    return " AND ".join(quote(w) for w in words) if words else None  # whole words: "hồ" is not "hồi"
 
 
 # How each sort orders the records (relevance here: a search without words, which ranks nothing).
@@ -105,11 +81,21 @@ ORDERS = {
     "year_asc": ["d.year IS NULL", "d.year ASC", "d.title_sort", "{id}"],
     "title": ["d.title_sort = ''", "d.title_sort", "d.year", "{id}"],
 }
-_EXACT_IDS = "(SELECT rowid FROM search_exact WHERE search_exact MATCH :exact)"
-_IN_EXACT = f"{{id}} IN {_EXACT_IDS} DESC"
-_IN_TITLE = "{id} IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :title) DESC"
 _BY_SCORE = ["{score}", "{id}"]
 _BY_ID = ["{id}"]
+
+
+def spelled_count(uid: str, words: int) -> str:
+    """SQL: how many of the ``words`` words typed with diacritics (bound as :exact_0, :exact_1 ...)
+    the record ``uid`` spells the same."""
+    return (
+        "("
+        + " + ".join(
+            f"({uid} IN (SELECT rowid FROM search_exact WHERE search_exact MATCH :exact_{n}))"
+            for n in range(words)
+        )
+        + ")"
+    )
 
 
 class _Scope:
@@ -123,9 +109,11 @@ class _Scope:
         self.conn = conn
         self.where = where
         self.params = params
+        self.spelled = 0  # words typed with diacritics, bound as :exact_0 ... (see spelled_count)
 
-    def _source(self, match: str | None, doc: bool = False, exact: bool | None = None) -> tuple[str, str]:
-        """(FROM ... WHERE ..., the record's id) of the records."""
+    def _source(self, match: str | None, doc: bool = False, exact: int | None = None) -> tuple[str, str]:
+        """(FROM ... WHERE ..., the record's id) of the records (those spelling ``exact`` of the
+        words typed with diacritics, when it is given)."""
         if match is None:
             uid, source, where = "f.union_id", "search_filter f", list(self.where)
         else:
@@ -133,7 +121,7 @@ class _Scope:
             if self.where:  # filters read the narrow rows of search_filter
                 source += " JOIN search_filter f ON f.union_id = m.rowid"
         if exact is not None:
-            where.append(f"{uid} {'' if exact else 'NOT '}IN {_EXACT_IDS}")
+            where.append(f"{spelled_count(uid, self.spelled)} = {int(exact)}")
         if doc:  # sorts read search_doc
             source += f" JOIN search_doc d ON d.union_id = {uid}"
         return source + (f" WHERE {' AND '.join(where)}" if where else ""), uid
@@ -142,7 +130,7 @@ class _Scope:
         return self.conn.execute(text(sql), {**self.params, "match": match, **extra})
 
     def count(
-        self, match: str | None, at_most: int | None = None, in_exact: bool | None = None, **extra: Any
+        self, match: str | None, at_most: int | None = None, in_exact: int | None = None, **extra: Any
     ) -> int:
         """How many records (counting stops past ``at_most``)."""
         if match is None and not self.where and in_exact is None:
@@ -159,7 +147,7 @@ class _Scope:
         order: list[str],
         limit: int,
         doc: bool = False,
-        in_exact: bool | None = None,
+        in_exact: int | None = None,
         **extra: Any,
     ) -> list[int]:
         source, uid = self._source(match, doc, in_exact)
@@ -186,28 +174,97 @@ class _Scope:
         return self._run(sql, match, limit=limit).scalar_one()
 
 
-def _by_relevance(scope: _Scope, parsed: ParsedQuery, match: str, total: int, wanted: int) -> list[int]:
-    """The ``wanted`` best matches. Up to RANK_ALL matches are ranked together: exact spelling
-    first, then every word in the title, then by bm25 (title words weigh most). A broader query is
-    ranked bucket by bucket in that order, the way Meilisearch's ranking rules work: a bucket of up
-    to RANK_ALL records by bm25, a larger one in record order (bm25 over 50,000 matches costs over
-    100 ms; a reader typing "hist" is served the first titles with the word at once)."""
-    title = title_expression(parsed)
-    exact = exact_expression(parsed)
+def _by_relevance(scope: _Scope, plan: Plan, match: str, total: int, wanted: int) -> list[int]:
+    """The ``wanted`` best matches, in the order of catalog.search.ranking. Up to RANK_ALL matches
+    are ranked together: each ranking condition in turn, then how many words typed with diacritics
+    a record spells the same, then bm25 (title words weigh most). A broader query is ranked bucket
+    by bucket in that order, the way Meilisearch's ranking rules work: a bucket of up to RANK_ALL
+    records by bm25, a larger one in record order (bm25 over 50,000 matches costs over 100 ms; a
+    reader typing "hist" is served the first titles with the word at once)."""
+    typo, later = ranking.typo_conditions(plan, match), ranking.later_conditions(plan)
+    words = len(plan.exact_words)
+    scope.spelled = words
+    params = {f"exact_{n}": exact_expression([word]) for n, word in enumerate(plan.exact_words)}
     if total <= RANK_ALL:
-        order = ([_IN_EXACT] if exact else []) + ([_IN_TITLE] if title else []) + _BY_SCORE
-        return scope.ids(match, order, wanted, exact=exact, title=title)
+        order = [
+            f"{{id}} IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :rank_{n}) DESC"
+            for n in range(len(typo))
+        ]
+        if words:
+            order.append(f"{spelled_count('{id}', words)} DESC")
+        order += [
+            f"{{id}} IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :rank_{n}) DESC"
+            for n in range(len(typo), len(typo) + len(later))
+        ]
+        params |= {f"rank_{n}": condition.expression for n, condition in enumerate(typo + later)}
+        return scope.ids(match, order + _BY_SCORE, wanted, **params)
     ids: list[int] = []
-    for bucket, in_exact in tiers(match, title, exact):
+    for bucket, spelled in ranking.buckets(match, typo, later, words):
         need = wanted - len(ids)
         if need <= 0:
             break
         # Small enough to rank? Counting stops past RANK_ALL, where a full count would go on.
-        size = scope.count(bucket, at_most=RANK_ALL, in_exact=in_exact, exact=exact)
+        size = scope.count(bucket, at_most=RANK_ALL, in_exact=spelled, **params)
         if size:
             order = _BY_SCORE if size <= RANK_ALL else _BY_ID
-            ids += scope.ids(bucket, order, need, in_exact=in_exact, exact=exact)
+            ids += scope.ids(bucket, order, need, in_exact=spelled, **params)
     return ids
+
+
+def _count(scope: _Scope, match: str | None, with_codes: bool) -> tuple[int, str | None]:
+    """How many records match, and their facet codes when the search has filters and facets."""
+    if with_codes and scope.where:
+        return scope.summary(match)
+    return scope.count(match), None
+
+
+def _matches(
+    scope: _Scope, parsed: ParsedQuery, with_codes: bool
+) -> tuple[Plan | None, str | None, int, str | None, str | None]:
+    """(matching plan, FTS5 expression, count, facet codes, the corrected query to offer) of a
+    search. A query that finds nothing is tried again with typos allowed in shorter words; the
+    corrected query is offered when the words as typed find almost nothing."""
+    if parsed.isbn or parsed.issn or parsed.empty:
+        match = match_expression(parsed)
+        return None, match, *_count(scope, match, with_codes), None
+    raw = scope.conn.connection.driver_connection
+    plan = matching.plan(raw, parsed)
+    match = plan.expression()
+    total, codes = _count(scope, match, with_codes)
+    if not total and len(plan.terms) <= matching.MAX_TYPED_WORDS:
+        relaxed = matching.plan(raw, parsed, relaxed=True)
+        if relaxed.expression() != match:
+            plan, match = relaxed, relaxed.expression()
+            total, codes = _count(scope, match, with_codes)
+    # Meilisearch's words rule: a query that finds nothing with every word is answered without
+    # one, the last word tried first.
+    for fewer in matching.without_one_word(plan) if not total else []:
+        fewer_match = fewer.expression()
+        found, fewer_codes = _count(scope, fewer_match, with_codes)
+        if found:
+            plan, match, total, codes = fewer, fewer_match, found, fewer_codes
+            break
+    return plan, match, total, codes, _did_you_mean(scope, plan, match, total)
+
+
+def _did_you_mean(scope: _Scope, plan: Plan, match: str, total: int) -> str | None:
+    """The corrected query, when the words as typed find almost nothing: of the likeliest word for
+    each and of the same with one word read otherwise, the one that finds the most."""
+    amended = plan.amended()
+    if not plan.corrected() and not amended:
+        return None
+    typed = plan.expression(1)
+    found = total if typed == match else scope.count(typed, at_most=ALMOST_NOTHING)
+    if found >= ALMOST_NOTHING:
+        return None
+    offered = None
+    for candidate in [plan, *amended]:
+        corrected = candidate.corrected()
+        if corrected:
+            count = scope.count(candidate.meant().expression(), at_most=CORRECTION_COUNTED)
+            if count > found:
+                offered, found = corrected, count
+    return offered
 
 
 class EmbeddedSearchEngine:
@@ -220,6 +277,8 @@ class EmbeddedSearchEngine:
         # Facet value codes this engine wrote to the dictionary in the current transaction: a job
         # writes the same libraries, languages and common subjects thousands of times.
         self._written_codes: tuple[Any, set[int]] | None = None
+        # Words this engine put in the typo index in the current transaction, likewise.
+        self._written_words: tuple[Any, set[str]] | None = None
 
     def _codes_written(self, conn: Connection) -> set[int]:
         """The codes already in the dictionary in ``conn``'s transaction (forgotten with it)."""
@@ -229,6 +288,15 @@ class EmbeddedSearchEngine:
         elif len(self._written_codes[1]) > MAX_CODES_REMEMBERED:
             self._written_codes[1].clear()
         return self._written_codes[1]
+
+    def _words_written(self, conn: Connection) -> set[str]:
+        """The words already in the typo index in ``conn``'s transaction (forgotten with it)."""
+        transaction = conn.get_transaction()
+        if self._written_words is None or self._written_words[0] is not transaction:
+            self._written_words = (transaction, set())
+        elif len(self._written_words[1]) > MAX_WORDS_REMEMBERED:
+            self._written_words[1].clear()
+        return self._written_words[1]
 
     # --------------------------------------------------------------------------------- writing
     def upsert(self, conn: Connection | None, docs: Sequence[dict[str, Any]]) -> None:
@@ -253,6 +321,9 @@ class EmbeddedSearchEngine:
         entries = {e[0]: e for _uid, r in rows for e in r.entries if e[0] not in written}
         facet_store.write(raw, [(uid, r.year, r.has_digital, r.codes) for uid, r in rows], entries.values())
         written.update(entries)
+        # title, authors and subjects: the words a typo may stand for
+        words = typo_index.words_of(text for _uid, r in rows for text in r.fts[:3])
+        typo_index.add_words(raw, words, self._words_written(conn))
         self._blank_facets = None
 
     def delete(self, conn: Connection | None, ids: Sequence[int]) -> None:
@@ -273,6 +344,7 @@ class EmbeddedSearchEngine:
         count = 0
         with writing(catalogue) as conn:
             self._written_codes = None
+            self._written_words = None
             for table in TABLES:
                 conn.exec_driver_sql(f"DELETE FROM {table}")
             for ids in docs_module.all_union_ids(conn):
@@ -295,21 +367,16 @@ class EmbeddedSearchEngine:
     def search(self, query: SearchQuery) -> SearchResult:
         query.validate()
         parsed = parse(query.q)
-        match = match_expression(parsed)
-        if not match and not parsed.empty:
+        if not match_expression(parsed) and not parsed.empty:
             return SearchResult(0, [], {}, query.page, query.per_page)
         params: dict[str, Any] = {}
         where = self._where(query, params)
         wanted = query.offset + query.per_page
         with self.catalogue.connect() as conn:
             scope = _Scope(conn, where, params)
-            codes = None
-            if query.facets and where:
-                total, codes = scope.summary(match)
-            else:
-                total = scope.count(match)
-            if match and query.sort == "relevance":
-                ids = _by_relevance(scope, parsed, match, total, wanted)
+            plan, match, total, codes, did_you_mean = _matches(scope, parsed, query.facets)
+            if match and plan and query.sort == "relevance":
+                ids = _by_relevance(scope, plan, match, total, wanted)
             else:
                 ids = scope.ids(match, ORDERS[query.sort], wanted, doc=query.sort != "relevance")
             ids = ids[query.offset : wanted]
@@ -320,6 +387,7 @@ class EmbeddedSearchEngine:
             facets_exact = True
             if query.facets:
                 facets, facets_exact = self._facets(scope, match, total, query.facet_limit, codes)
+        shown = plan.highlighted(parsed) if plan else parsed
         hits = []
         for uid in ids:
             doc = orjson.loads(payloads[uid])
@@ -337,12 +405,14 @@ class EmbeddedSearchEngine:
                     copies=doc["copies"],
                     has_digital=doc["has_digital"],
                     highlight={
-                        "title": highlight(doc["title"], parsed),
-                        "authors": highlight(" ; ".join(doc["authors"]), parsed),
+                        "title": highlight(doc["title"], shown),
+                        "authors": highlight(" ; ".join(doc["authors"]), shown),
                     },
                 )
             )
-        return SearchResult(total, hits, facets, query.page, query.per_page, facets_exact=facets_exact)
+        return SearchResult(
+            total, hits, facets, query.page, query.per_page, facets_exact, did_you_mean=did_you_mean
+        )
 
     def _facets(
         self, scope: _Scope, match: str | None, total: int, limit: int, codes: str | None

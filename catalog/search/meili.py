@@ -19,8 +19,11 @@ from sqlalchemy.engine import Engine
 
 from catalog.search import documents as docs_module
 from catalog.search import facets as registry
+from catalog.search import typos
 from catalog.search.errors import SearchUnavailable
 from catalog.search.query import HIT_FIELDS, Hit, SearchQuery, SearchResult, highlight, parse
+from catalog.search.ranking import RANKING_RULES
+from catalog.search.vietnamese import i_y_synonyms, repaired_query
 
 BATCH = 10_000
 TASK_TIMEOUT_MS = 10 * 60 * 1000
@@ -40,7 +43,13 @@ SETTINGS: dict[str, Any] = {
     ],
     "filterableAttributes": [*(f.field for f in registry.FILTERS), "year"],
     "sortableAttributes": ["year", "title_sort"],
-    "typoTolerance": {"disableOnAttributes": ["isbns", "issns"], "disableOnNumbers": True},
+    "typoTolerance": {
+        "disableOnAttributes": ["isbns", "issns"],
+        "disableOnNumbers": True,
+        "minWordSizeForTypos": {"oneTypo": typos.ONE_TYPO, "twoTypos": typos.TWO_TYPOS},
+    },
+    "rankingRules": RANKING_RULES,
+    "synonyms": i_y_synonyms(),
     "localizedAttributes": [
         {"attributePatterns": ["title", "subtitle", "authors", "subjects"], "locales": ["vie"]}
     ],
@@ -159,7 +168,7 @@ class MeiliSearchEngine:
     def search(self, query: SearchQuery) -> SearchResult:
         query.validate()
         parsed = parse(query.q)
-        text = parsed.isbn or (parsed.issn or "").replace("-", "") or query.q.strip()
+        text = parsed.isbn or (parsed.issn or "").replace("-", "") or repaired_query(query.q)
         params: dict[str, Any] = {
             "page": query.page,
             "hitsPerPage": query.per_page,

@@ -148,11 +148,13 @@ class SearchResult:
     page: int
     per_page: int
     facets_exact: bool = True  # False: a broad query's facet counts estimated from a sample of its matches
+    did_you_mean: str | None = None  # the corrected query, when the query as typed finds almost nothing
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "total": self.total,
             "facets_exact": self.facets_exact,
+            "did_you_mean": self.did_you_mean,
             "page": self.page,
             "per_page": self.per_page,
             "hits": [h.as_dict() for h in self.hits],

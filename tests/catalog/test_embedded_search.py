@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from catalog import db
-from catalog.search import embedded
+from catalog.search import embedded, matching, ranking
 from catalog.search.embedded import EmbeddedSearchEngine
 from catalog.search.query import SearchQuery, parse
 from harvest.ingest import ingest_file
@@ -47,26 +47,32 @@ def every_hit(engine: Engine, per_page: int, **kwargs: object) -> list[int]:
 
 
 def bucket_of(engine: Engine, q: str) -> dict[int, int]:
-    """Union id -> the ranking bucket it belongs to (exact spelling, then every word in the title)."""
+    """Union id -> the ranking bucket it belongs to (as typed, words spelt with their diacritics,
+    the words as a phrase, every word in the title)."""
     parsed = parse(q)
-    match = embedded.match_expression(parsed)
+    with engine.connect() as conn:
+        plan = matching.plan(conn.connection.driver_connection, parsed)
+    match = plan.expression()
     assert match
-    exact = embedded.exact_expression(parsed)
-    buckets = embedded.tiers(match, embedded.title_expression(parsed), exact)
-    assert len(buckets) == 4
+    words = plan.exact_words
+    buckets = ranking.buckets(
+        match, ranking.typo_conditions(plan, match), ranking.later_conditions(plan), len(words)
+    )
+    assert len(buckets) >= 4
     where: dict[int, int] = {}
     with engine.connect() as conn:
-        spelled = {
-            uid
+        spelled: dict[int, int] = {}
+        for word in words:
             for (uid,) in conn.execute(
-                text("SELECT rowid FROM search_exact WHERE search_exact MATCH :e"), {"e": exact}
-            )
-        }
-        for n, (bucket, in_exact) in enumerate(buckets):
+                text("SELECT rowid FROM search_exact WHERE search_exact MATCH :e"),
+                {"e": embedded.exact_expression([word])},
+            ):
+                spelled[uid] = spelled.get(uid, 0) + 1
+        for n, (bucket, count) in enumerate(buckets):
             for (uid,) in conn.execute(
                 text("SELECT rowid FROM search_fts WHERE search_fts MATCH :m"), {"m": bucket}
             ):
-                if (uid in spelled) == in_exact:
+                if count is None or spelled.get(uid, 0) == count:
                     assert uid not in where, "buckets do not overlap"
                     where[uid] = n
     return where
