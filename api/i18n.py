@@ -16,6 +16,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "results": {"vi": "kết quả", "en": "results"},
     "no_results": {"vi": "Không tìm thấy kết quả nào", "en": "No results"},
+    "did_you_mean": {"vi": "Có phải bạn muốn tìm:", "en": "Did you mean:"},
     "query_too_long": {
         "vi": "Câu tìm kiếm quá dài: hãy dùng tối đa {n} ký tự.",
         "en": "The search is too long: use at most {n} characters.",

@@ -114,6 +114,11 @@ def home(
 
         plain = fold(q) if q and fold(q) != q.lower() else q
     plain_url = "/?" + urlencode({"q": plain, "lang": language}) if plain is not None else None
+    corrected = result.did_you_mean if result is not None else None
+    suggestion_url = None
+    if corrected:  # the same filters and sort, the corrected words, the first page
+        kept = [(k, v) for k, v in params.multi_items() if k not in ("q", "page")]
+        suggestion_url = "/?" + urlencode([("q", corrected), *kept])
     return render(
         request,
         "search.html",
@@ -131,6 +136,7 @@ def home(
         library_names=names,
         plain_url=plain_url,
         plain_query=plain,
+        suggestion_url=suggestion_url,
     )
 
 
@@ -143,7 +149,7 @@ def record(request: Request, catalogue: EngineDep, record_id: int, lang: str | N
             return render(request, "search.html", language, 404, q="", sort="relevance", sorts=SORTS,
                           facets={}, selected={}, result=None, error=translator(language)("not_found"),
                           page=1, per_page=20, page_url=lambda n: "/", library_names={}, plain_url=None,
-                          plain_query=None)  # fmt: skip
+                          plain_query=None, suggestion_url=None)  # fmt: skip
         conn = db.connection()
         held = holdings_of(conn, [record_id])
         editions = holdings_of(conn, other_editions(conn, [record_id]))

@@ -35,6 +35,10 @@ class FacetValue(BaseModel):
 class SearchAnswer(BaseModel):
     total: int
     facets_exact: bool = Field(description="False: a broad query's counts estimated from a sample")
+    did_you_mean: str | None = Field(
+        description="The corrected query (typos, Telex or VNI keys repaired), when the words as typed "
+        "find almost nothing"
+    )
     page: int
     per_page: int
     hits: list[SearchHit]

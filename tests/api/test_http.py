@@ -330,3 +330,29 @@ def test_web_page_says_when_a_search_is_too_long(client: TestClient) -> None:
     english = client.get("/", params={"q": pasted, "lang": "en"})
     assert "The search is too long: use at most 500 characters." in english.text
     assert client.get("/", params={"q": "x" * 20_000}).status_code == 422  # still bounded
+
+
+def test_api_and_web_page_offer_the_corrected_query(client: TestClient, tmp_path: Path) -> None:
+    """A query typed with Telex keys left in finds little as typed: the API's answer and the search page
+    both offer the corrected words, and the page's link keeps the reader's filters."""
+    import re
+    from html import unescape
+    from urllib.parse import parse_qs, urlsplit
+
+    from harvest.ingest import ingest_file
+
+    _library(client, "VNU-LIC")
+    engine = db.make_engine(_settings(tmp_path).resolved_database_url)
+    ingest_file(engine, "VNU-LIC", VIETNAMESE)
+    engine.dispose()
+    answer = client.get("/api/v1/search", params={"q": "nguyeenx"}).json()
+    assert answer["did_you_mean"] == "nguyễn"
+    assert client.get("/api/v1/search", params={"q": "viet nam"}).json()["did_you_mean"] is None
+    page = client.get("/", params={"q": "nguyeenx", "language": "vie", "lang": "vi"}).text
+    offered = re.search(r'id="did-you-mean">Có phải bạn muốn tìm: <a href="([^"]+)">nguyễn</a>', page)
+    assert offered is not None, page
+    link = parse_qs(urlsplit(unescape(offered.group(1))).query)
+    assert link == {"q": ["nguyễn"], "language": ["vie"], "lang": ["vi"]}
+    assert 'id="did-you-mean"' not in client.get("/", params={"q": "viet nam", "lang": "en"}).text
+    english = client.get("/", params={"q": "nguyeenx", "lang": "en"}).text
+    assert "Did you mean:" in english
