@@ -22,7 +22,7 @@ from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select,
 from catalog.db import allocate_ids, bind_datetime, chunks, placeholder, rows_in
 from catalog.dedup import keys as blocking
 from catalog.dedup.merge import merge
-from catalog.dedup.rules import STRENGTH, Decision, MatchView, decide, view
+from catalog.dedup.rules import STRENGTH, Decision, MatchView, decide, ignored_isbns, view
 from catalog.marc_fields import display_title
 from catalog.models import Library, MatchDecision, RecordKey, SourceRecord, UnionRecord, utcnow
 from catalog.text import fold
@@ -55,7 +55,7 @@ class Deduplicator:
 
     def __init__(self, conn: Connection, ignore_isbns: Iterable[str] = ()) -> None:
         self.conn = conn
-        self.ignore_isbns = frozenset(ignore_isbns)
+        self.ignore_isbns = ignored_isbns(ignore_isbns)
         self._libraries: dict[int, str] | None = None
         self._views: dict[int, MatchView] = {}
         self._fields: dict[int, dict[str, Any]] = {}
