@@ -86,6 +86,10 @@ def add_member(
         face = tags["face"]
     new_lists: dict[str, list[Any]] = {}
     for key in COMBINED:
+        if not fields.get(key):  # nothing to place: the list and its tags stay as they are
+            out[key] = list(merged.get(key) or [])
+            new_lists[key] = list(lists.get(key, []))
+            continue
         slots = {_key(v): (t, v) for t, v in zip(lists.get(key, []), merged.get(key) or [], strict=True)}
         for index, value in enumerate(fields.get(key) or []):
             marker, tag = _key(value), [*place, index]

@@ -68,7 +68,9 @@ class UnionState:
     def dumps(self) -> bytes:
         return orjson.dumps(
             {
-                "classes": [[c.content, c.count, c.reps, sorted(c.keys)] for c in self.classes.values()],
+                "classes": [
+                    [sig, c.content, c.count, c.reps, sorted(c.keys)] for sig, c in self.classes.items()
+                ],
                 "libraries": sorted(self.libraries),
                 "tags": self.tags,
                 "entangled": self.entangled,
@@ -79,8 +81,8 @@ class UnionState:
     def loads(cls, raw: str | bytes) -> UnionState:
         data = orjson.loads(raw)
         classes = {
-            signature(c): MemberClass(c, n, [(r[0], r[1], r[2]) for r in reps], {(k, v) for k, v in keys})
-            for c, n, reps, keys in data["classes"]
+            sig: MemberClass(c, n, [(r[0], r[1], r[2]) for r in reps], {(k, v) for k, v in keys})
+            for sig, c, n, reps, keys in data["classes"]
         }
         return cls(classes, set(data["libraries"]), data["tags"], data["entangled"])
 
