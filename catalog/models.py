@@ -152,6 +152,37 @@ class UnionRecord(SQLModel, table=True):
     updated_at: datetime = _when(default_factory=utcnow)
 
 
+class UnionKey(SQLModel, table=True):
+    """A blocking key of a union record's members, with how many of them hold it: where a new record
+    finds its candidate union records without reading their members (migration 0011)."""
+
+    __tablename__ = "union_key"
+
+    kind: str = Field(max_length=16, primary_key=True)
+    value: str = Field(max_length=255, primary_key=True)
+    union_record_id: int = Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey("union_record.id", ondelete="CASCADE"),
+            primary_key=True,
+            index=True,
+        )
+    )
+    members: int = 1
+
+
+class UnionState(SQLModel, table=True):
+    """What deduplication keeps of a union record to decide and merge a new member against it alone:
+    its classes of members, libraries and merge tags (catalog.dedup.state); written when first needed."""
+
+    __tablename__ = "union_state"
+
+    union_record_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("union_record.id", ondelete="CASCADE"), primary_key=True)
+    )
+    state: str = Field(sa_column=Column(Text, nullable=False))
+
+
 class SourceRecord(SQLModel, table=True):
     """One bibliographic record exactly as a member library sent it, with the fields extracted from it."""
 

@@ -11,7 +11,6 @@ from sqlalchemy.engine import Engine
 
 from catalog.db import chunks
 from catalog.dedup.clusters import Deduplicator, Fresh
-from catalog.identifiers import isbn13
 from catalog.models import UnionRecord, utcnow
 from catalog.search.documents import documents
 from catalog.search.engine import SearchEngine
@@ -44,9 +43,8 @@ class CatalogueUpdater:
         search: SearchEngine | None = None,
         library_code: str | None = None,
     ) -> None:
-        normalised = {isbn13(v) or v for v in ignore_isbns}
         self.conn = conn
-        self.dedup = Deduplicator(conn, normalised)
+        self.dedup = Deduplicator(conn, ignore_isbns)  # normalised there, as for a rebuild
         self.search = search
         self.library_code = library_code
         self.summary = UpdateSummary()

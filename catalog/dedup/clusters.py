@@ -21,8 +21,10 @@ from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select,
 
 from catalog.db import allocate_ids, bind_datetime, chunks, placeholder, rows_in
 from catalog.dedup import keys as blocking
+from catalog.dedup import union_keys
+from catalog.dedup.joining import Joiner
 from catalog.dedup.merge import merge
-from catalog.dedup.rules import STRENGTH, Decision, MatchView, decide, view
+from catalog.dedup.rules import STRENGTH, Decision, MatchView, decide, ignored_isbns, view
 from catalog.marc_fields import display_title
 from catalog.models import Library, MatchDecision, RecordKey, SourceRecord, UnionRecord, utcnow
 from catalog.text import fold
@@ -53,9 +55,11 @@ Fresh = tuple[int, Sequence[tuple[str, str]]]  # a new record's library id and m
 class Deduplicator:
     """Keeps union records right for the source records a job touched, on the job's connection."""
 
+    max_block = MAX_BLOCK
+
     def __init__(self, conn: Connection, ignore_isbns: Iterable[str] = ()) -> None:
         self.conn = conn
-        self.ignore_isbns = frozenset(ignore_isbns)
+        self.ignore_isbns = ignored_isbns(ignore_isbns)
         self._libraries: dict[int, str] | None = None
         self._views: dict[int, MatchView] = {}
         self._fields: dict[int, dict[str, Any]] = {}
@@ -202,7 +206,12 @@ class Deduplicator:
         return allocate_ids(self.conn, "union_record", count)
 
     def _union_row(self, members: list[int]) -> dict[str, Any]:
-        merged = merge([(self._views[m].order_key, self._fields[m]) for m in members])
+        # A union record of one member is its record's copy, as when it is written by copying the row
+        # (_insert_singletons): a value its record repeats within a list stays repeated.
+        if len(members) == 1:
+            merged = self._fields[members[0]]
+        else:
+            merged = merge([(self._views[m].order_key, self._fields[m]) for m in members])
         return {
             "title": display_title(merged),
             "title_key": fold(merged.get("sort_title") or merged.get("title")) or None,
@@ -236,6 +245,14 @@ class Deduplicator:
         self._views.clear()
         self._library_of.clear()
         fresh = {rid: value for rid, value in (fresh or {}).items() if rid in touched}
+        placed: set[int] = set()
+        if fresh:  # new records placed against their candidates' states where that decides them
+            left = Joiner(self).place(fresh, result)
+            placed = set(result.union_ids)
+            touched = (touched - fresh.keys()) | left
+            fresh = {rid: fresh[rid] for rid in left}
+            if not touched:
+                return result
         previous: dict[int, int | None] = dict.fromkeys(fresh)
         previous.update(
             rows_in(
@@ -302,8 +319,8 @@ class Deduplicator:
             )
         if rows:
             self.conn.execute(insert(DECISION), rows)
-        result.decisions = len(rows)
-        result.accepted = sum(r["accepted"] for r in rows)
+        result.decisions += len(rows)
+        result.accepted += sum(r["accepted"] for r in rows)
         accepted_nodes = {r["record_a_id"] for r in rows if r["accepted"]} | {
             r["record_b_id"] for r in rows if r["accepted"]
         }
@@ -321,16 +338,73 @@ class Deduplicator:
         self._load(seeds)
         seeds = {s for s in seeds if s in self._views}
         if not seeds and not (touched - active):
+            union_keys.refresh(self.conn, result.union_ids - placed)
             return result
         nodes, edges = self._closure(seeds)
         self._load(nodes)
         nodes = {n for n in nodes if n in self._views}
+        edges += self._complete(nodes, result)
         missing = sorted(nodes - previous.keys())
         previous.update(
             rows_in(self.conn, "SELECT id, union_record_id FROM source_record WHERE id IN ({ids})", missing)
         )
+        before = {u for u in previous.values() if u is not None}
         self._write_clusters(self._clusters(nodes, edges), previous, touched, result)
+        union_keys.refresh(self.conn, before | (result.union_ids - placed))
         return result
+
+    def _complete(self, nodes: set[int], result: DedupResult) -> list[tuple[int, int, str]]:
+        """Decide the candidate pairs among ``nodes`` that have no decision yet, and return the
+        accepted ones. New records placed against a union record's classes were decided against one
+        member of each (see catalog.dedup.joining); where the member-level clustering runs, it needs
+        the decisions against every member, as if each record had been decided against all."""
+        if len(nodes) < 2:
+            return []
+        blocks = self._blocks(sorted(nodes))
+        pairs: set[tuple[int, int]] = set()
+        for members in blocks.values():
+            if len(members) > MAX_BLOCK:
+                continue
+            inside = sorted(set(members) & nodes)
+            for a, b in combinations(inside, 2):
+                if self._library_of.get(a) != self._library_of.get(b):
+                    pairs.add((a, b))
+        if not pairs:
+            return []
+        decided = {
+            (a, b)
+            for a, b in rows_in(
+                self.conn,
+                "SELECT record_a_id, record_b_id FROM match_decision WHERE record_a_id IN ({ids})",
+                sorted({a for a, _b in pairs}),
+            )
+        }
+        todo = sorted(pairs - decided)
+        if not todo:
+            return []
+        isbn_members = {
+            m for (kind, _v), ms in blocks.items() if kind == "isbn" and len(ms) <= MAX_BLOCK for m in ms
+        }
+        self._load(isbn_members)
+        untrusted = self._untrusted(blocks)
+        now = utcnow()
+        rows = []
+        for a, b in todo:
+            decision = decide(self._views[a], self._views[b], untrusted)
+            rows.append(
+                {
+                    "record_a_id": a,
+                    "record_b_id": b,
+                    "accepted": decision.accepted,
+                    "rule": decision.rule,
+                    "reason": decision.reason,
+                    "decided_at": now,
+                }
+            )
+        self.conn.execute(insert(DECISION), rows)
+        result.decisions += len(rows)
+        result.accepted += sum(r["accepted"] for r in rows)
+        return [(r["record_a_id"], r["record_b_id"], r["rule"]) for r in rows if r["accepted"]]
 
     def _insert_singletons(self, record_ids: list[int], result: DedupResult) -> None:
         """Union records of their own for ``record_ids`` (sorted), copied from the source records.
@@ -483,4 +557,5 @@ def rebuild(conn: Connection, ignore_isbns: Iterable[str] = (), batch: int = 200
     for part in chunks(orphans):
         conn.execute(delete(UNION).where(UNION.c.id.in_(part)))
     total.union_ids.update(orphans)
+    union_keys.refresh_all(conn)
     return total

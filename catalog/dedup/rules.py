@@ -14,13 +14,16 @@ a wrong merge would tell a reader that a library holds a book it does not:
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from rapidfuzz import fuzz
 
+from catalog.identifiers import isbn13
 from catalog.text import fold
 
 _NUMBER = re.compile(r"\b(?:\d+|[ivxlc]+)\b")
@@ -94,6 +97,35 @@ class MatchView:
     @property
     def order_key(self) -> tuple[str, str]:
         return (self.library, self.local_id)
+
+
+_SETS = ("isbns", "issns", "oclc", "series_volumes")
+_TUPLES = ("numbers", "author")
+_IDENTITY = ("id", "library", "local_id")
+
+
+def content(match: MatchView) -> dict[str, Any]:
+    """What the rules read of a record beyond who holds it, as JSON-ready values (sets sorted).
+
+    Two records of different libraries with equal contents get the same decision against any third
+    record: :func:`decide` reads nothing else of them but the library."""
+    out: dict[str, Any] = {}
+    for name in _CONTENT:
+        value = getattr(match, name)
+        out[name] = sorted(value) if name in _SETS else list(value) if name in _TUPLES and value else value
+    return out
+
+
+def from_content(data: dict[str, Any], record_id: int, library: str, local_id: str) -> MatchView:
+    """The view of the record ``record_id`` of ``library`` whose content (see :func:`content`) is ``data``."""
+    values = {
+        name: frozenset(v) if name in _SETS else tuple(v) if name in _TUPLES and v is not None else v
+        for name, v in data.items()
+    }
+    return MatchView(id=record_id, library=library, local_id=local_id, **values)
+
+
+_CONTENT = tuple(f.name for f in dataclasses.fields(MatchView) if f.name not in _IDENTITY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +259,12 @@ def _conflict(a: MatchView, b: MatchView, title_score: float, identified: bool) 
     if authors_compatible(a, b) is False:
         return "main authors cannot be the same"
     return None
+
+
+def ignored_isbns(values: Iterable[str]) -> frozenset[str]:
+    """The configured ISBNs never to match on, as records carry them (ISBN-13, no hyphens): an
+    operator may write ``0-306-40615-2`` for the record's ``9780306406157``."""
+    return frozenset(isbn13(v) or v for v in values)
 
 
 def shared_identifier(a: MatchView, b: MatchView, untrusted: frozenset[str]) -> tuple[str, str] | None:

@@ -325,9 +325,9 @@ def test_vietnamese_names_are_compared_in_full() -> None:
     assert authors_compatible(with_author("Heylin, Clinton"), with_author("Hevlin, Clinton")) is False  # type: ignore[arg-type]
 
 
-def test_culturegraph_clusters_never_mix(engine: Engine, tmp_path: Path) -> None:
+def culturegraph_libraries() -> tuple[dict[str, list[bytes]], list[set[tuple[str, str]]]]:
     """Each Culturegraph cluster split back into its member records (the $8 links say which field came
-    from which), one library per member: no union record may mix members of two clusters."""
+    from which), one library per member: the records by library, and the members of each cluster."""
     from harvest import sources
 
     clusters = [item.record for item in sources.read_path(fixture("culturegraph-5-clusters.marcxml"))]
@@ -361,6 +361,12 @@ def test_culturegraph_clusters_never_mix(engine: Engine, tmp_path: Path) -> None
             files.setdefault(code, []).append(record.as_marc())
             group.add((code, number))
         expected.append(group)
+    return files, expected
+
+
+def test_culturegraph_clusters_never_mix(engine: Engine, tmp_path: Path) -> None:
+    """No union record may mix members of two Culturegraph clusters."""
+    files, expected = culturegraph_libraries()
     assert sum(len(g) for g in expected) == 87
     _libraries(engine, *files)
     for code, raws in files.items():

@@ -1,0 +1,91 @@
+"""What a union record keeps to take a new member without reading its other members again.
+
+Its members fall into classes of equal match content (:func:`catalog.dedup.rules.content`): every
+member of a class gets the same decision against a record of another library, so deciding a record
+against one member of each class decides it against all of them. A class keeps its content, its
+size and its two smallest members by (library, local id): one of them is of another library than
+any given record, since a union record holds one record per library. Next to the classes: the
+libraries that hold the union record, the merge tags (:func:`catalog.dedup.merge.merge_tagged`), and
+whether an accepted decision ties one of its members to a member of another union record (a split
+made by the one-record-per-library rule), which only the member-level clustering can redo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from catalog.dedup.merge import Tags
+from catalog.dedup.rules import MatchView, content, from_content
+
+
+@dataclass
+class MemberClass:
+    content: dict[str, Any]
+    count: int
+    reps: list[tuple[str, str, int]]  # (library, local id, source record id), the two smallest
+    keys: set[tuple[str, str]]  # the blocking keys its members hold: who the old pairs were with
+
+    def view_for(self, library: str) -> MatchView | None:
+        """A member of this class held by another library than ``library``, as the rules see it."""
+        for code, local_id, rid in self.reps:
+            if code != library:
+                return from_content(self.content, rid, code, local_id)
+        return None
+
+    def add(self, member: MatchView, keys: Iterable[tuple[str, str]]) -> None:
+        self.count += 1
+        self.reps = sorted([*self.reps, (member.library, member.local_id, member.id)])[:2]
+        self.keys.update(keys)
+
+
+@dataclass
+class UnionState:
+    classes: dict[str, MemberClass] = field(default_factory=dict)  # by signature
+    libraries: set[str] = field(default_factory=set)
+    tags: Tags = field(default_factory=lambda: {"face": None, "lists": {}, "classification": {}})
+    entangled: bool = False
+
+    def add(self, member: MatchView, keys: Iterable[tuple[str, str]]) -> None:
+        data = content(member)
+        sig = signature(data)
+        if sig not in self.classes:
+            self.classes[sig] = MemberClass(data, 0, [], set())
+        self.classes[sig].add(member, keys)
+        self.libraries.add(member.library)
+
+    def ordered(self) -> list[MemberClass]:
+        """Classes, the largest first (then by smallest member): the one most likely to accept first."""
+        return sorted(self.classes.values(), key=lambda c: (-c.count, c.reps[0]))
+
+    def titles_with(self, key: tuple[str, str]) -> set[str]:
+        """Titles of the members that hold ``key``: for an ISBN, what says whether it is trusted."""
+        return {c.content["title"] for c in self.classes.values() if key in c.keys}
+
+    def dumps(self) -> bytes:
+        return orjson.dumps(
+            {
+                "classes": [
+                    [sig, c.content, c.count, c.reps, sorted(c.keys)] for sig, c in self.classes.items()
+                ],
+                "libraries": sorted(self.libraries),
+                "tags": self.tags,
+                "entangled": self.entangled,
+            }
+        )
+
+    @classmethod
+    def loads(cls, raw: str | bytes) -> UnionState:
+        data = orjson.loads(raw)
+        classes = {
+            sig: MemberClass(c, n, [(r[0], r[1], r[2]) for r in reps], {(k, v) for k, v in keys})
+            for sig, c, n, reps, keys in data["classes"]
+        }
+        return cls(classes, set(data["libraries"]), data["tags"], data["entangled"])
+
+
+def signature(data: dict[str, Any]) -> str:
+    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
