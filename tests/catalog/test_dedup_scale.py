@@ -170,7 +170,7 @@ def test_a_new_record_is_decided_against_classes_not_members(engine: Engine, tmp
 
 
 def test_union_keys_survive_the_migration(db_url: str, tmp_path: Path) -> None:
-    """Migration 0011 fills union_key from the members of existing union records: down to 0009 and
+    """Migration 0011 fills union_key from the members of existing union records: down to 0010 and
     up again gives the keys deduplication kept."""
     engine = db.make_engine(db_url)
     db.upgrade(engine)
@@ -180,7 +180,7 @@ def test_union_keys_survive_the_migration(db_url: str, tmp_path: Path) -> None:
         ingest_file(engine, code, path)
     kept = _union_keys(engine)
     assert kept
-    db.downgrade(engine, "0009")
+    db.downgrade(engine, "0010")
     db.upgrade(engine)
     assert _union_keys(engine) == kept
     engine.dispose()
