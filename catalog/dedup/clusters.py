@@ -307,16 +307,7 @@ class Deduplicator:
         now = utcnow()
         for a, b in sorted(pairs):
             decision = decide(self._views[a], self._views[b], untrusted)
-            rows.append(
-                {
-                    "record_a_id": a,
-                    "record_b_id": b,
-                    "accepted": decision.accepted,
-                    "rule": decision.rule,
-                    "reason": decision.reason,
-                    "decided_at": now,
-                }
-            )
+            rows.append(decision.row(a, b, now))
         if rows:
             self.conn.execute(insert(DECISION), rows)
         result.decisions += len(rows)
@@ -391,16 +382,7 @@ class Deduplicator:
         rows = []
         for a, b in todo:
             decision = decide(self._views[a], self._views[b], untrusted)
-            rows.append(
-                {
-                    "record_a_id": a,
-                    "record_b_id": b,
-                    "accepted": decision.accepted,
-                    "rule": decision.rule,
-                    "reason": decision.reason,
-                    "decided_at": now,
-                }
-            )
+            rows.append(decision.row(a, b, now))
         self.conn.execute(insert(DECISION), rows)
         result.decisions += len(rows)
         result.accepted += sum(r["accepted"] for r in rows)

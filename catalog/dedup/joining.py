@@ -216,16 +216,7 @@ class Joiner:
                         continue  # its only members are of this record's library
                     a, b = sorted((record, other), key=lambda v: v.id)
                     decision = decide(a, b, untrusted)
-                    rows.append(
-                        {
-                            "record_a_id": a.id,
-                            "record_b_id": b.id,
-                            "accepted": decision.accepted,
-                            "rule": decision.rule,
-                            "reason": decision.reason,
-                            "decided_at": now,
-                        }
-                    )
+                    rows.append(decision.row(a.id, b.id, now))
                     if decision.accepted:
                         accepting.append(uid)
                         break

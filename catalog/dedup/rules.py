@@ -19,6 +19,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from rapidfuzz import fuzz
@@ -133,6 +134,17 @@ class Decision:
     accepted: bool
     rule: str
     reason: str
+
+    def row(self, record_a_id: int, record_b_id: int, decided_at: datetime) -> dict[str, Any]:
+        """The decision as a match_decision row about the pair (``record_a_id`` < ``record_b_id``)."""
+        return {
+            "record_a_id": record_a_id,
+            "record_b_id": record_b_id,
+            "accepted": self.accepted,
+            "rule": self.rule,
+            "reason": self.reason,
+            "decided_at": decided_at,
+        }
 
 
 def _numbers(text: str) -> tuple[int, ...]:
