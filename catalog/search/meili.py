@@ -39,12 +39,13 @@ SETTINGS: dict[str, Any] = {
         "publisher_folded",
         "classification",
         "isbns",
+        "isbns_as_printed",
         "issns",
     ],
     "filterableAttributes": [*(f.field for f in registry.FILTERS), "year"],
     "sortableAttributes": ["year", "title_sort"],
     "typoTolerance": {
-        "disableOnAttributes": ["isbns", "issns"],
+        "disableOnAttributes": ["isbns", "isbns_as_printed", "issns"],
         "disableOnNumbers": True,
         "minWordSizeForTypos": {"oneTypo": typos.ONE_TYPO, "twoTypos": typos.TWO_TYPOS},
     },
@@ -176,7 +177,7 @@ class MeiliSearchEngine:
             "attributesToRetrieve": ["id", *HIT_FIELDS],
         }
         if parsed.isbn or parsed.issn:
-            params["attributesToSearchOn"] = ["isbns", "issns"]
+            params["attributesToSearchOn"] = ["isbns", "isbns_as_printed", "issns"]
         if SORT[query.sort]:
             params["sort"] = SORT[query.sort]
         if query.facets:

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from catalog.identifiers import isbn13, issn
+from catalog.identifiers import isbn13, isbn_candidate, issn
 from catalog.search.errors import QueryError
 from catalog.search.facets import NAMES
 from catalog.text import fold
@@ -91,12 +91,21 @@ class ParsedQuery:
         return self.terms + [w for p in self.phrases for w in p]
 
 
+def _printed_isbn(number: str) -> str | None:
+    """The digits of an ISBN as printed when its check digit is wrong: records that carry it are
+    found by it (see catalog.search.rows), as the reader copies it from the book."""
+    candidate = isbn_candidate(number)
+    if candidate is None or len(candidate) != len(re.sub(r"[\s-]", "", number)):
+        return None  # more than an ISBN-looking number: searched as words
+    return candidate if len(candidate) == 10 or candidate[:3] in ("978", "979") else None
+
+
 def parse(q: str) -> ParsedQuery:
     from catalog.text import exact_key
 
     text = q.strip()
     number = _ID_LABEL.sub("", text)
-    isbn = isbn13(number) if _ISBN_QUERY.match(number) else None
+    isbn = (isbn13(number) or _printed_isbn(number)) if _ISBN_QUERY.match(number) else None
     issn_value = issn(number) if not isbn and re.fullmatch(r"\d{4}-?\d{3}[\dXx]", number) else None
     if isbn or issn_value:
         return ParsedQuery([], [], False, isbn, issn_value, [])

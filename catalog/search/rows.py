@@ -33,6 +33,9 @@ def document(
         "material_type": fields.get("material_type"),
         "series": [s["title"] for s in fields.get("series") or []],
         "isbns": isbns,
+        # ISBNs printed with a wrong check digit (3,015 of the 250,000 LoC records carry one): never
+        # shown as the edition's ISBN, but found when a reader types them as printed
+        "isbns_as_printed": list(fields.get("invalid_isbns") or []),
         "issns": [v.replace("-", "") for v in fields.get("issns") or []],
         "classification": [v for values in (fields.get("classification") or {}).values() for v in values],
         "libraries": sorted(holdings),
@@ -56,6 +59,7 @@ def with_search_text(doc: dict[str, Any]) -> dict[str, Any]:
         [
             fold(" ".join(filter(None, [doc["publisher"], *doc["series"], *doc["classification"]]))),
             *doc["isbns"],
+            *doc.get("isbns_as_printed", ()),
             *doc["issns"],
         ]
     )

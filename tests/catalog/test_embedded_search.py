@@ -253,5 +253,44 @@ def test_a_labelled_identifier_is_an_identifier_query() -> None:
     # the label alone, or with words, is searched as words
     assert parse("isbn").terms == ["isbn"] and parse("isbn").isbn is None
     assert parse("ISBN handbook").terms == ["isbn", "handbook"]
-    # a number whose check digit is wrong is not an ISBN: its words are searched
-    assert parse("ISBN 0-13-110362-9").isbn is None
+    # a number whose check digit is wrong is looked up as printed (records carry such ISBNs), never
+    # normalised as if it were a valid ISBN
+    assert parse("ISBN 0-13-110362-9").isbn == "0131103629"
+
+
+def test_an_isbn_printed_with_a_wrong_check_digit_finds_its_record(tmp_path: Path) -> None:
+    """A book whose ISBN was printed with a wrong check digit is found by that ISBN as the reader
+    copies it, with or without hyphens or a label; it is never shown as the edition's ISBN, and a
+    valid ISBN still finds only its own edition."""
+    from pymarc import Field, MARCReader, Subfield
+
+    from catalog.libraries import add_library
+
+    with open(VIETNAMESE, "rb") as fh:
+        records = [
+            r for _, r in zip(range(3), MARCReader(fh, to_unicode=True, force_utf8=True), strict=False)
+        ]
+    wrong, valid = records[0], records[1]
+    for record in (wrong, valid):
+        record.remove_fields("020")
+    wrong.add_ordered_field(Field("020", [" ", " "], [Subfield("a", "0-306-40615-3 (pbk.)")]))  # check: 2
+    valid.add_ordered_field(Field("020", [" ", " "], [Subfield("a", "0-306-40615-2")]))
+    path = tmp_path / "isbns.mrc"
+    path.write_bytes(b"".join(r.as_marc() for r in records))
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'catalogue.db'}")
+    db.upgrade(engine)
+    with db.session_scope(engine) as session:
+        add_library(session, "LIB-A", "Thư viện A")
+    ingest_file(engine, "LIB-A", path)
+    title_of = {search(engine, q=r["245"]["a"]).hits[0].id: r for r in (wrong, valid)}  # type: ignore[attr-defined]
+    wrong_id = next(uid for uid, r in title_of.items() if r is wrong)
+    valid_id = next(uid for uid, r in title_of.items() if r is valid)
+    for typed in ("0306406153", "0-306-40615-3", "ISBN 0-306-40615-3", "isbn: 0306406153"):
+        result = search(engine, q=typed)
+        assert [h.id for h in result.hits] == [wrong_id], typed  # type: ignore[attr-defined]
+        assert result.hits[0].isbns == []  # type: ignore[attr-defined]
+    for typed in ("0306406152", "978-0-306-40615-7"):
+        assert [h.id for h in search(engine, q=typed).hits] == [valid_id], typed  # type: ignore[attr-defined]
+    assert parse("0306406153").isbn == "0306406153" and parse("0306406152").isbn == "9780306406157"
+    assert parse("1234 5678 90 x").isbn is None  # not ISBN-shaped: words
+    engine.dispose()

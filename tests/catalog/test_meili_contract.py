@@ -126,7 +126,7 @@ def test_index_created_with_settings_then_documents_added() -> None:
     assert "exact" not in sent[0] and "other_folded" not in sent[0]  # the embedded engine's own columns
     assert add.calls[0].request.headers["Authorization"] == "Bearer master-key"
     settings = SETTINGS
-    assert settings["typoTolerance"]["disableOnAttributes"] == ["isbns", "issns"]
+    assert settings["typoTolerance"]["disableOnAttributes"] == ["isbns", "isbns_as_printed", "issns"]
     assert settings["localizedAttributes"][0]["locales"] == ["vie"]
     assert "libraries" in settings["filterableAttributes"] and "year" in settings["sortableAttributes"]
 
@@ -234,7 +234,8 @@ def test_isbn_search_looks_in_identifier_attributes_only() -> None:
     )
     MeiliSearchEngine(URL, None).search(SearchQuery(q="1-888375-15-9", facets=False))
     body = json.loads(search.calls[0].request.body)
-    assert body["q"] == "9781888375152" and body["attributesToSearchOn"] == ["isbns", "issns"]
+    assert body["q"] == "9781888375152"
+    assert body["attributesToSearchOn"] == ["isbns", "isbns_as_printed", "issns"]
 
 
 @responses.activate
