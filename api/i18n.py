@@ -18,8 +18,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "no_results": {"vi": "Không tìm thấy kết quả nào", "en": "No results"},
     "did_you_mean": {"vi": "Có phải bạn muốn tìm:", "en": "Did you mean:"},
     "query_too_long": {
-        "vi": "Câu tìm kiếm quá dài: hãy dùng tối đa {n} ký tự.",
-        "en": "The search is too long: use at most {n} characters.",
+        "vi": "Câu tìm kiếm quá dài: chỉ {n} ký tự đầu được dùng để tìm.",
+        "en": "The search is too long: only its first {n} characters were searched.",
     },
     "no_results_hint": {
         "vi": "Hãy thử bỏ bớt bộ lọc, bỏ dấu, hoặc dùng ít từ hơn.",

@@ -10,7 +10,15 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
 from catalog.search.facets import FILTERS, Facet, Kind
-from catalog.search.query import MAX_PAGE, MAX_PER_PAGE, MAX_QUERY_LENGTH, SORTS, SearchQuery
+from catalog.search.query import (
+    MAX_PAGE,
+    MAX_PER_PAGE,
+    MAX_QUERY_INPUT,
+    MAX_QUERY_LENGTH,
+    SORTS,
+    SearchQuery,
+    shorten,
+)
 
 MAX_VALUES = 20  # values of one facet in one search
 MAX_DECADE = 9990
@@ -21,7 +29,12 @@ class SearchBase(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    q: str = Field("", max_length=MAX_QUERY_LENGTH, description='Words, "phrases", or an ISBN/ISSN')
+    q: str = Field(
+        "",
+        max_length=MAX_QUERY_INPUT,
+        description='Words, "phrases", or an ISBN/ISSN; a query longer than '
+        f"{MAX_QUERY_LENGTH} characters is searched by its first {MAX_QUERY_LENGTH}",
+    )
     year_from: int | None = Field(None, ge=0, le=9999)
     year_to: int | None = Field(None, ge=0, le=9999)
     sort: str = Field("relevance", description=f"One of: {', '.join(SORTS)}")
@@ -36,6 +49,11 @@ class SearchBase(BaseModel):
             raise ValueError(f"unknown sort {value!r}; use one of: {', '.join(SORTS)}")
         return value
 
+    @property
+    def shortened(self) -> bool:
+        """Whether the query is searched by its start only (see :func:`catalog.search.query.shorten`)."""
+        return len(self.q) > MAX_QUERY_LENGTH
+
     def to_query(self, facet_limit: int = 20) -> SearchQuery:
         """The search the engines answer."""
         chosen: dict[str, Any] = {}
@@ -45,7 +63,7 @@ class SearchBase(BaseModel):
                 value = [code.upper() for code in value]
             chosen[facet.query_field] = value
         return SearchQuery(
-            q=self.q,
+            q=shorten(self.q),
             year_from=self.year_from,
             year_to=self.year_to,
             sort=self.sort,

@@ -35,6 +35,7 @@ def search(
     except SearchUnavailable as exc:
         raise Problem(503, str(exc)) from None
     data = result.as_dict()
+    data["query_shortened"] = params.shortened
     for hit in data["hits"]:
         hit["libraries"] = [
             {"code": code, "name": names.get(code), "copies": hit["holdings"].get(code)}

@@ -17,7 +17,7 @@ from catalog.lookup import holdings_of, other_editions
 from catalog.models import UnionRecord
 from catalog.search.errors import QueryError
 from catalog.search.facets import COUNTED, Kind
-from catalog.search.query import MAX_QUERY_LENGTH, SORTS
+from catalog.search.query import MAX_QUERY_INPUT, MAX_QUERY_LENGTH, SORTS
 
 from ..deps import EngineDep, NamesDep, SearchDep, SettingsDep, WorkerDep, owned_job
 from ..i18n import LANGUAGES, translator
@@ -80,7 +80,7 @@ def home(
     search: SearchDep,
     names: NamesDep,
     lang: str | None = None,
-    q: Annotated[str, Query(max_length=20 * MAX_QUERY_LENGTH)] = "",  # longer: a message on the page
+    q: Annotated[str, Query(max_length=MAX_QUERY_INPUT)] = "",  # longer than searched: its start, and a note
     sort: str = "relevance",
     page: Annotated[int, Query(ge=1, le=1000)] = 1,
 ) -> HTMLResponse:
@@ -92,16 +92,16 @@ def home(
         for f in COUNTED
     }
     sort = sort if sort in SORTS else "relevance"
-    result, error = None, None
+    result, error, note = None, None, None
     try:
         wanted = SearchParams.model_validate(
             {"q": q, "sort": sort, "page": page, "per_page": PER_PAGE, **chosen}
         )
         result = search.search(wanted.to_query(facet_limit=FACET_VALUES_SHOWN))
+        if wanted.shortened:
+            note = translator(language)("query_too_long", n=MAX_QUERY_LENGTH)
     except (ValidationError, QueryError) as exc:
-        too_long = len(q) > MAX_QUERY_LENGTH
-        reason = problem_text(exc) if isinstance(exc, ValidationError) else str(exc)
-        error = translator(language)("query_too_long", n=MAX_QUERY_LENGTH) if too_long else reason
+        error = problem_text(exc) if isinstance(exc, ValidationError) else str(exc)
     facets = {f.name: (result.facets.get(f.name, []) if result else []) for f in COUNTED}
 
     def page_url(number: int) -> str:
@@ -130,6 +130,7 @@ def home(
         selected=selected,
         result=result,
         error=error,
+        note=note,
         page=page,
         per_page=PER_PAGE,
         page_url=page_url,

@@ -35,6 +35,9 @@ class FacetValue(BaseModel):
 class SearchAnswer(BaseModel):
     total: int
     facets_exact: bool = Field(description="False: a broad query's counts estimated from a sample")
+    query_shortened: bool = Field(
+        description="True: the query was longer than the engines search, and its start was searched"
+    )
     did_you_mean: str | None = Field(
         description="The corrected query (typos, Telex or VNI keys repaired), when the words as typed "
         "find almost nothing"

@@ -15,7 +15,8 @@ from catalog.text import fold
 
 SORTS = ("relevance", "year_desc", "year_asc", "title")
 FACETS = NAMES  # the counted facets, declared in catalog.search.facets
-MAX_QUERY_LENGTH = 500
+MAX_QUERY_LENGTH = 500  # characters searched
+MAX_QUERY_INPUT = 10_000  # characters a front end accepts: a longer query is searched by its start
 MAX_PER_PAGE = 100
 MAX_PAGE = 1000
 MAX_FACET_LIMIT = 200
@@ -30,6 +31,16 @@ HIT_FIELDS = (
     "title", "authors", "year", "material_type", "isbns", "libraries", "holdings", "library_count", "copies",
     "has_digital",
 )  # fmt: skip
+
+
+def shorten(q: str) -> str:
+    """``q`` as searched: a query longer than :data:`MAX_QUERY_LENGTH` (a pasted paragraph) by its
+    first characters, cut between words."""
+    if len(q) <= MAX_QUERY_LENGTH:
+        return q
+    cut = q[:MAX_QUERY_LENGTH]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > MAX_QUERY_LENGTH // 2 else cut).strip()
 
 
 @dataclass

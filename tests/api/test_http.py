@@ -117,7 +117,9 @@ def test_problem_details_and_validation(client: TestClient) -> None:
     _problem(client.get("/api/v1/libraries/NOPE"), 404)
     body = _problem(client.get("/api/v1/search", params={"per_page": 1000}), 422)
     assert "per_page" in body["detail"]
-    _problem(client.get("/api/v1/search", params={"q": "x" * 600}), 422)
+    _problem(
+        client.get("/api/v1/search", params={"q": "x" * 10_001}), 422
+    )  # a query is searched by its start up to 10,000
     _problem(client.get("/api/v1/search", params={"sort": "sideways"}), 422)
     _problem(client.get("/api/v1/holdings", params={"isbn": "123"}), 422)
     _problem(client.get("/api/v1/holdings"), 422)
@@ -321,15 +323,30 @@ def test_web_page_names_coded_values_in_the_readers_language(client: TestClient,
     assert "<td>Có sẵn</td>" in items and "<td>available</td>" not in items
 
 
-def test_web_page_says_when_a_search_is_too_long(client: TestClient) -> None:
-    """A reader who pastes a paragraph gets the search page with a message, not a JSON error."""
-    pasted = "Đại học Quốc gia Hà Nội " * 30  # 720 characters
+def test_web_page_says_when_a_search_is_too_long(client: TestClient, tmp_path: Path) -> None:
+    """A reader who pastes a paragraph gets the search page with the results of its start and a
+    message in the page's language, not a JSON error; the API answers the same and says so."""
+    from harvest.ingest import ingest_file
+
+    _library(client, "VNU-LIC")
+    engine = db.make_engine(_settings(tmp_path).resolved_database_url)
+    ingest_file(engine, "VNU-LIC", VIETNAMESE)
+    engine.dispose()
+    pasted = "lịch sử Việt Nam " * 45  # 765 characters
     page = client.get("/", params={"q": pasted, "lang": "vi"})
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert "Câu tìm kiếm quá dài: hãy dùng tối đa 500 ký tự." in page.text
+    assert "Câu tìm kiếm quá dài: chỉ 500 ký tự đầu được dùng để tìm." in page.text
+    assert 'class="hits"' in page.text  # the start of the paragraph was searched
     english = client.get("/", params={"q": pasted, "lang": "en"})
-    assert "The search is too long: use at most 500 characters." in english.text
+    assert "The search is too long: only its first 500 characters were searched." in english.text
+    answer = client.get("/api/v1/search", params={"q": pasted})
+    assert answer.status_code == 200 and answer.json()["query_shortened"] is True
+    assert answer.json()["total"] > 0
+    assert client.get("/api/v1/search", params={"q": "lịch sử"}).json()["query_shortened"] is False
+    huge = client.get("/api/v1/search", params={"q": "a" * 10_000})
+    assert huge.status_code == 200 and huge.json()["query_shortened"] is True  # quickly, no error
     assert client.get("/", params={"q": "x" * 20_000}).status_code == 422  # still bounded
+    assert client.get("/api/v1/search", params={"q": "x" * 10_001}).status_code == 422
 
 
 def test_api_and_web_page_offer_the_corrected_query(client: TestClient, tmp_path: Path) -> None:
