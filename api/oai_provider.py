@@ -21,6 +21,7 @@ from sqlalchemy import Connection, null, select
 from sqlalchemy.engine import Engine
 
 from catalog import fast_iso2709, oai_items
+from catalog.links import linkable
 from catalog.models import SourceRecord, UnionRecord
 from catalog.oai_items import Item, Selection, UnknownSet
 from catalog.settings import Settings
@@ -384,7 +385,8 @@ def dublin_core(fields: dict[str, Any], item: Item) -> etree._Element:
     for issn in fields.get("issns") or []:
         add("identifier", f"urn:issn:{issn}")
     for link in fields.get("links") or []:
-        add("identifier", link.get("url"))
+        if linkable(link.get("url")):
+            add("identifier", link.get("url"))
     for language in fields.get("languages") or []:
         add("language", language)
     for series in fields.get("series") or []:

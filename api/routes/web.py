@@ -13,6 +13,7 @@ from sqlmodel import Session
 from catalog import jobs as job_records
 from catalog import tokens
 from catalog.libraries import UnknownLibrary, get_library, library_dict, library_stats, list_libraries
+from catalog.links import linkable
 from catalog.lookup import holdings_of, other_editions
 from catalog.models import UnionRecord
 from catalog.search.errors import QueryError
@@ -42,6 +43,7 @@ TEMPLATES.env.globals.update(
     status_name=status_name,
     job_status_name=job_status_name,
     number=number,
+    linkable=linkable,
 )
 COOKIE = "unioncat_token"
 PER_PAGE = 20
@@ -188,7 +190,7 @@ def citation(catalogue: EngineDep, record_id: int) -> Response:
             lines.append(f"{tag}  - {f[key]}")
     lines += [f"SN  - {isbn}" for isbn in f.get("isbns", [])]
     lines += [f"KW  - {s}" for s in f.get("subjects", [])]
-    lines += [f"UR  - {link['url']}" for link in f.get("links", [])[:3]]
+    lines += [f"UR  - {link['url']}" for link in f.get("links", []) if linkable(link.get("url"))][:3]
     lines.append("ER  - ")
     return Response(
         "\r\n".join(lines) + "\r\n",
