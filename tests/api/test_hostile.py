@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from lxml import etree
 from pymarc import Field, Record, Subfield
 from sqlalchemy import text
 
@@ -143,3 +144,97 @@ def test_every_answer_carries_the_security_headers(client: TestClient, path: str
                 assert inline_hashes(f"<{tag}>{body}</{tag}>", tag)[0] in policy
     assert answer.headers["x-content-type-options"] == "nosniff"
     assert answer.headers["referrer-policy"]
+
+
+# --- OAI arguments: every bad argument is an OAI error in a schema-valid answer ---------------------
+
+OAI_ARGUMENTS = [
+    {"verb": "ListRecords", "metadataPrefix": "oai_dc", "until": "9999-12-31"},
+    {"verb": "ListIdentifiers", "metadataPrefix": "oai_dc", "until": "9999-12-31T23:59:59Z"},
+    {"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "0001-01-01", "until": "9999-12-31"},
+    {"verb": "Identify\x01"},
+    {"verb": "ListRecords", "metadataPrefix": "oai_dc\x0b"},
+    {"verb": "ListRecords", "metadataPrefix": "oai_dc", "set": "union\x00"},
+    {"verb": "GetRecord", "metadataPrefix": "oai_dc", "identifier": "oai:unioncat:union/1\x1b"},
+    {"verb": "ListRecords", "resumptionToken": "\x02\x03"},
+    {"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2026-01-01\x7f"},
+    {
+        "verb": "GetRecord",
+        "metadataPrefix": "oai_dc",
+        "identifier": "oai:unioncat:union/99999999999999999999999",
+    },
+    {"verb": "GetRecord", "metadataPrefix": "oai_dc", "identifier": "oai:unioncat:union/-1"},
+    {"verb": "ListMetadataFormats", "identifier": "oai:unioncat:union/99999999999999999999999"},
+    {"verb": "ListRecords", "metadataPrefix": "oai_dc", "set": "source:"},
+    {"verb": "ListRecords", "metadataPrefix": "oai_dc", "set": "source:NO SUCH"},
+    {"verb": "ListRecords", "metadataPrefix": "marc 21"},
+    {"verb": "ListRecords", "metadataPrefix": "oai_dc", "set": "nowhere"},
+]
+
+
+@hostile("oai")
+@pytest.mark.parametrize("params", OAI_ARGUMENTS)
+def test_a_bad_oai_argument_is_an_oai_error(client: TestClient, params: dict[str, str]) -> None:
+    from tests.api.test_oai_provider import OAI, SCHEMA
+
+    answer = client.get("/oai", params=params)
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/xml"), answer.text
+    root = etree.fromstring(answer.content)
+    assert SCHEMA.validate(root), SCHEMA.error_log.last_error
+    error = root.find(f"{OAI}error")
+    assert error is not None or root.find(f"{OAI}ListRecords") is not None, answer.text
+    assert all(ord(ch) >= 0x20 or ch in "\t\n\r" for ch in answer.text)
+
+
+def _token(client: TestClient) -> str:
+    from tests.api.test_oai_provider import OAI
+
+    token = _library(client, "VNU-LIC")
+    records = b"".join(marc(f"T{i}", f"Sách {i}") for i in range(12))
+    upload(client, "VNU-LIC", token, records)
+    client.app_state.oai.page_size = 5  # type: ignore[attr-defined]
+    root = etree.fromstring(
+        client.get("/oai", params={"verb": "ListIdentifiers", "metadataPrefix": "oai_dc"}).content
+    )
+    found = root.find(f"{OAI}ListIdentifiers/{OAI}resumptionToken")
+    assert found is not None and found.text
+    return found.text
+
+
+def _forge(real: str, **changes: object) -> list[str]:
+    import base64
+    import json
+
+    payload, _, _signature = real.partition(".")
+    state = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    state.update(changes)
+    forged = base64.urlsafe_b64encode(json.dumps(state).encode()).decode().rstrip("=")
+    return [forged, f"{forged}.{_signature}", f"{forged}.AAAA"]
+
+
+FORGERIES = [
+    {"after": 10**30},
+    {"after": 0, "cursor": 0},
+    {"from": "garbage"},
+    {"until": "9999-12-31T23:59:59+00:00x"},
+    {"total": "many", "cursor": [1]},
+    {"kind": "source", "after": -5},
+    {"prefix": "marc21", "set": "source:"},
+]
+
+
+@hostile("oai")
+@pytest.mark.parametrize("changes", FORGERIES)
+def test_a_forged_resumption_token_is_a_bad_resumption_token(client: TestClient, changes: dict) -> None:  # type: ignore[type-arg]
+    from tests.api.test_oai_provider import OAI, SCHEMA
+
+    real = _token(client)
+    for forged in _forge(real, **changes):
+        answer = client.get("/oai", params={"verb": "ListIdentifiers", "resumptionToken": forged})
+        assert answer.status_code == 200, answer.text
+        root = etree.fromstring(answer.content)
+        assert SCHEMA.validate(root), SCHEMA.error_log.last_error
+        error = root.find(f"{OAI}error")
+        assert error is not None and error.get("code") == "badResumptionToken", answer.text
+    good = client.get("/oai", params={"verb": "ListIdentifiers", "resumptionToken": real})
+    assert etree.fromstring(good.content).find(f"{OAI}error") is None  # the real one still resumes
