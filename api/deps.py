@@ -114,6 +114,8 @@ def own_library_or_403(db: Session, code: str, who: tokens.Principal | None, doi
 
 def owned_job(db: Session, job_id: int, who: tokens.Principal | None) -> tuple[IngestJob, str]:
     """The job and its library's code, when ``who`` may see it: that library or an admin."""
+    if not 0 < job_id <= MAX_ID:  # no such number in any database (and past SQLite's integers)
+        raise Problem(404, f"no job {job_id}")
     row = db.execute(
         select(IngestJob, Library.code)
         .join(Library, Library.id == IngestJob.library_id)

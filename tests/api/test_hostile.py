@@ -238,3 +238,22 @@ def test_a_forged_resumption_token_is_a_bad_resumption_token(client: TestClient,
         assert error is not None and error.get("code") == "badResumptionToken", answer.text
     good = client.get("/oai", params={"verb": "ListIdentifiers", "resumptionToken": real})
     assert etree.fromstring(good.content).find(f"{OAI}error") is None  # the real one still resumes
+
+
+# --- auth: ids past any integer, other libraries' jobs ---------------------------------------------
+
+HUGE_IDS = ["99999999999999999999", "9223372036854775808", "2147483648", "0", "-1"]
+
+
+@hostile("auth")
+@pytest.mark.parametrize("job_id", HUGE_IDS)
+def test_a_job_number_past_any_integer_is_not_found(client: TestClient, job_id: str) -> None:
+    token = _library(client, "VNU-LIC")
+    login = client.post("/librarian/login", data={"token": token}, follow_redirects=False)
+    assert login.status_code == 303
+    page = client.get(f"/librarian/jobs/{job_id}")
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    api = client.get(f"/api/v1/jobs/{job_id}", headers={"Authorization": f"Bearer {token}"})
+    assert api.status_code in (404, 422) and api.headers["content-type"].startswith(
+        "application/problem+json"
+    )
