@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from catalog import tokens
 from catalog.libraries import UnknownLibrary, get_library
-from catalog.models import IngestJob, Library
+from catalog.models import IngestJob, Library, UnionTombstone
 from catalog.search.engine import SearchEngine
 from catalog.settings import Settings
 
@@ -110,6 +110,17 @@ def own_library_or_403(db: Session, code: str, who: tokens.Principal | None, doi
     if not require(who).may_write(lib.code):
         raise Problem(403, f"only {lib.code} or an admin may {doing}")
     return lib
+
+
+def union_record_missing(db: Session, record_id: int) -> Problem:
+    """Why there is no union record ``record_id``: 410 Gone when it existed and was deleted (merged
+    into another or withdrawn; ids are never reused, so its URL keeps naming it), else 404."""
+    if 0 < record_id <= MAX_ID and db.get(UnionTombstone, record_id) is not None:
+        return Problem(
+            410,
+            f"union record {record_id} was deleted: merged into another record or withdrawn by its libraries",
+        )
+    return Problem(404, f"no union record {record_id}")
 
 
 def owned_job(db: Session, job_id: int, who: tokens.Principal | None) -> tuple[IngestJob, str]:

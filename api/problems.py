@@ -20,6 +20,7 @@ TITLES = {
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    410: "Gone",
     413: "Upload too large",
     415: "Unsupported media type",
     422: "Invalid request",

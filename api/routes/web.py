@@ -20,7 +20,16 @@ from catalog.search.errors import QueryError
 from catalog.search.facets import COUNTED, Kind
 from catalog.search.query import MAX_QUERY_LENGTH, SORTS
 
-from ..deps import EngineDep, NamesDep, SearchDep, SettingsDep, WorkerDep, owned_job
+from ..deps import (
+    MAX_ID,
+    EngineDep,
+    NamesDep,
+    SearchDep,
+    SettingsDep,
+    WorkerDep,
+    owned_job,
+    union_record_missing,
+)
 from ..i18n import LANGUAGES, translator
 from ..labels import (
     facet_value_label,
@@ -146,10 +155,12 @@ def home(
 def record(request: Request, catalogue: EngineDep, record_id: int, lang: str | None = None) -> HTMLResponse:
     language = _lang(request, lang)
     with Session(catalogue) as db:
-        union = db.get(UnionRecord, record_id) if 0 < record_id < 2**31 else None
+        union = db.get(UnionRecord, record_id) if 0 < record_id <= MAX_ID else None
         if union is None:
-            return render(request, "search.html", language, 404, q="", sort="relevance", sorts=SORTS,
-                          facets={}, selected={}, result=None, error=translator(language)("not_found"),
+            missing = union_record_missing(db, record_id)
+            message = translator(language)("gone" if missing.status == 410 else "not_found")
+            return render(request, "search.html", language, missing.status, q="", sort="relevance",
+                          sorts=SORTS, facets={}, selected={}, result=None, error=message,
                           page=1, per_page=20, page_url=lambda n: "/", library_names={}, plain_url=None,
                           plain_query=None, suggestion_url=None)  # fmt: skip
         conn = db.connection()
@@ -175,9 +186,10 @@ def record(request: Request, catalogue: EngineDep, record_id: int, lang: str | N
 @router.get("/records/{record_id}/citation.ris")
 def citation(catalogue: EngineDep, record_id: int) -> Response:
     with Session(catalogue) as db:
-        union = db.get(UnionRecord, record_id) if 0 < record_id < 2**31 else None
-    if union is None:
-        return PlainTextResponse("not found", status_code=404)
+        union = db.get(UnionRecord, record_id) if 0 < record_id <= MAX_ID else None
+        if union is None:
+            missing = union_record_missing(db, record_id)
+            return PlainTextResponse(missing.detail, status_code=missing.status)
     f = union.fields or {}
     kind = {"book": "BOOK", "serial": "JOUR", "score": "MUSIC", "music recording": "MUSIC", "map": "MAP",
             "video": "VIDEO"}.get(f.get("material_type") or "", "GEN")  # fmt: skip
