@@ -4,6 +4,7 @@ with a server error. ``bench/hostile_counts.py`` counts them per group."""
 
 from __future__ import annotations
 
+import gzip
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -257,3 +258,226 @@ def test_a_job_number_past_any_integer_is_not_found(client: TestClient, job_id: 
     assert api.status_code in (404, 422) and api.headers["content-type"].startswith(
         "application/problem+json"
     )
+
+
+# --- compression: nested compression and bombs end as failed jobs with a clear reason --------------
+
+
+def _zip(name: str, data: bytes) -> bytes:
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, data)
+    return out.getvalue()
+
+
+def _zeros_gzip(size: int) -> bytes:
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip framing
+    block = bytes(1 << 20)
+    return b"".join(packer.compress(block) for _ in range(size >> 20)) + packer.flush()
+
+
+GOOD = marc("G1", "Truyện Kiều") + marc("G2", "Số đỏ")
+COMPRESSED = {
+    "gzip in gzip": (lambda: gzip.compress(gzip.compress(GOOD)), "gzip file inside a compressed file"),
+    "gzip in gzip in a zip": (
+        lambda: _zip("x.mrc.gz.gz", gzip.compress(gzip.compress(GOOD))),
+        "gzip file inside a compressed file",
+    ),
+    "zip in gzip": (lambda: gzip.compress(_zip("x.mrc", GOOD)), "zip file inside a compressed file"),
+    "zip in zip": (lambda: _zip("inner.zip", _zip("x.mrc", GOOD)), "zip file inside a compressed file"),
+    "1 GiB of zeros": (lambda: _zeros_gzip(1 << 30), "compression bomb"),
+    "1 GiB of zeros in a zip": (lambda: _zip("zeros.mrc", bytes(1 << 30)), "compression bomb"),
+    "damaged gzip": (lambda: gzip.compress(GOOD)[:40], "damaged"),
+}
+
+
+@hostile("compression")
+@pytest.mark.parametrize("name", list(COMPRESSED))
+def test_nested_compression_and_bombs_fail_the_job_with_a_clear_reason(client: TestClient, name: str) -> None:
+    import time
+
+    make, reason = COMPRESSED[name]
+    token = _library(client, "VNU-LIC")
+    started = time.monotonic()
+    job = upload(client, "VNU-LIC", token, make(), format="iso2709")
+    assert job["status"] == "failed" and reason in job["error"], job
+    assert "internal error" not in job["error"] and "Error(" not in job["error"]
+    assert time.monotonic() - started < 60
+
+
+@hostile("compression")
+def test_a_gzip_in_a_zip_is_still_read(client: TestClient) -> None:
+    token = _library(client, "VNU-LIC")
+    job = upload(client, "VNU-LIC", token, _zip("x.mrc.gz", gzip.compress(GOOD)))
+    assert job["status"] == "succeeded" and job["added"] == 2, job
+
+
+# --- uploads: a record longer than its format allows is rejected alone ------------------------------
+
+
+def _xml_record(local_id: str, title: str, filler: int = 0) -> bytes:
+    note = f'<datafield tag="500" ind1=" " ind2=" "><subfield code="a">{"x" * filler}</subfield></datafield>'
+    return (
+        '<record xmlns="http://www.loc.gov/MARC21/slim"><leader>00000nam a2200000 a 4500</leader>'
+        f'<controlfield tag="001">{local_id}</controlfield>'
+        f'<datafield tag="245" ind1="0" ind2="0"><subfield code="a">{title}</subfield></datafield>'
+        f"{note if filler else ''}</record>"
+    ).encode()
+
+
+def _json_record(local_id: str, title: str) -> bytes:
+    import json
+
+    return json.dumps(
+        {
+            "leader": "00000nam a2200000 a 4500",
+            "fields": [{"001": local_id}, {"245": {"ind1": "0", "ind2": "0", "subfields": [{"a": title}]}}],
+        }
+    ).encode()
+
+
+def _xml_file(*records: bytes) -> bytes:
+    return (
+        b'<?xml version="1.0" encoding="UTF-8"?><collection xmlns="http://www.loc.gov/MARC21/slim">'
+        + b"".join(records)
+        + b"</collection>"
+    )
+
+
+BIG = 17 * 1024 * 1024
+OVERSIZED = {
+    "ISO 2709 without an end of record": (
+        lambda: marc("A", "Một") + b"00000nam" + b"a" * 300_000 + b"\x1d" + marc("B", "Hai"),
+        "iso2709",
+    ),
+    "ISO 2709 unterminated to the end": (
+        lambda: marc("A", "Một") + marc("B", "Hai") + b"00000nam" + b"z" * 2_000_000,
+        "iso2709",
+    ),
+    "MARCXML record of 17 MiB": (
+        lambda: _xml_file(_xml_record("A", "Một"), _xml_record("X", "Lớn", BIG), _xml_record("B", "Hai")),
+        "marcxml",
+    ),
+    "MARCXML record never closed": (
+        lambda: (
+            _xml_file(_xml_record("A", "Một"), _xml_record("B", "Hai"))[:-13]
+            + b"<record><leader>"
+            + b"y" * BIG
+        ),
+        "marcxml",
+    ),
+    "MARC-in-JSON record of 17 MiB": (
+        lambda: (
+            b"["
+            + _json_record("A", "Một")
+            + b","
+            + _json_record("X", "x" * BIG)
+            + b","
+            + _json_record("B", "Hai")
+            + b"]"
+        ),
+        "marcjson",
+    ),
+    "MARC-in-JSON record never closed": (
+        lambda: (
+            b"[" + _json_record("A", "Một") + b"," + _json_record("B", "Hai") + b',{"leader": "' + b"q" * BIG
+        ),
+        "marcjson",
+    ),
+}
+
+
+@hostile("uploads")
+@pytest.mark.parametrize("name", list(OVERSIZED))
+def test_a_record_longer_than_its_format_allows_is_rejected_alone(client: TestClient, name: str) -> None:
+    make, fmt = OVERSIZED[name]
+    token = _library(client, "VNU-LIC")
+    job = upload(client, "VNU-LIC", token, make(), format=fmt)
+    assert job["status"] == "succeeded" and job["added"] == 2 and job["rejected"] == 1, job
+    rejections = client.get(
+        f"/api/v1/jobs/{job['job_id']}/rejections", headers={"Authorization": f"Bearer {token}"}
+    ).json()
+    assert "longer than" in rejections["rejections"][0]["reason"], rejections
+
+
+# --- JSON: a record nested too deeply is rejected alone ---------------------------------------------
+
+DEEP = {
+    "arrays": lambda n: b'{"leader": "00000nam a2200000 a 4500", "fields": ' + b"[" * n + b"]" * n + b"}",
+    "objects": lambda n: (
+        b'{"leader": "00000nam a2200000 a 4500", "fields": [' + b'{"a":' * n + b"1" + b"}" * n + b"]}"
+    ),
+    "unclosed arrays": lambda n: b'{"leader": "00000nam a2200000 a 4500", "fields": ' + b"[" * n,
+}
+
+
+@hostile("json")
+@pytest.mark.parametrize("shape", list(DEEP))
+@pytest.mark.parametrize("depth", [50_000, 2_000])
+def test_a_deeply_nested_json_record_is_rejected_alone(client: TestClient, shape: str, depth: int) -> None:
+    token = _library(client, "VNU-LIC")
+    data = _json_record("A", "Một") + b"\n" + DEEP[shape](depth) + b"\n" + _json_record("B", "Hai")
+    job = upload(client, "VNU-LIC", token, data, format="marcjson")
+    assert job["status"] == "succeeded" and job["read"] == 3 and job["added"] == 2 and job["rejected"] == 1, (
+        job
+    )
+
+
+_PEAK = """
+import resource, sys
+from pathlib import Path
+from catalog import db
+from catalog.db import session_scope
+from catalog.libraries import add_library
+from harvest.ingest import IngestError, ingest_file
+
+engine = db.make_engine(sys.argv[1])
+db.upgrade(engine)
+with session_scope(engine) as session:
+    add_library(session, "VNU-LIC", "Thư viện")
+try:
+    print(ingest_file(engine, "VNU-LIC", Path(sys.argv[2]), fmt=sys.argv[3]))
+except IngestError as exc:
+    print("failed:", exc)
+peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+print("peak", peak * 1024)
+"""
+
+# A small gzip holding one unterminated record of 300 MiB (about 300 KB): what took the service to
+# 738 MB (ISO 2709), 814 MB (MARCXML) and 1.1 GB (MARC-in-JSON), in time growing quadratically.
+UNTERMINATED = {
+    "iso2709": b"00000nam a2200000 a 4500",
+    "marcxml": b'<collection xmlns="http://www.loc.gov/MARC21/slim"><record><leader>',
+    "marcjson": b'[{"leader": "',
+}
+
+
+@hostile("uploads")
+@pytest.mark.parametrize("fmt", list(UNTERMINATED))
+def test_one_unterminated_record_of_300_mib_keeps_memory_bounded(tmp_path: Path, fmt: str) -> None:
+    import subprocess
+    import sys
+    import zlib
+
+    packer = zlib.compressobj(1, zlib.DEFLATED, 31)
+    block = b"a" * (1 << 20)
+    data = packer.compress(UNTERMINATED[fmt]) + b"".join(packer.compress(block) for _ in range(300))
+    path = tmp_path / f"one-record.{fmt}.gz"
+    path.write_bytes(data + packer.flush())
+    assert path.stat().st_size < 2_000_000
+    done = subprocess.run(
+        [sys.executable, "-c", _PEAK, f"sqlite:///{tmp_path / 'catalogue.db'}", str(path), fmt],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Traceback" not in done.stdout
+    peak = int(done.stdout.rsplit("peak", 1)[1])
+    assert peak < 300 * 1024 * 1024, f"peak RSS {peak / 2**20:.0f} MiB"
