@@ -25,6 +25,7 @@ from .deps import API
 from .oai_provider import Provider
 from .routes import admin, holdings, jobs, libraries, oai, records, search, service, web
 from .security import SecurityHeaders, docs_page
+from .uploads import clean_incoming
 from .worker import JobWorker
 
 ROUTERS = (service, search, records, holdings, libraries, jobs, admin, oai, web)
@@ -41,6 +42,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        clean_incoming(settings)  # partial uploads of a run that stopped mid-upload
         if start_worker:
             app.state.worker.start()
         yield

@@ -4,7 +4,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
@@ -42,7 +42,7 @@ from ..labels import (
 from ..members import union_members
 from ..problems import Problem
 from ..search_params import SearchParams, problem_text
-from ..uploads import accept_upload
+from ..uploads import queue_upload, receive
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
 TEMPLATES.env.globals.update(
@@ -283,15 +283,33 @@ def logout(lang: str | None = None) -> RedirectResponse:
     return response
 
 
-@router.post("/librarian/upload")
-async def librarian_upload(catalogue: EngineDep, settings: SettingsDep, worker: WorkerDep, who: LibrarianDep,
-                           file: UploadFile, mode: Annotated[str, Form()] = "update",
-                           lang: str | None = None) -> RedirectResponse:  # fmt: skip
+@router.post("/librarian/upload", response_model=None)
+async def librarian_upload(request: Request, catalogue: EngineDep, settings: SettingsDep, worker: WorkerDep,
+                           who: LibrarianDep, lang: str | None = None) -> Response:  # fmt: skip
+    """The librarian's upload form: the session is checked before a byte of the body is read (the
+    form is read here, not by the framework, which would spool all of it first)."""
+    language = _lang(request, lang)
     code = who.library_code if who else None
-    if code is None or mode not in ("update", "snapshot", "delete"):
-        return RedirectResponse(f"/librarian?lang={lang or 'vi'}&error=token", status_code=303)
-    job_id = await accept_upload(catalogue, settings, worker, code, mode, "auto", file=file)
-    return RedirectResponse(f"/librarian/jobs/{job_id}?lang={lang or 'vi'}", status_code=303)
+    if code is None:
+        return RedirectResponse(f"/librarian?lang={language}&error=token", status_code=303)
+    try:
+        received = await receive(request, settings, multipart_only=True)
+    except Problem as exc:
+        return render(request, "librarian.html", language, exc.status, who=code, jobs=[], error=exc.detail)
+    mode = received.fields.get("mode", "update")
+    if mode not in ("update", "snapshot", "delete"):
+        received.discard()
+        return render(
+            request,
+            "librarian.html",
+            language,
+            422,
+            who=code,
+            jobs=[],
+            error=f"unknown mode {mode[:20]!r}: update, snapshot or delete",
+        )
+    job_id = queue_upload(catalogue, worker, code, mode, "auto", received)
+    return RedirectResponse(f"/librarian/jobs/{job_id}?lang={language}", status_code=303)
 
 
 @router.get("/librarian/jobs/{job_id}", response_class=HTMLResponse)

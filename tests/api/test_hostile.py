@@ -4,11 +4,14 @@ with a server error. ``bench/hostile_counts.py`` counts them per group."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from lxml import etree
@@ -429,7 +432,7 @@ def test_a_deeply_nested_json_record_is_rejected_alone(client: TestClient, shape
 
 
 _PEAK = """
-import resource, sys
+import sys
 from pathlib import Path
 from catalog import db
 from catalog.db import session_scope
@@ -441,11 +444,12 @@ db.upgrade(engine)
 with session_scope(engine) as session:
     add_library(session, "VNU-LIC", "Thư viện")
 try:
-    print(ingest_file(engine, "VNU-LIC", Path(sys.argv[2]), fmt=sys.argv[3]))
+    print(ingest_file(engine, "VNU-LIC", Path(sys.argv[2]), fmt=sys.argv[3], workers=0))
 except IngestError as exc:
     print("failed:", exc)
-peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-print("peak", peak * 1024)
+# VmHWM, not ru_maxrss: Linux carries the latter over from the forking parent through exec
+status = Path("/proc/self/status").read_text()
+print("peak", int(status.split("VmHWM:")[1].split()[0]) * 1024)
 """
 
 # A small gzip holding one unterminated record of 300 MiB (about 300 KB): what took the service to
@@ -481,3 +485,113 @@ def test_one_unterminated_record_of_300_mib_keeps_memory_bounded(tmp_path: Path,
     assert "Traceback" not in done.stdout
     peak = int(done.stdout.rsplit("peak", 1)[1])
     assert peak < 300 * 1024 * 1024, f"peak RSS {peak / 2**20:.0f} MiB"
+
+
+# --- uploads: authenticate first, the limit while reading, no partial file left ---------------------
+
+
+@pytest.fixture
+def small_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A real server (uploads limited to 100,000 bytes) and its uploads folder."""
+    from api.app import create_app
+    from tests.conftest import serving
+
+    settings = _settings(tmp_path, max_upload_bytes=100_000)
+    engine = db.make_engine(settings.resolved_database_url)
+    db.upgrade(engine)
+    with serving(create_app(engine, settings)) as url:
+        yield url, settings.uploads_dir
+
+
+def _send_part(url: str, path: str, headers: dict[str, str], body: bytes, wait: float = 10) -> bytes:
+    """Send a request whose Content-Length promises 1.5 GB but only ``body`` of it, then read what the
+    server answers within ``wait`` seconds (b"" if it waits for the rest)."""
+    import socket
+
+    host, port = url.removeprefix("http://").split(":")
+    lines = [f"POST {path} HTTP/1.1", f"Host: {host}", "Content-Length: 1500000000", "Connection: close"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        with contextlib.suppress(OSError):  # the server may answer and close while the body is sent
+            sock.sendall(body)
+        sock.settimeout(wait)
+        try:
+            return sock.recv(65536)
+        except (TimeoutError, OSError):
+            return b""
+
+
+def _multipart_head(boundary: str = "XyZ") -> tuple[dict[str, str], bytes]:
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="mode"\r\n\r\nupdate\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.mrc"\r\n'
+        "Content-Type: application/marc\r\n\r\n"
+    ).encode()
+    return {"Content-Type": f"multipart/form-data; boundary={boundary}"}, head
+
+
+@hostile("auth")
+def test_an_upload_without_a_session_is_refused_before_its_body_is_read(small_server) -> None:  # type: ignore[no-untyped-def]
+    url, uploads = small_server
+    headers, head = _multipart_head()
+    answer = _send_part(url, "/librarian/upload", headers, head + b"a" * 1_000_000)
+    assert answer.startswith(b"HTTP/1.1 303"), answer[:200]
+    assert not list(uploads.glob("incoming-*")) if uploads.exists() else True
+
+
+@hostile("uploads")
+@pytest.mark.parametrize("multipart", [True, False])
+def test_the_size_limit_holds_while_the_body_is_read(small_server, multipart: bool) -> None:  # type: ignore[no-untyped-def]
+    url, uploads = small_server
+    with httpx.Client(base_url=url) as http:
+        token = _library(http, "VNU-LIC")  # type: ignore[arg-type]
+    headers, head = _multipart_head() if multipart else ({}, b"")
+    headers["Authorization"] = f"Bearer {token}"
+    answer = _send_part(url, "/api/v1/libraries/VNU-LIC/uploads", headers, head + b"a" * 1_000_000)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    time.sleep(0.5)
+    assert not list(uploads.glob("incoming-*"))
+
+
+@hostile("uploads")
+@pytest.mark.parametrize("multipart", [True, False])
+def test_a_client_that_goes_away_mid_upload_leaves_no_file(small_server, multipart: bool) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    url, uploads = small_server
+    with httpx.Client(base_url=url) as http:
+        token = _library(http, "VNU-LIC")  # type: ignore[arg-type]
+    headers, head = _multipart_head() if multipart else ({}, b"")
+    host, port = url.removeprefix("http://").split(":")
+    lines = ["POST /api/v1/libraries/VNU-LIC/uploads HTTP/1.1", f"Host: {host}", "Content-Length: 90000"]
+    lines += [f"{k}: {v}" for k, v in {**headers, "Authorization": f"Bearer {token}"}.items()]
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + head + b"a" * 20_000)
+        deadline = time.monotonic() + 10
+        while not list(uploads.glob("incoming-*")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert list(uploads.glob("incoming-*")), "the upload never started"
+    deadline = time.monotonic() + 10
+    while list(uploads.glob("incoming-*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not list(uploads.glob("incoming-*"))
+
+
+@hostile("uploads")
+def test_partial_uploads_left_by_a_stopped_service_are_removed_at_start(tmp_path: Path) -> None:
+    import os
+
+    from api.app import create_app
+
+    settings = _settings(tmp_path)
+    settings.uploads_dir.mkdir(parents=True)
+    orphan = settings.uploads_dir / "incoming-0123abcd"
+    orphan.write_bytes(b"x" * 1000)
+    os.utime(orphan, (time.time() - 3600, time.time() - 3600))
+    queued = settings.uploads_dir / "job-7.upload"  # a queued job's file is not a partial upload
+    queued.write_bytes(b"y")
+    engine = db.make_engine(settings.resolved_database_url)
+    db.upgrade(engine)
+    with TestClient(create_app(engine, settings, start_worker=False)):
+        assert not orphan.exists() and queued.exists()
