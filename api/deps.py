@@ -135,8 +135,8 @@ def owned_job(db: Session, job_id: int, who: tokens.Principal | None) -> tuple[I
     if row is None:
         raise Problem(404, f"no job {job_id}")
     job, code = row
-    if not require(who).may_write(code):
-        raise Problem(403, f"job {job_id} belongs to {code}")
+    if not require(who).may_write(code):  # not found either: whose job it is stays unsaid
+        raise Problem(404, f"no job {job_id}")
     return job, code
 
 
