@@ -595,3 +595,142 @@ def test_partial_uploads_left_by_a_stopped_service_are_removed_at_start(tmp_path
     db.upgrade(engine)
     with TestClient(create_app(engine, settings, start_worker=False)):
         assert not orphan.exists() and queued.exists()
+
+
+@hostile("auth")
+@pytest.mark.parametrize("what", ["", "/rejections"])
+def test_another_librarys_job_is_not_found_and_its_owner_unsaid(client: TestClient, what: str) -> None:
+    vnu, hust = _library(client, "VNU-LIC"), _library(client, "HUST-LIB")
+    job = upload(client, "VNU-LIC", vnu, marc("A", "Một"))
+    answer = client.get(f"/api/v1/jobs/{job['job_id']}{what}", headers={"Authorization": f"Bearer {hust}"})
+    assert answer.status_code == 404 and "VNU-LIC" not in answer.text
+
+
+@hostile("web")
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/<script>alert(1)</script>",
+        "/api/v1/records/%22%3E%3Csvg%20onload=alert(1)%3E",
+        "/api/v1/x" * 50,
+    ],
+)
+def test_a_404_does_not_echo_the_path_asked_for(client: TestClient, path: str) -> None:
+    answer = client.get(path)
+    assert answer.status_code in (404, 422) and answer.headers["content-type"].startswith(
+        "application/problem+json"
+    )
+    assert "script" not in answer.text and "svg" not in answer.text and "/x/x" not in answer.text
+
+
+@hostile("web")
+@pytest.mark.parametrize("method", ["TRACE", "PUT", "DELETE"])
+@pytest.mark.parametrize("path", ["/api/v1/search", "/oai", "/"])
+def test_an_unsupported_method_is_405_with_allow(client: TestClient, method: str, path: str) -> None:
+    answer = client.request(method, path)
+    assert answer.status_code == 405 and "GET" in answer.headers["allow"], answer.headers
+
+
+# --- admin bodies: wrong types are 422 problem details, never stored --------------------------------
+
+ADMIN_BODIES = [
+    {"active": "yes"},
+    {"name_vi": 123},
+    {"harvest_interval_hours": [1]},
+    {"harvest_interval_hours": "abc"},
+    {"harvest_interval_hours": -5},
+    {"harvest_interval_hours": 10**30},
+    {"opac_url_pattern": {"a": 1}},
+    {"code": "RENAMED"},
+    {"unknown": 1},
+    [],
+    "x",
+    None,
+]
+
+
+@hostile("admin")
+@pytest.mark.parametrize("body", ADMIN_BODIES)
+def test_a_malformed_admin_body_is_422_and_changes_nothing(client: TestClient, body: object) -> None:
+    from tests.api.test_http import _admin
+
+    _library(client, "VNU-LIC")
+    before = client.get("/api/v1/libraries/VNU-LIC").json()
+    answer = client.patch("/api/v1/libraries/VNU-LIC", json=body, headers=_admin())
+    assert answer.status_code == 422 and answer.headers["content-type"].startswith("application/problem+json")
+    assert client.get("/api/v1/libraries/VNU-LIC").json() == before
+    created = client.post("/api/v1/libraries", json=body, headers=_admin())
+    assert created.status_code == 422, created.text
+
+
+# --- query syntax: FTS5 operators and oddities are searched for or refused, never a 500 -------------
+
+QUERIES = [
+    '"',
+    "NEAR(",
+    "a AND",
+    "OR",
+    "*",
+    "^a",
+    "a:b",
+    "title:(x",
+    "\x00",
+    "\ud800".encode("utf-8", "surrogatepass").decode("latin-1"),
+    "-" * 400,
+    "(((((",
+    "'; DROP TABLE library; --",
+]
+
+
+@hostile("query")
+@pytest.mark.parametrize("q", QUERIES)
+def test_query_syntax_never_breaks_the_search(client: TestClient, q: str) -> None:
+    api = client.get("/api/v1/search", params={"q": q})
+    assert api.status_code in (200, 422), api.text
+    page = client.get("/", params={"q": q})
+    assert page.status_code == 200
+
+
+# --- XML: entities, DTDs and odd nesting never reach outside the record or break the job ------------
+
+_LEADER = "<leader>00000nam a2200000 a 4500</leader>"
+
+
+def _xml_with(title: str, doctype: str = "", local_id: str = "X1") -> bytes:
+    return (
+        f'<?xml version="1.0"?>{doctype}<collection xmlns="http://www.loc.gov/MARC21/slim">'
+        f'<record>{_LEADER}<controlfield tag="001">{local_id}</controlfield>'
+        f'<datafield tag="245" ind1="0" ind2="0"><subfield code="a">{title}</subfield></datafield></record>'
+        f"{_xml_record('G1', 'Truyện Kiều').decode()}</collection>"
+    ).encode()
+
+
+XML_ATTACKS = {
+    "external entity (XXE)": _xml_with("&x;", '<!DOCTYPE c [<!ENTITY x SYSTEM "file:///etc/passwd">]>'),
+    "parameter entity": _xml_with("t", '<!DOCTYPE c [<!ENTITY % p SYSTEM "file:///etc/passwd"> %p;]>'),
+    "billion laughs": _xml_with(
+        "&l9;",
+        "<!DOCTYPE c [<!ENTITY l0 'ha'>"
+        + "".join(f"<!ENTITY l{i} '{f'&l{i - 1};' * 10}'>" for i in range(1, 10))
+        + "]>",
+    ),
+    "external DTD": _xml_with("t", '<!DOCTYPE c SYSTEM "http://127.0.0.1:9/evil.dtd">'),
+    "deep nesting": _xml_with("<b>" * 20_000 + "t" + "</b>" * 20_000),
+    "unclosed subfield": _xml_with("<subfield code='a'>open"),
+    "CDATA and PI": _xml_with("<![CDATA[<script>alert(1)</script>]]><?evil x?>"),
+    "NUL byte": _xml_with("a\x00b"),
+}
+
+
+@hostile("xml")
+@pytest.mark.parametrize("name", list(XML_ATTACKS))
+def test_xml_attacks_stay_inside_the_record(client: TestClient, name: str) -> None:
+    token = _library(client, "VNU-LIC")
+    job = upload(client, "VNU-LIC", token, XML_ATTACKS[name], format="marcxml")
+    assert job["status"] in ("succeeded", "failed"), job
+    assert "internal error" not in (job["error"] or ""), job
+    if job["status"] == "succeeded":
+        assert job["read"] == 2 and job["added"] + job["rejected"] == 2, job
+    with client.app_state.engine.connect() as conn:  # type: ignore[attr-defined]
+        titles = [t for (t,) in conn.execute(text("SELECT title FROM source_record"))]
+    assert not any("root:" in (t or "") or "haha" in (t or "") for t in titles), titles
