@@ -74,7 +74,7 @@ async def upload(
     return {"job_id": job_id, "status": "queued", "url": url}
 
 
-@router.get("/jobs/{job_id}", tags=["jobs"], response_model=JobStatus, responses=errors(401, 404, 422))
+@router.get("/jobs/{job_id}", tags=["jobs"], response_model=JobStatus, responses=errors(401, 403, 404, 422))
 def job(job_id: JobId, db: SessionDep, who: PrincipalDep, worker: WorkerDep) -> dict[str, Any]:
     """A job's status, progress, counts and where its rejected records are listed."""
     _job, code = owned_job(db, job_id, who)
@@ -88,7 +88,7 @@ def job(job_id: JobId, db: SessionDep, who: PrincipalDep, worker: WorkerDep) -> 
     "/jobs/{job_id}/rejections",
     tags=["jobs"],
     response_model=Rejections,
-    responses=errors(401, 404, 422),
+    responses=errors(401, 403, 404, 422),
 )
 def job_rejections(
     job_id: JobId,
