@@ -25,6 +25,7 @@ from .deps import API
 from .oai_provider import Provider
 from .routes import admin, holdings, jobs, libraries, oai, records, search, service, web
 from .security import SecurityHeaders, docs_page
+from .sessions import Sessions
 from .uploads import clean_incoming
 from .worker import JobWorker
 
@@ -72,6 +73,7 @@ def create_app(
     app.state.search = search_engine
     app.state.worker = JobWorker(catalogue, settings, search_engine)
     app.state.oai = Provider(catalogue, settings)
+    app.state.sessions = Sessions(settings.signing_key())
     app.state.health_counts = {}
     for module in ROUTERS:
         app.include_router(module.router)

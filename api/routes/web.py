@@ -42,6 +42,7 @@ from ..labels import (
 from ..members import union_members
 from ..problems import Problem
 from ..search_params import SearchParams, problem_text
+from ..sessions import COOKIE, LIFETIME_S, Sessions
 from ..uploads import queue_upload, receive
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
@@ -54,7 +55,6 @@ TEMPLATES.env.globals.update(
     number=number,
     linkable=linkable,
 )
-COOKIE = "unioncat_token"
 PER_PAGE = 20
 FACET_VALUES_SHOWN = 10
 
@@ -231,9 +231,23 @@ def library_page(request: Request, catalogue: EngineDep, code: str, lang: str | 
     return render(request, "library.html", language, lib=_Obj(data))
 
 
+def same_origin(request: Request) -> bool:
+    """Whether a form was posted from our own pages: its Origin (or, without one, its Referer) is
+    this site; a request with neither (not a browser's) passes, the session cookie still rules."""
+    origin = request.headers.get("origin") or request.headers.get("referer")
+    if not origin:
+        return True
+    own = f"{request.url.scheme}://{request.url.netloc}"
+    return origin == own or origin.startswith(own + "/")
+
+
+def _sessions(request: Request) -> Sessions:
+    return request.app.state.sessions  # type: ignore[no-any-return]
+
+
 def signed_in(request: Request, catalogue: EngineDep) -> tokens.Principal | None:
     """The library whose token the librarian signed in with (only a library's token signs in)."""
-    token = request.cookies.get(COOKIE)
+    token = _sessions(request).token(request.cookies.get(COOKIE))
     if not token:
         return None
     with Session(catalogue) as db:
@@ -265,19 +279,30 @@ def librarian(
 
 @router.post("/librarian/login")
 def login(
-    catalogue: EngineDep, token: Annotated[str, Form(max_length=200)], lang: str | None = None
+    request: Request,
+    catalogue: EngineDep,
+    token: Annotated[str, Form(max_length=200)],
+    lang: str | None = None,
 ) -> RedirectResponse:
     with Session(catalogue) as db:
         principal = tokens.authenticate(db, token.strip(), None)
     if principal is None or principal.library_code is None:
         return RedirectResponse(f"/librarian?lang={lang or 'vi'}&error=token", status_code=303)
     response = RedirectResponse(f"/librarian?lang={lang or 'vi'}", status_code=303)
-    response.set_cookie(COOKIE, token.strip(), httponly=True, samesite="strict", max_age=8 * 3600)
+    response.set_cookie(
+        COOKIE,
+        _sessions(request).start(token.strip()),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        max_age=LIFETIME_S,
+    )
     return response
 
 
 @router.get("/librarian/logout")
-def logout(lang: str | None = None) -> RedirectResponse:
+def logout(request: Request, lang: str | None = None) -> RedirectResponse:
+    _sessions(request).end(request.cookies.get(COOKIE))  # ended here, not only forgotten by the browser
     response = RedirectResponse(f"/librarian?lang={lang or 'vi'}", status_code=303)
     response.delete_cookie(COOKIE)
     return response
@@ -292,6 +317,8 @@ async def librarian_upload(request: Request, catalogue: EngineDep, settings: Set
     code = who.library_code if who else None
     if code is None:
         return RedirectResponse(f"/librarian?lang={language}&error=token", status_code=303)
+    if not same_origin(request):  # a form posted from another site with the librarian's cookie
+        return render(request, "librarian.html", language, 403, who=code, jobs=[], error="cross-site upload")
     try:
         received = await receive(request, settings, multipart_only=True)
     except Problem as exc:

@@ -734,3 +734,95 @@ def test_xml_attacks_stay_inside_the_record(client: TestClient, name: str) -> No
     with client.app_state.engine.connect() as conn:  # type: ignore[attr-defined]
         titles = [t for (t,) in conn.execute(text("SELECT title FROM source_record"))]
     assert not any("root:" in (t or "") or "haha" in (t or "") for t in titles), titles
+
+
+# --- auth: the librarian's session ------------------------------------------------------------------
+
+
+def _login(client: TestClient, token: str) -> str:
+    answer = client.post("/librarian/login", data={"token": token}, follow_redirects=False)
+    assert answer.status_code == 303
+    cookie = answer.cookies.get("unioncat_session")
+    assert cookie
+    return cookie
+
+
+def _signed_in(client: TestClient, cookie: str) -> bool:
+    client.cookies.clear()
+    page = client.get("/librarian", cookies={"unioncat_session": cookie})
+    return "VNU-LIC" in page.text
+
+
+@hostile("auth")
+@pytest.mark.parametrize(
+    "forge", ["the token itself", "unsigned id", "another signature", "signature only", "empty"]
+)
+def test_the_session_cookie_is_a_signed_id_not_the_token(client: TestClient, forge: str) -> None:
+    token = _library(client, "VNU-LIC")
+    cookie = _login(client, token)
+    assert token not in cookie and _signed_in(client, cookie)
+    sid, _, signature = cookie.partition(".")
+    forged = {
+        "the token itself": token,
+        "unsigned id": sid,
+        "another signature": f"{sid}.{signature[::-1]}",
+        "signature only": f".{signature}",
+        "empty": "",
+    }[forge]
+    assert not _signed_in(client, forged)
+
+
+@hostile("auth")
+def test_logout_ends_the_session_on_the_server(client: TestClient) -> None:
+    token = _library(client, "VNU-LIC")
+    cookie = _login(client, token)
+    client.get("/librarian/logout", cookies={"unioncat_session": cookie}, follow_redirects=False)
+    assert not _signed_in(client, cookie)  # the copied cookie is worth nothing now
+
+
+@hostile("auth")
+def test_a_revoked_token_ends_its_sessions(client: TestClient) -> None:
+    from tests.api.test_http import _admin
+
+    token = _library(client, "VNU-LIC")
+    cookie = _login(client, token)
+    [listed] = client.get("/api/v1/tokens", headers=_admin()).json()
+    client.delete(f"/api/v1/tokens/{listed['id']}", headers=_admin())
+    assert not _signed_in(client, cookie)
+
+
+@hostile("auth")
+def test_the_session_cookie_is_secure_over_https(client: TestClient) -> None:
+    token = _library(client, "VNU-LIC")
+    answer = client.post("https://testserver/librarian/login", data={"token": token}, follow_redirects=False)
+    assert (
+        "secure" in answer.headers["set-cookie"].lower()
+        and "httponly" in answer.headers["set-cookie"].lower()
+    )
+
+
+@hostile("auth")
+@pytest.mark.parametrize("header", ["origin", "referer"])
+def test_a_cross_site_upload_form_is_refused(client: TestClient, header: str) -> None:
+    token = _library(client, "VNU-LIC")
+    cookie = _login(client, token)
+    client.cookies.clear()
+    answer = client.post(
+        "/librarian/upload",
+        files={"file": ("x.mrc", GOOD, "application/marc")},
+        data={"mode": "update"},
+        headers={header: "https://evil.example" + ("/page" if header == "referer" else "")},
+        cookies={"unioncat_session": cookie},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 403
+    assert not list(client.app_state.settings.uploads_dir.glob("*"))  # type: ignore[attr-defined]
+    same = client.post(
+        "/librarian/upload",
+        files={"file": ("x.mrc", GOOD, "application/marc")},
+        data={"mode": "update"},
+        headers={header: "http://testserver" + ("/librarian" if header == "referer" else "")},
+        cookies={"unioncat_session": cookie},
+        follow_redirects=False,
+    )
+    assert same.status_code == 303 and "/librarian/jobs/" in same.headers["location"]
