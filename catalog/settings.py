@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     admin_token: str | None = Field(default=None, description="Token that manages libraries and tokens.")
     secret_key: str | None = Field(
         default=None,
-        description="Signs OAI-PMH resumption tokens; default: a random key "
+        description="Signs OAI-PMH resumption tokens and librarian sessions; default: a random key "
         "generated once and kept in data_dir/secret.key.",
     )
     max_upload_bytes: int = Field(default=2 * 1024**3, gt=0, description="Largest accepted upload.")
