@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import HTMLResponse
 from sqlalchemy.engine import Engine
 
 from catalog.search.engine import ConfigurationError, SearchEngine, open_search
@@ -23,6 +24,9 @@ from . import context, problems
 from .deps import API
 from .oai_provider import Provider
 from .routes import admin, holdings, jobs, libraries, oai, records, search, service, web
+from .security import SecurityHeaders, docs_page
+from .sessions import Sessions
+from .uploads import clean_incoming
 from .worker import JobWorker
 
 ROUTERS = (service, search, records, holdings, libraries, jobs, admin, oai, web)
@@ -39,6 +43,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        clean_incoming(settings)  # partial uploads of a run that stopped mid-upload
         if start_worker:
             app.state.worker.start()
         yield
@@ -48,11 +53,12 @@ def create_app(
         title="unioncat",
         summary="Union catalogue of the consortium's member libraries",
         version="0.1.0",
-        docs_url=f"{API}/docs",
+        docs_url=None,  # served below, with a policy for its inline script
         openapi_url=f"{API}/openapi.json",
         lifespan=lifespan,
     )
     problems.install(app)
+    app.add_middleware(SecurityHeaders)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"]
@@ -67,10 +73,16 @@ def create_app(
     app.state.search = search_engine
     app.state.worker = JobWorker(catalogue, settings, search_engine)
     app.state.oai = Provider(catalogue, settings)
+    app.state.sessions = Sessions(settings.signing_key())
     app.state.health_counts = {}
     for module in ROUTERS:
         app.include_router(module.router)
     _document_problems(app)
+
+    @app.get(f"{API}/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return docs_page(f"{API}/openapi.json", f"{app.title} API")
+
     return app
 
 

@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from catalog import tokens
 from catalog.libraries import UnknownLibrary, get_library
-from catalog.models import IngestJob, Library
+from catalog.models import IngestJob, Library, UnionTombstone
 from catalog.search.engine import SearchEngine
 from catalog.settings import Settings
 
@@ -112,8 +112,21 @@ def own_library_or_403(db: Session, code: str, who: tokens.Principal | None, doi
     return lib
 
 
+def union_record_missing(db: Session, record_id: int) -> Problem:
+    """Why there is no union record ``record_id``: 410 Gone when it existed and was deleted (merged
+    into another or withdrawn; ids are never reused, so its URL keeps naming it), else 404."""
+    if 0 < record_id <= MAX_ID and db.get(UnionTombstone, record_id) is not None:
+        return Problem(
+            410,
+            f"union record {record_id} was deleted: merged into another record or withdrawn by its libraries",
+        )
+    return Problem(404, f"no union record {record_id}")
+
+
 def owned_job(db: Session, job_id: int, who: tokens.Principal | None) -> tuple[IngestJob, str]:
     """The job and its library's code, when ``who`` may see it: that library or an admin."""
+    if not 0 < job_id <= MAX_ID:  # no such number in any database (and past SQLite's integers)
+        raise Problem(404, f"no job {job_id}")
     row = db.execute(
         select(IngestJob, Library.code)
         .join(Library, Library.id == IngestJob.library_id)
@@ -122,8 +135,8 @@ def owned_job(db: Session, job_id: int, who: tokens.Principal | None) -> tuple[I
     if row is None:
         raise Problem(404, f"no job {job_id}")
     job, code = row
-    if not require(who).may_write(code):
-        raise Problem(403, f"job {job_id} belongs to {code}")
+    if not require(who).may_write(code):  # not found either: whose job it is stays unsaid
+        raise Problem(404, f"no job {job_id}")
     return job, code
 
 

@@ -101,6 +101,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "switch": {"vi": "English", "en": "Tiếng Việt"},
     "members": {"vi": "Biểu ghi của các thư viện", "en": "Member records"},
     "not_found": {"vi": "Không tìm thấy", "en": "Not found"},
+    "gone": {
+        "vi": "Biểu ghi này đã bị xoá: đã được gộp vào một biểu ghi khác hoặc các thư viện đã rút nó",
+        "en": "This record was deleted: merged into another record or withdrawn by its libraries",
+    },
 }
 
 

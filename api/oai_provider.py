@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import re
 from collections.abc import Iterable
@@ -21,6 +23,7 @@ from sqlalchemy import Connection, null, select
 from sqlalchemy.engine import Engine
 
 from catalog import fast_iso2709, oai_items
+from catalog.links import linkable
 from catalog.models import SourceRecord, UnionRecord
 from catalog.oai_items import Item, Selection, UnknownSet
 from catalog.settings import Settings
@@ -75,21 +78,55 @@ def _parse_date(name: str, value: str) -> tuple[datetime, bool]:
 
 
 # ---------------------------------------------------------------------------------- tokens
-def _encode_token(state: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).decode().rstrip("=")
+# A resumption token is the list's state as base64 JSON and its HMAC-SHA256 under the service's key:
+# only a token this repository gave is read, so no forged position, date or set reaches a query.
+_BIGGEST_ID = 2**63 - 1
 
 
-def _decode_token(token: str) -> dict[str, Any]:
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _mac(key: bytes, payload: str) -> str:
+    return _b64(hmac.new(key, payload.encode(), hashlib.sha256).digest())
+
+
+def _encode_token(key: bytes, state: dict[str, Any]) -> str:
+    payload = _b64(json.dumps(state, separators=(",", ":")).encode())
+    return f"{payload}.{_mac(key, payload)}"
+
+
+def _decode_token(key: bytes, token: str) -> dict[str, Any]:
+    refused = OaiError("badResumptionToken", "the resumptionToken is not one this repository gave")
+    payload, _, signature = token.partition(".")
+    if not hmac.compare_digest(_mac(key, payload).encode(), signature.encode("utf-8", "replace")):
+        raise refused
     try:
-        state = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        state = json.loads(_unb64(payload))
         if not isinstance(state, dict) or state.get("v") != 1:
             raise ValueError("unknown version")
-        state["after"], state["cursor"] = int(state["after"]), int(state["cursor"])
+        for name in ("after", "cursor", "total"):
+            if not isinstance(state[name], int) or not 0 <= state[name] <= _BIGGEST_ID:
+                raise ValueError(name)
         if state["kind"] not in (oai_items.UNION_SET, oai_items.SOURCE_SET):
             raise ValueError("unknown kind")
+        for name in ("from", "until"):
+            if state.get(name) is not None:
+                datetime.fromisoformat(state[name])
         return state
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise OaiError("badResumptionToken", "the resumptionToken is not one this repository gave") from None
+        raise refused from None
+
+
+# XML 1.0 cannot carry these characters: an argument with one is refused before it is echoed.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# What the schema allows in the request element's attributes (setSpecType, metadataPrefixType).
+_SPEC = re.compile(r"[A-Za-z0-9\-_.!~*'()]+(:[A-Za-z0-9\-_.!~*'()]+)*")
+_PATTERNS = {"set": _SPEC, "metadataPrefix": re.compile(r"[A-Za-z0-9\-_.!~*'()]+")}
 
 
 class Provider:
@@ -99,6 +136,7 @@ class Provider:
         self.name = settings.oai_repository_name
         self.admin_email = settings.oai_admin_email
         self.page_size = settings.oai_page_size
+        self.key = settings.signing_key()
 
     # ------------------------------------------------------------------------ envelope
     def respond(self, base_url: str, pairs: Iterable[tuple[str, str]]) -> bytes:
@@ -134,6 +172,8 @@ class Provider:
         required, optional = VERBS[verb]
         args: dict[str, str] = {}
         for key, value in pairs:
+            if _NOT_XML.search(key) or _NOT_XML.search(value):
+                raise OaiError("badArgument", "an argument holds a character XML cannot carry")
             if key in args:
                 raise OaiError("badArgument", f"argument {key} is repeated")
             if key != "verb" and key not in required | optional:
@@ -146,6 +186,9 @@ class Provider:
             missing = required - set(args)
             if missing:
                 raise OaiError("badArgument", f"{verb} needs {', '.join(sorted(missing))}")
+        for key, pattern in _PATTERNS.items():
+            if key in args and not pattern.fullmatch(args[key]):
+                raise OaiError("badArgument", f"the {key} argument is not a valid {key}")
         return args
 
     def _verb(
@@ -211,6 +254,8 @@ class Provider:
 
     def _item(self, conn: Connection, identifier: str) -> Item:
         ref = oai_items.parse_identifier(self.repository, identifier)
+        if ref is not None and ref.union_id is not None and ref.union_id > _BIGGEST_ID:
+            ref = None  # no database holds such a number
         item = oai_items.get_item(conn, ref) if ref is not None else None
         if item is None:
             raise OaiError("idDoesNotExist", f"no item {identifier!r} in this repository")
@@ -227,7 +272,7 @@ class Provider:
     ) -> None:
         """ListRecords (``marc``: where its MARCXML records go) or ListIdentifiers (``marc`` None)."""
         if "resumptionToken" in args:
-            state = _decode_token(args["resumptionToken"])
+            state = _decode_token(self.key, args["resumptionToken"])
         else:
             state = self._new_list(conn, args)
         prefix = self._prefix(state["prefix"])
@@ -255,7 +300,7 @@ class Provider:
             token.set("completeListSize", str(state["total"]))
             if place is not None:
                 token.text = _encode_token(
-                    dict(state, kind=place[0], after=place[1], cursor=state["cursor"] + len(items))
+                    self.key, dict(state, kind=place[0], after=place[1], cursor=state["cursor"] + len(items))
                 )
 
     def _new_list(self, conn: Connection, args: dict[str, str]) -> dict[str, Any]:
@@ -265,7 +310,10 @@ class Provider:
             start, start_day = _parse_date("from", args["from"])
         if "until" in args:
             until, until_day = _parse_date("until", args["until"])
-            end = until + (timedelta(days=1) if until_day else timedelta(seconds=1))
+            try:
+                end = until + (timedelta(days=1) if until_day else timedelta(seconds=1))
+            except OverflowError:  # until the end of time: no upper bound
+                end = None
             if start is not None and start_day != until_day:
                 raise OaiError("badArgument", "from and until must have the same granularity")
             if start is not None and start > until:
@@ -384,7 +432,8 @@ def dublin_core(fields: dict[str, Any], item: Item) -> etree._Element:
     for issn in fields.get("issns") or []:
         add("identifier", f"urn:issn:{issn}")
     for link in fields.get("links") or []:
-        add("identifier", link.get("url"))
+        if linkable(link.get("url")):
+            add("identifier", link.get("url"))
     for language in fields.get("languages") or []:
         add("language", language)
     for series in fields.get("series") or []:

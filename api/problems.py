@@ -20,6 +20,7 @@ TITLES = {
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    410: "Gone",
     413: "Upload too large",
     415: "Unsupported media type",
     422: "Invalid request",
@@ -39,19 +40,33 @@ class Problem(Exception):
         self.extra = extra
 
 
+def instance(request: Request) -> str:
+    """The request the problem occurred on, as the route it matched (``/api/v1/jobs/{job_id}``):
+    never the raw path, which is the caller's text (a 404 would echo whatever was asked for)."""
+    route = request.scope.get("route")
+    return str(getattr(route, "path", None) or "about:blank")
+
+
 def problem_response(
-    status: int, detail: str, request: Request, title: str | None = None, **extra: Any
+    status: int,
+    detail: str,
+    request: Request,
+    title: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
 ) -> JSONResponse:
     body = {
         "type": "about:blank",
         "title": title or TITLES.get(status, "Error"),
         "status": status,
         "detail": detail,
-        "instance": request.url.path,
+        "instance": instance(request),
         **extra,
     }
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers or None)
 
 
 def install(app: FastAPI) -> None:
@@ -61,7 +76,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem_response(exc.status_code, str(exc.detail), request)
+        # its headers kept: a 405's Allow, say
+        return problem_response(exc.status_code, str(exc.detail), request, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -158,9 +158,10 @@ def bind_datetime(conn: Any, value: datetime) -> Any:
 
 
 def allocate_ids(conn: Any, table: str, count: int) -> list[int]:
-    """``count`` new ids for rows of ``table`` that the caller inserts with explicit ids, in one
-    statement: PostgreSQL draws them from the table's sequence; SQLite (a single writer, whose
-    transaction holds the write lock) continues after the largest id, as it would itself."""
+    """``count`` new ids for rows of ``table`` that the caller inserts with explicit ids, never one
+    given before, even to a row deleted since: PostgreSQL draws them from the table's sequence;
+    SQLite (a single writer, whose transaction holds the write lock) from ``id_counter``, the highest
+    id ever given (or the largest id in the table, should a row have been written by another path)."""
     if count <= 0:
         return []
     if conn.dialect.name == "postgresql":
@@ -168,8 +169,16 @@ def allocate_ids(conn: Any, table: str, count: int) -> list[int]:
             f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s)", (count,)
         )
         return [r[0] for r in rows]
-    start = conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar_one()
-    return list(range(start + 1, start + 1 + count))
+    highest = f"(SELECT coalesce(max(id), 0) FROM {table})"
+    conn.exec_driver_sql(
+        f"INSERT INTO id_counter (name, last_id) VALUES (?, {highest}) ON CONFLICT (name) DO NOTHING",
+        (table,),
+    )
+    end = conn.exec_driver_sql(
+        f"UPDATE id_counter SET last_id = max(last_id, {highest}) + ? WHERE name = ? RETURNING last_id",
+        (count, table),
+    ).scalar_one()
+    return list(range(end - count + 1, end + 1))
 
 
 def rows_in(conn: Any, sql: str, values: Any, before: tuple[Any, ...] = (), chunk: int = 900) -> list[Any]:

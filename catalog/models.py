@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Column,
     DateTime,
     ForeignKey,
@@ -134,6 +135,16 @@ class UnionTombstone(SQLModel, table=True):
 
     id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     deleted_at: datetime = _when(index=True)
+
+
+class IdCounter(SQLModel, table=True):
+    """The highest id ever given to a row of a table that gets explicit ids (SQLite only; see
+    :func:`catalog.db.allocate_ids`): ids, and so permalinks and OAI identifiers, are never reused."""
+
+    __tablename__ = "id_counter"
+
+    name: str = Field(primary_key=True, max_length=64)
+    last_id: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 class UnionRecord(SQLModel, table=True):

@@ -12,6 +12,7 @@ from pymarc import Field, Record
 from catalog import holdings, marc_fields
 from catalog.dedup.keys import blocking_keys
 from catalog.holdings import HoldingsProfile
+from catalog.links import fields_link_warnings
 from catalog.pickling import by_constructor
 from catalog.search.rows import document, index_rows
 from catalog.text import fold
@@ -130,6 +131,7 @@ def prepare(
     else:
         fields, keys, title_key = mapped.fields, mapped.keys, mapped.title_key
     notes = list(warnings or [])
+    notes += fields_link_warnings(fields, "" if mapped is None else mapped.fields_json)
     if not fields.get("title"):
         notes.append("no title (245 $a)")
     title = marc_fields.display_title(fields)

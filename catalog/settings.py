@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
@@ -28,6 +30,11 @@ class Settings(BaseSettings):
     meili_key: str | None = Field(default=None, description="Meilisearch API key.")
     meili_index: str = Field(default="union_records", description="Name of the Meilisearch index.")
     admin_token: str | None = Field(default=None, description="Token that manages libraries and tokens.")
+    secret_key: str | None = Field(
+        default=None,
+        description="Signs OAI-PMH resumption tokens and librarian sessions; default: a random key "
+        "generated once and kept in data_dir/secret.key.",
+    )
     max_upload_bytes: int = Field(default=2 * 1024**3, gt=0, description="Largest accepted upload.")
     ingest_batch_size: int = Field(default=2000, ge=1, le=100_000, description="Records written per batch.")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS.")
@@ -52,7 +59,7 @@ class Settings(BaseSettings):
         default=15, ge=0, description="How often the service looks for libraries due a harvest (0 = never)."
     )
 
-    @field_validator("database_url", "meili_url", "meili_key", "admin_token", mode="before")
+    @field_validator("database_url", "meili_url", "meili_key", "admin_token", "secret_key", mode="before")
     @classmethod
     def _empty_is_absent(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
@@ -83,6 +90,30 @@ class Settings(BaseSettings):
     @property
     def uploads_dir(self) -> Path:
         return self.data_dir / "uploads"
+
+    def signing_key(self) -> bytes:
+        """The key that signs what the service hands out and must get back unchanged: the configured
+        ``secret_key``, or one generated on first use and kept (readable by the owner only) in
+        ``data_dir/secret.key``, so that it survives restarts."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        path = self.data_dir / "secret.key"
+        try:
+            return path.read_bytes().strip()
+        except FileNotFoundError:
+            pass
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".secret.key.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+        try:  # whole or not at all: a process that made it first wins, and all use its key
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+        return path.read_bytes().strip()
 
 
 @lru_cache(maxsize=1)

@@ -14,9 +14,11 @@ from pymarc import Record
 from pymarc.exceptions import BadSubfieldCodeWarning
 
 from harvest.chunked import ByteWindow
-from harvest.incoming import Incoming
+from harvest.incoming import MAX_RECORD_BYTES, Incoming, oversized
 
 END_OF_RECORD = b"\x1d"
+MAX_RECORD = MAX_RECORD_BYTES["iso2709"]
+_FILLER = re.compile(rb"[\r\n\t \x00\x1a]*")
 _ESC = 0x1B
 
 
@@ -25,23 +27,39 @@ def split_records(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
 
     The leader's record length is trusted when the byte at that length ends a record; otherwise the
     record runs to the next end-of-record byte (0x1D), which is where exports that miscount lengths
-    or contain multibyte text still put it.
+    or contain multibyte text still put it. A record with no end-of-record byte within
+    :data:`MAX_RECORD` bytes is given as its first ``MAX_RECORD + 1`` bytes (longer than any record
+    can be: :func:`split` rejects it), and the rest of it, up to the next end-of-record byte, skipped.
     """
     window = ByteWindow(stream)
+    skipping = False
     while window.fill():
         buffer, eof, offset = window.data, window.eof, window.offset
         start = 0
+        if skipping:  # the rest of an oversized record
+            terminator = buffer.find(END_OF_RECORD)
+            if terminator == -1:
+                window.consume(len(buffer))
+                continue
+            start, skipping = terminator + 1, False
         while start < len(buffer):
             # Skip filler between records (newlines, spaces, NULs some exporters put there).
-            while start < len(buffer) and buffer[start] in b"\r\n\t \x00\x1a":
-                start += 1
+            start = _FILLER.match(buffer, start).end()  # type: ignore[union-attr]
             if start >= len(buffer):
                 break
             length_field = buffer[start : start + 5]
             length = int(length_field) if len(length_field) == 5 and length_field.isdigit() else 0
             end = start + length
             if not (length >= 24 and end <= len(buffer) and buffer[end - 1 : end] == END_OF_RECORD):
-                terminator = buffer.find(END_OF_RECORD, start)
+                terminator = buffer.find(END_OF_RECORD, start, start + MAX_RECORD)
+                if terminator == -1 and len(buffer) - start > MAX_RECORD:
+                    yield offset + start, buffer[start : start + MAX_RECORD + 1]
+                    terminator = buffer.find(END_OF_RECORD, start + MAX_RECORD)
+                    if terminator == -1:
+                        skipping, start = True, len(buffer)
+                        break
+                    start = terminator + 1
+                    continue
                 if terminator == -1 and not eof:
                     break  # the record goes on in the next chunk
                 end = len(buffer) if terminator == -1 else terminator + 1
@@ -176,7 +194,10 @@ def _describe(exc: Exception) -> str:
 def split(stream: BinaryIO) -> Iterator[Incoming]:
     """The records of ``stream``, not yet decoded."""
     for number, (offset, raw) in enumerate(split_records(stream), start=1):
-        yield Incoming(number=number, offset=offset, raw=raw, raw_format="iso2709")
+        if len(raw) > MAX_RECORD:
+            yield oversized(number, offset, raw, "iso2709")
+        else:
+            yield Incoming(number=number, offset=offset, raw=raw, raw_format="iso2709")
 
 
 def decode_item(item: Incoming) -> Incoming:

@@ -15,11 +15,15 @@ from typing import Any, BinaryIO
 from pymarc import Field, Indicators, Record, Subfield
 
 from harvest.chunked import TextWindow
-from harvest.incoming import Incoming
+from harvest.incoming import MAX_RECORD_BYTES, Incoming, oversized
 
 _DECODER = json.JSONDecoder()
 _NEXT_RECORD = re.compile(r'\{\s*"(?:leader|fields)"')
 _SKIP = " \t\r\n,"
+# Characters, not bytes: the window holds text (a character is at least one byte, so no record of
+# MAX_RECORD_BYTES bytes is longer).
+MAX_RECORD = MAX_RECORD_BYTES["marcjson"]
+TOO_DEEP = "the record nests arrays or objects too deeply to be MARC-in-JSON"
 
 
 def record_from_dict(obj: Any) -> Record:
@@ -60,6 +64,8 @@ def decode_item(item: Incoming) -> Incoming:
         item.record = record_from_dict(json.loads(item.raw))
     except ValueError as exc:
         item.error = str(exc)
+    except RecursionError:
+        item.error = TOO_DEEP
     return item
 
 
@@ -68,9 +74,18 @@ def split(stream: BinaryIO) -> Iterator[Incoming]:
     window = TextWindow(stream)
     number = 0
     started = False
+    skipping = False  # the rest of an oversized record, up to the next record's start
     while window.fill():
         text, eof = window.data, window.eof
         pos = 0
+        if skipping:
+            nxt = _NEXT_RECORD.search(text)
+            if nxt is None:
+                if eof:
+                    return
+                window.consume(max(0, len(text) - 16))  # a record's start may straddle chunks
+                continue
+            pos, skipping = nxt.start(), False
         if not started:
             pos = len(text) - len(text.lstrip("\ufeff \t\r\n"))
             if pos < len(text) and text[pos] == "[":
@@ -84,8 +99,25 @@ def split(stream: BinaryIO) -> Iterator[Incoming]:
                 break
             try:
                 _obj, end = _DECODER.raw_decode(text, pos)
-            except json.JSONDecodeError as exc:
-                if not eof and exc.pos >= len(text) - 1:
+            except (json.JSONDecodeError, RecursionError) as exc:
+                error = (
+                    f"not valid JSON: {exc.msg} (column {exc.colno})"
+                    if isinstance(exc, json.JSONDecodeError)
+                    else TOO_DEEP
+                )
+                unfinished = isinstance(exc, json.JSONDecodeError) and exc.pos >= len(text) - 1
+                if not eof and len(text) - pos > MAX_RECORD:  # never a whole record: skipped
+                    number += 1
+                    yield oversized(
+                        number, window.offset_of(pos), text[pos : pos + 1024].encode(), "marcjson"
+                    )
+                    nxt = _NEXT_RECORD.search(text, pos + 1)
+                    if nxt is None:
+                        skipping, pos = True, max(pos, len(text) - 16)
+                        break
+                    pos = nxt.start()
+                    continue
+                if not eof and unfinished:
                     break  # the object goes on in the next chunk
                 nxt = _NEXT_RECORD.search(text, pos + 1)
                 if nxt is None and not eof:
@@ -97,7 +129,7 @@ def split(stream: BinaryIO) -> Iterator[Incoming]:
                     offset=window.offset_of(pos),
                     raw=text[pos:end].encode("utf-8"),
                     raw_format="marcjson",
-                    error=f"not valid JSON: {exc.msg} (column {exc.colno})",
+                    error=error,
                 )
                 pos = end
                 continue

@@ -18,13 +18,14 @@ from pymarc import Field, Indicators, Record, Subfield
 
 from catalog.light_record import LightField, LightRecord
 from harvest.chunked import ByteWindow
-from harvest.incoming import Incoming
+from harvest.incoming import MAX_RECORD_BYTES, Incoming, oversized
 
 _START = re.compile(rb"<(?:([A-Za-z_][\w.-]*):)?record(?=[\s/>])")
 _XMLNS = re.compile(rb"""xmlns(?::([A-Za-z_][\w.-]*))?\s*=\s*(["'])(.*?)\2""")
 _FIRST_CHILD = re.compile(rb"\s*(?:<!--.*?-->\s*)*<(?:[A-Za-z_][\w.-]*:)?(\w+)(?=[\s/>])", re.DOTALL)
 _ENCODING = re.compile(rb"""<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _MARC_CHILDREN = {b"leader", b"controlfield", b"datafield"}
+MAX_RECORD = MAX_RECORD_BYTES["marcxml"]
 # The control characters XML forbids.
 _INVALID_XML_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
 
@@ -187,6 +188,7 @@ def split(stream: BinaryIO) -> Iterator[Incoming]:
     namespaces: dict[bytes, bytes] = {}
     encoding: str | None = None
     first = True
+    skipping: bytes | None = None  # the closing tag that ends an oversized record being skipped
     while window.fill():
         buffer, eof, offset = window.data, window.eof, window.offset
         if first:
@@ -194,6 +196,14 @@ def split(stream: BinaryIO) -> Iterator[Incoming]:
             declared = _ENCODING.match(buffer.lstrip(b"\xef\xbb\xbf \r\n\t"))
             encoding = declared.group(1).decode("ascii") if declared else None
         pos = 0
+        if skipping is not None:
+            closed = buffer.find(skipping)
+            if closed == -1:
+                if eof:
+                    return
+                window.consume(max(0, len(buffer) - len(skipping)))  # a tag may straddle chunks
+                continue
+            pos, skipping = closed + len(skipping), None
         while True:
             match = _START.search(buffer, pos)
             if match is None:
@@ -223,6 +233,12 @@ def split(stream: BinaryIO) -> Iterator[Incoming]:
                         error="record element is not closed before the end of the file",
                     )
                     keep = len(buffer)
+                elif len(buffer) - match.start() > MAX_RECORD:
+                    number += 1
+                    yield oversized(number, offset + match.start(), buffer[match.start() :], "marcxml")
+                    prefix = match.group(1)
+                    skipping = b"</" + (prefix + b":" if prefix else b"") + b"record"
+                    keep = len(buffer) - len(skipping)
                 else:
                     keep = match.start()
                 break

@@ -26,7 +26,7 @@ from ..deps import (
 )
 from ..problems import Problem, errors
 from ..schemas.jobs import HarvestQueued, Job, JobStatus, Rejections, UploadAccepted
-from ..uploads import accept_upload
+from ..uploads import queue_upload, receive
 from ..worker import HarvestTask
 
 router = APIRouter(prefix=API)
@@ -68,7 +68,7 @@ async def upload(
             fmt = sources.normalise_format(format)
         except Exception as exc:
             raise Problem(422, str(exc)) from None
-    job_id = await accept_upload(catalogue, settings, worker, lib.code, mode, fmt, request=request)
+    job_id = queue_upload(catalogue, worker, lib.code, mode, fmt, await receive(request, settings))
     url = f"{API}/jobs/{job_id}"
     response.headers["Location"] = url
     return {"job_id": job_id, "status": "queued", "url": url}

@@ -14,7 +14,7 @@ from catalog.lookup import holdings_of
 from catalog.models import Holding, Library, SourceRecord, UnionRecord
 
 from .. import exports
-from ..deps import API, RecordId, SessionDep, library_or_404
+from ..deps import API, RecordId, SessionDep, library_or_404, union_record_missing
 from ..members import union_members
 from ..problems import Problem, errors
 from ..schemas.records import Explanation, SourceRecordAnswer, UnionRecordAnswer
@@ -24,12 +24,12 @@ _DOWNLOADS = {200: {"content": {media: {} for media in exports.FORMATS.values()}
 HOLDING_FIELDS = ("call_number", "location", "sublocation", "barcode", "copies", "item_type", "status")
 
 
-@router.get("/records/{record_id}", response_model=UnionRecordAnswer, responses=errors(404, 422))
+@router.get("/records/{record_id}", response_model=UnionRecordAnswer, responses=errors(404, 410, 422))
 def union_record(record_id: RecordId, db: SessionDep) -> dict[str, Any]:
     """A union record: its description, its member records, and per library the holdings."""
     union = db.get(UnionRecord, record_id)
     if union is None:
-        raise Problem(404, f"no union record {record_id}")
+        raise union_record_missing(db, record_id)
     [held] = holdings_of(db.connection(), [record_id]) or [{"libraries": []}]
     return {
         "id": union.id,
@@ -45,7 +45,7 @@ def union_record(record_id: RecordId, db: SessionDep) -> dict[str, Any]:
     }
 
 
-@router.get("/records/{record_id}/explain", response_model=Explanation, responses=errors(404, 422))
+@router.get("/records/{record_id}/explain", response_model=Explanation, responses=errors(404, 410, 422))
 def union_record_explain(record_id: RecordId, db: SessionDep) -> dict[str, Any]:
     """Why the union record holds these records: every decision about its members, with the rule
     and the reason (merged, or kept apart)."""
@@ -53,14 +53,14 @@ def union_record_explain(record_id: RecordId, db: SessionDep) -> dict[str, Any]:
 
     try:
         return explain(db.connection(), record_id)
-    except UnknownUnionRecord as exc:
-        raise Problem(404, str(exc)) from None
+    except UnknownUnionRecord:
+        raise union_record_missing(db, record_id) from None
 
 
 @router.get(
     "/records/{record_id}/export",
     response_class=Response,
-    responses={**_DOWNLOADS, **errors(404, 422)},
+    responses={**_DOWNLOADS, **errors(404, 410, 422)},
 )
 def union_record_export(
     record_id: RecordId, db: SessionDep, format: Annotated[str, Query(max_length=20)] = "marcxml"
@@ -72,7 +72,7 @@ def union_record_export(
     except exports.ExportError as exc:
         raise Problem(422, str(exc)) from None
     if data is None:
-        raise Problem(404, f"no union record {record_id}")
+        raise union_record_missing(db, record_id)
     return Response(data, media_type=exports.FORMATS[fmt], headers=_download(f"union-{record_id}", fmt))
 
 

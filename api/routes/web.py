@@ -4,7 +4,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
@@ -13,13 +13,23 @@ from sqlmodel import Session
 from catalog import jobs as job_records
 from catalog import tokens
 from catalog.libraries import UnknownLibrary, get_library, library_dict, library_stats, list_libraries
+from catalog.links import linkable
 from catalog.lookup import holdings_of, other_editions
 from catalog.models import UnionRecord
 from catalog.search.errors import QueryError
 from catalog.search.facets import COUNTED, Kind
 from catalog.search.query import MAX_QUERY_INPUT, MAX_QUERY_LENGTH, SORTS
 
-from ..deps import EngineDep, NamesDep, SearchDep, SettingsDep, WorkerDep, owned_job
+from ..deps import (
+    MAX_ID,
+    EngineDep,
+    NamesDep,
+    SearchDep,
+    SettingsDep,
+    WorkerDep,
+    owned_job,
+    union_record_missing,
+)
 from ..i18n import LANGUAGES, translator
 from ..labels import (
     facet_value_label,
@@ -32,7 +42,8 @@ from ..labels import (
 from ..members import union_members
 from ..problems import Problem
 from ..search_params import SearchParams, problem_text
-from ..uploads import accept_upload
+from ..sessions import COOKIE, LIFETIME_S, Sessions
+from ..uploads import queue_upload, receive
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
 TEMPLATES.env.globals.update(
@@ -42,8 +53,8 @@ TEMPLATES.env.globals.update(
     status_name=status_name,
     job_status_name=job_status_name,
     number=number,
+    linkable=linkable,
 )
-COOKIE = "unioncat_token"
 PER_PAGE = 20
 FACET_VALUES_SHOWN = 10
 
@@ -145,10 +156,12 @@ def home(
 def record(request: Request, catalogue: EngineDep, record_id: int, lang: str | None = None) -> HTMLResponse:
     language = _lang(request, lang)
     with Session(catalogue) as db:
-        union = db.get(UnionRecord, record_id) if 0 < record_id < 2**31 else None
+        union = db.get(UnionRecord, record_id) if 0 < record_id <= MAX_ID else None
         if union is None:
-            return render(request, "search.html", language, 404, q="", sort="relevance", sorts=SORTS,
-                          facets={}, selected={}, result=None, error=translator(language)("not_found"),
+            missing = union_record_missing(db, record_id)
+            message = translator(language)("gone" if missing.status == 410 else "not_found")
+            return render(request, "search.html", language, missing.status, q="", sort="relevance",
+                          sorts=SORTS, facets={}, selected={}, result=None, error=message,
                           page=1, per_page=20, page_url=lambda n: "/", library_names={}, plain_url=None,
                           plain_query=None, suggestion_url=None)  # fmt: skip
         conn = db.connection()
@@ -174,9 +187,10 @@ def record(request: Request, catalogue: EngineDep, record_id: int, lang: str | N
 @router.get("/records/{record_id}/citation.ris")
 def citation(catalogue: EngineDep, record_id: int) -> Response:
     with Session(catalogue) as db:
-        union = db.get(UnionRecord, record_id) if 0 < record_id < 2**31 else None
-    if union is None:
-        return PlainTextResponse("not found", status_code=404)
+        union = db.get(UnionRecord, record_id) if 0 < record_id <= MAX_ID else None
+        if union is None:
+            missing = union_record_missing(db, record_id)
+            return PlainTextResponse(missing.detail, status_code=missing.status)
     f = union.fields or {}
     kind = {"book": "BOOK", "serial": "JOUR", "score": "MUSIC", "music recording": "MUSIC", "map": "MAP",
             "video": "VIDEO"}.get(f.get("material_type") or "", "GEN")  # fmt: skip
@@ -189,7 +203,7 @@ def citation(catalogue: EngineDep, record_id: int) -> Response:
             lines.append(f"{tag}  - {f[key]}")
     lines += [f"SN  - {isbn}" for isbn in f.get("isbns", [])]
     lines += [f"KW  - {s}" for s in f.get("subjects", [])]
-    lines += [f"UR  - {link['url']}" for link in f.get("links", [])[:3]]
+    lines += [f"UR  - {link['url']}" for link in f.get("links", []) if linkable(link.get("url"))][:3]
     lines.append("ER  - ")
     return Response(
         "\r\n".join(lines) + "\r\n",
@@ -218,9 +232,23 @@ def library_page(request: Request, catalogue: EngineDep, code: str, lang: str | 
     return render(request, "library.html", language, lib=_Obj(data))
 
 
+def same_origin(request: Request) -> bool:
+    """Whether a form was posted from our own pages: its Origin (or, without one, its Referer) is
+    this site; a request with neither (not a browser's) passes, the session cookie still rules."""
+    origin = request.headers.get("origin") or request.headers.get("referer")
+    if not origin:
+        return True
+    own = f"{request.url.scheme}://{request.url.netloc}"
+    return origin == own or origin.startswith(own + "/")
+
+
+def _sessions(request: Request) -> Sessions:
+    return request.app.state.sessions  # type: ignore[no-any-return]
+
+
 def signed_in(request: Request, catalogue: EngineDep) -> tokens.Principal | None:
     """The library whose token the librarian signed in with (only a library's token signs in)."""
-    token = request.cookies.get(COOKIE)
+    token = _sessions(request).token(request.cookies.get(COOKIE))
     if not token:
         return None
     with Session(catalogue) as db:
@@ -252,33 +280,64 @@ def librarian(
 
 @router.post("/librarian/login")
 def login(
-    catalogue: EngineDep, token: Annotated[str, Form(max_length=200)], lang: str | None = None
+    request: Request,
+    catalogue: EngineDep,
+    token: Annotated[str, Form(max_length=200)],
+    lang: str | None = None,
 ) -> RedirectResponse:
     with Session(catalogue) as db:
         principal = tokens.authenticate(db, token.strip(), None)
     if principal is None or principal.library_code is None:
         return RedirectResponse(f"/librarian?lang={lang or 'vi'}&error=token", status_code=303)
     response = RedirectResponse(f"/librarian?lang={lang or 'vi'}", status_code=303)
-    response.set_cookie(COOKIE, token.strip(), httponly=True, samesite="strict", max_age=8 * 3600)
+    response.set_cookie(
+        COOKIE,
+        _sessions(request).start(token.strip()),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        max_age=LIFETIME_S,
+    )
     return response
 
 
 @router.get("/librarian/logout")
-def logout(lang: str | None = None) -> RedirectResponse:
+def logout(request: Request, lang: str | None = None) -> RedirectResponse:
+    _sessions(request).end(request.cookies.get(COOKIE))  # ended here, not only forgotten by the browser
     response = RedirectResponse(f"/librarian?lang={lang or 'vi'}", status_code=303)
     response.delete_cookie(COOKIE)
     return response
 
 
-@router.post("/librarian/upload")
-async def librarian_upload(catalogue: EngineDep, settings: SettingsDep, worker: WorkerDep, who: LibrarianDep,
-                           file: UploadFile, mode: Annotated[str, Form()] = "update",
-                           lang: str | None = None) -> RedirectResponse:  # fmt: skip
+@router.post("/librarian/upload", response_model=None)
+async def librarian_upload(request: Request, catalogue: EngineDep, settings: SettingsDep, worker: WorkerDep,
+                           who: LibrarianDep, lang: str | None = None) -> Response:  # fmt: skip
+    """The librarian's upload form: the session is checked before a byte of the body is read (the
+    form is read here, not by the framework, which would spool all of it first)."""
+    language = _lang(request, lang)
     code = who.library_code if who else None
-    if code is None or mode not in ("update", "snapshot", "delete"):
-        return RedirectResponse(f"/librarian?lang={lang or 'vi'}&error=token", status_code=303)
-    job_id = await accept_upload(catalogue, settings, worker, code, mode, "auto", file=file)
-    return RedirectResponse(f"/librarian/jobs/{job_id}?lang={lang or 'vi'}", status_code=303)
+    if code is None:
+        return RedirectResponse(f"/librarian?lang={language}&error=token", status_code=303)
+    if not same_origin(request):  # a form posted from another site with the librarian's cookie
+        return render(request, "librarian.html", language, 403, who=code, jobs=[], error="cross-site upload")
+    try:
+        received = await receive(request, settings, multipart_only=True)
+    except Problem as exc:
+        return render(request, "librarian.html", language, exc.status, who=code, jobs=[], error=exc.detail)
+    mode = received.fields.get("mode", "update")
+    if mode not in ("update", "snapshot", "delete"):
+        received.discard()
+        return render(
+            request,
+            "librarian.html",
+            language,
+            422,
+            who=code,
+            jobs=[],
+            error=f"unknown mode {mode[:20]!r}: update, snapshot or delete",
+        )
+    job_id = queue_upload(catalogue, worker, code, mode, "auto", received)
+    return RedirectResponse(f"/librarian/jobs/{job_id}?lang={language}", status_code=303)
 
 
 @router.get("/librarian/jobs/{job_id}", response_class=HTMLResponse)

@@ -27,7 +27,9 @@ class LibraryChange(BaseModel):
     oai_base_url: StrictStr | None = Field(None, max_length=500)
     oai_metadata_prefix: StrictStr | None = Field(None, max_length=64)
     oai_set: StrictStr | None = Field(None, max_length=200)
-    harvest_interval_hours: StrictInt | None = Field(None, ge=1)
+    harvest_interval_hours: StrictInt | None = Field(
+        None, ge=1, le=24 * 366, description="Hours between harvests (at most a year)"
+    )
 
     def values(self) -> dict[str, Any]:
         """The settings the request gave (null included: it clears a setting)."""

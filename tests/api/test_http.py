@@ -99,8 +99,11 @@ def test_authorisation_matrix(client: TestClient) -> None:
     assert (
         client.post("/api/v1/libraries/HUST-LIB/uploads", content=data, headers=_admin()).status_code == 202
     )
-    # another library's job is not visible
-    _problem(client.get(accepted.headers["location"], headers={"Authorization": f"Bearer {hust}"}), 403)
+    # another library's job is not visible, nor whose it is
+    hidden = _problem(
+        client.get(accepted.headers["location"], headers={"Authorization": f"Bearer {hust}"}), 404
+    )
+    assert "VNU-LIC" not in json.dumps(hidden)
     # a revoked token is refused
     tokens = client.get("/api/v1/tokens", headers=_admin()).json()
     vnu_token = next(t for t in tokens if t["library"] == "VNU-LIC")

@@ -56,3 +56,13 @@ def test_invalid_values_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, 
     monkeypatch.setenv(f"UNIONCAT_{name}", value)
     with pytest.raises(ValidationError):
         Settings()
+
+
+def test_the_signing_key_is_generated_once_kept_private_and_a_configured_one_wins(tmp_path: Path) -> None:
+    first = Settings(data_dir=tmp_path / "data").signing_key()
+    assert len(first) == 64
+    assert Settings(data_dir=tmp_path / "data").signing_key() == first  # survives a restart
+    assert (tmp_path / "data" / "secret.key").stat().st_mode & 0o077 == 0
+    assert [p.name for p in (tmp_path / "data").iterdir()] == ["secret.key"]
+    assert Settings(data_dir=tmp_path / "data", secret_key="configured").signing_key() == b"configured"
+    assert Settings(data_dir=tmp_path / "other").signing_key() != first
