@@ -84,7 +84,7 @@ def test_ids_continue_after_the_highest_ever_given_on_every_engine(engine) -> No
 
 def test_an_existing_catalogue_keeps_its_deleted_ids_through_the_migration(tmp_path: Path) -> None:
     engine = db.make_engine(f"sqlite:///{tmp_path / 'catalogue.db'}")
-    db.upgrade(engine, "0010")
+    db.upgrade(engine, "0011")
     with writing(engine) as conn:
         for i in (1, 2, 3):
             conn.execute(
