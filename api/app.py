@@ -73,7 +73,7 @@ def create_app(
     app.state.search = search_engine
     app.state.worker = JobWorker(catalogue, settings, search_engine)
     app.state.oai = Provider(catalogue, settings)
-    app.state.sessions = Sessions(settings.signing_key())
+    app.state.sessions = Sessions(settings.signing_key(), catalogue)
     app.state.health_counts = {}
     for module in ROUTERS:
         app.include_router(module.router)

@@ -321,3 +321,19 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = _when(default_factory=utcnow)
     last_used_at: datetime | None = _when(default=None)
     revoked_at: datetime | None = _when(default=None)
+
+
+class LibrarianSession(SQLModel, table=True):
+    """A librarian signed in on the web pages with a library's token: kept in the catalogue (not in
+    one server's memory), so that every replica of the service knows it and a restart keeps it. The
+    cookie holds the session's id, of which only the SHA-256 is stored; the token behind it is
+    checked again at every request, so revoking it ends its sessions."""
+
+    __tablename__ = "librarian_session"
+
+    id_hash: str = Field(primary_key=True, max_length=64)
+    token_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("api_token.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    created_at: datetime = _when(default_factory=utcnow)
+    expires_at: datetime = _when()

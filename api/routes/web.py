@@ -246,14 +246,9 @@ def _sessions(request: Request) -> Sessions:
     return request.app.state.sessions  # type: ignore[no-any-return]
 
 
-def signed_in(request: Request, catalogue: EngineDep) -> tokens.Principal | None:
+def signed_in(request: Request) -> tokens.Principal | None:
     """The library whose token the librarian signed in with (only a library's token signs in)."""
-    token = _sessions(request).token(request.cookies.get(COOKIE))
-    if not token:
-        return None
-    with Session(catalogue) as db:
-        principal = tokens.authenticate(db, token, None)
-    return principal if principal is not None and principal.library_code else None
+    return _sessions(request).principal(request.cookies.get(COOKIE))
 
 
 LibrarianDep = Annotated[tokens.Principal | None, Depends(signed_in)]
@@ -292,7 +287,7 @@ def login(
     response = RedirectResponse(f"/librarian?lang={lang or 'vi'}", status_code=303)
     response.set_cookie(
         COOKIE,
-        _sessions(request).start(token.strip()),
+        _sessions(request).start(principal),
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",

@@ -791,6 +791,40 @@ def test_a_revoked_token_ends_its_sessions(client: TestClient) -> None:
     assert not _signed_in(client, cookie)
 
 
+def test_a_session_is_known_to_every_replica_and_outlives_a_restart(
+    client: TestClient, tmp_path: Path
+) -> None:
+    """Sessions are kept in the catalogue: a second service on the same catalogue (another replica,
+    or the same service restarted) knows the session, and a logout on one ends it on the other."""
+    from api.app import create_app
+
+    token = _library(client, "VNU-LIC")
+    cookie = _login(client, token)
+    settings = _settings(tmp_path)
+    engine = db.make_engine(settings.resolved_database_url)
+    with TestClient(create_app(engine, settings, start_worker=False)) as replica:
+        assert _signed_in(replica, cookie)
+        replica.get("/librarian/logout", cookies={"unioncat_session": cookie}, follow_redirects=False)
+    assert not _signed_in(client, cookie)
+    engine.dispose()
+
+
+@hostile("auth")
+def test_an_expired_session_is_refused(client: TestClient, tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    token = _library(client, "VNU-LIC")
+    cookie = _login(client, token)
+    engine = db.make_engine(_settings(tmp_path).resolved_database_url)
+    with db.writing(engine) as conn:
+        conn.execute(text("UPDATE librarian_session SET expires_at = '2999-01-01 00:00:00.000000'"))
+    assert _signed_in(client, cookie)
+    with db.writing(engine) as conn:
+        conn.execute(text("UPDATE librarian_session SET expires_at = '2000-01-01 00:00:00.000000'"))
+    engine.dispose()
+    assert not _signed_in(client, cookie)
+
+
 @hostile("auth")
 def test_the_session_cookie_is_secure_over_https(client: TestClient) -> None:
     token = _library(client, "VNU-LIC")
