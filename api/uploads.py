@@ -8,15 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
-from catalog import jobs as job_records
-from catalog.libraries import get_library
 from catalog.settings import Settings
 
 from .problems import Problem
-from .worker import JobWorker, Task
+from .worker import JobWorker
 
 
 async def accept_upload(
@@ -40,12 +38,8 @@ async def accept_upload(
         filename = await _receive(request, received, settings.max_upload_bytes)
     else:
         raise ValueError("an upload needs a request or a file")
-    with Session(engine) as db:
-        job_id = job_records.create_job(engine, get_library(db, code), "upload", mode, fmt, filename)
-    target = worker.upload_path(job_id)
-    received.rename(target)
-    worker.submit(Task(job_id, code, target, mode, fmt))
-    return job_id
+    # The database work runs in the thread pool, never on the event loop.
+    return await run_in_threadpool(worker.enqueue_upload, code, mode, fmt, filename, received)
 
 
 async def _receive_file(upload: Any, target: Path, limit: int) -> str:

@@ -87,29 +87,39 @@ def _writing(engine: Engine, wait_seconds: float | None) -> Iterator[Connection]
             yield conn
         return
     with engine.connect() as conn:
-        conn.exec_driver_sql(f"PRAGMA busy_timeout={int(wait_seconds * 1000)}")
+        driver = conn.connection.driver_connection  # outside SQLAlchemy's transaction
+        assert driver is not None
+        driver.execute(f"PRAGMA busy_timeout={int(wait_seconds * 1000)}")
         try:
             with conn.execution_options(sqlite_begin="IMMEDIATE").begin():
                 yield conn
         finally:
-            conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
+            driver.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
 
 
 def _id_file(engine: Engine) -> Path | None:
-    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    database = engine.url.database
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
     return Path(database).with_name(Path(database).name + "-jobids")
 
 
 def reserve_job_id(engine: Engine) -> int | None:
-    """A new job id, taken without the catalogue's write lock: on SQLite, from a small file beside
-    the catalogue (a file ingest holds the catalogue's write lock for minutes, and an upload must
-    have its job id at once); None on PostgreSQL, where the table's sequence gives it."""
+    """A new job id, taken without waiting for a writer. PostgreSQL: from the table's sequence.
+    SQLite: from a small file beside the catalogue (a file ingest holds the catalogue's write lock
+    for minutes, and an upload must have its job id at once), never below the ids in the catalogue.
+    None for an in-memory SQLite catalogue (the insert gives it)."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            return int(
+                conn.exec_driver_sql(
+                    "SELECT nextval(pg_get_serial_sequence('ingest_job', 'id'))"
+                ).scalar_one()
+            )
     path = _id_file(engine)
     if path is None:
         return None
-    with engine.connect() as conn:  # a read: never waits for the writer in WAL
+    with engine.connect() as conn:  # a read: in WAL it never waits for the writer
         floor = conn.execute(select(func.coalesce(func.max(JOB.c.id), 0))).scalar_one()
     ids = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S, isolation_level=None)
     try:
@@ -123,6 +133,45 @@ def reserve_job_id(engine: Engine) -> int | None:
     finally:
         ids.close()
     return new
+
+
+def job_exists(engine: Engine, job_id: int) -> bool:
+    with engine.connect() as conn:
+        return conn.execute(select(JOB.c.id).where(JOB.c.id == job_id)).scalar() is not None
+
+
+def pending(conn: Connection, sources: Sequence[str] = QUEUED_KINDS) -> int:
+    """How many jobs of ``sources`` are queued or running."""
+    return conn.execute(
+        select(func.count())
+        .select_from(JOB)
+        .where(JOB.c.status.in_((JobStatus.QUEUED.value, JobStatus.RUNNING.value)), JOB.c.source.in_(sources))
+    ).scalar_one()
+
+
+def waiting_job(conn: Connection, library_id: int, source: str) -> int | None:
+    """A queued or running job of ``source`` for the library, if there is one."""
+    return conn.execute(
+        select(JOB.c.id).where(
+            JOB.c.library_id == library_id,
+            JOB.c.source == source,
+            JOB.c.status.in_((JobStatus.QUEUED.value, JobStatus.RUNNING.value)),
+        )
+    ).scalar()
+
+
+def job_row(conn: Connection, job_id: int) -> dict[str, Any] | None:
+    """The job's row with its library's code (None for a job of the whole catalogue)."""
+    row = (
+        conn.execute(
+            select(JOB, Library.code.label("library_code"))  # type: ignore[attr-defined]
+            .outerjoin(Library, Library.id == JOB.c.library_id)
+            .where(JOB.c.id == job_id)
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row is not None else None
 
 
 def _transition(
