@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -33,6 +34,12 @@ def _serve(application: Any, settings: Settings, host: str, port: int) -> None:
     beside it and is stopped with it (production runs its workers apart)."""
     import uvicorn
 
+    def stopped(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    # uvicorn raises the signal that stopped it once it has shut down: as an exception, so that the
+    # worker is stopped too (the default action would end this process at once).
+    signal.signal(signal.SIGTERM, stopped)
     process = start_worker_process(settings) if settings.serve_worker else None
     if process is not None:
         err.print(
