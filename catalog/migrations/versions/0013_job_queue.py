@@ -67,12 +67,12 @@ def downgrade() -> None:
         "DELETE FROM job_rejection WHERE job_id IN (SELECT id FROM ingest_job WHERE library_id IS NULL)"
     )
     op.execute("DELETE FROM ingest_job WHERE library_id IS NULL")
+    columns = ("attempts", "heartbeat_at", "claimed_by", "options")
     if op.get_bind().dialect.name == "sqlite":
         _sqlite_declaration(_NULLABLE, _NOT_NULL)
+        for column in columns:  # in place (SQLite 3.35+): a rebuilt table would lose the rows referring to it
+            op.execute(f"ALTER TABLE ingest_job DROP COLUMN {column}")
     else:
         op.alter_column("ingest_job", "library_id", existing_type=sa.Integer(), nullable=False)
-    with op.batch_alter_table("ingest_job") as batch_op:
-        batch_op.drop_column("attempts")
-        batch_op.drop_column("heartbeat_at")
-        batch_op.drop_column("claimed_by")
-        batch_op.drop_column("options")
+        for column in columns:
+            op.drop_column("ingest_job", column)
