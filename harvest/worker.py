@@ -106,10 +106,20 @@ class Worker:
                 self._harvest(job_id, row)
             else:
                 self._catalogue_job(job_id, kind)
-        except IngestError as exc:  # recorded failed by the runner, with the reason
+        except IngestError as exc:  # recorded failed by the runner, with the reason (or here, below)
             log.info("job %s failed: %s", job_id, exc)
-        except Exception:  # recorded failed by the runner; the worker goes on with the next job
+            self._fail_if_running(job_id, str(exc))
+        except Exception as exc:  # the worker goes on with the next job
             log.exception("job %s failed", job_id)
+            self._fail_if_running(job_id, f"{kind} could not run: {exc}")
+
+    def _fail_if_running(self, job_id: int, reason: str) -> None:
+        """A job that failed before the runner took it (its library has no OAI-PMH URL any more, say)
+        is recorded failed here; one the runner recorded keeps its reason."""
+        with self.engine.connect() as conn:
+            row = jobs.job_row(conn, job_id)
+        if row is not None and row["status"] == "running":
+            jobs.fail(self.engine, job_id, reason)
 
     def _upload(self, job_id: int, row: dict[str, Any]) -> None:
         path: Path = upload_path(self.settings.uploads_dir, job_id)

@@ -70,7 +70,21 @@ def start_worker_process(settings: Settings) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     env["UNIONCAT_DATA_DIR"] = str(Path(settings.data_dir).resolve())
     env["UNIONCAT_DATABASE_URL"] = settings.resolved_database_url
-    return subprocess.Popen(WORKER_COMMAND, env=env)
+    return subprocess.Popen(WORKER_COMMAND, env=env, preexec_fn=_beside_the_server)
+
+
+# The worker beside the server yields the processor to it: a search waits for no ingest batch.
+WORKER_NICENESS = 10
+
+
+def _beside_the_server() -> None:
+    """The worker runs at a lower priority than the server; on Linux it is sent SIGTERM when the
+    server that started it ends, even by kill -9."""
+    os.nice(WORKER_NICENESS)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def stop_worker_process(process: subprocess.Popen[bytes], wait_seconds: float = 30) -> None:

@@ -30,7 +30,7 @@ from catalog.libraries import add_library, get_library
 from catalog.models import IngestJob, SourceRecord
 from catalog.settings import Settings
 from harvest.ingest import FileIngest
-from harvest.queue import enqueue_upload, pending_upload, upload_path
+from harvest.queue import enqueue_harvest, enqueue_upload, pending_upload, upload_path
 from harvest.runner import run_job
 from harvest.worker import VANISHED, Worker
 from tests.conftest import ROOT, VIETNAMESE, _pg_database
@@ -245,6 +245,22 @@ def test_a_job_whose_upload_vanished_fails_with_the_reason(sqlite_engine: Engine
     assert failed["finished_at"] is not None
 
 
+def test_a_queued_harvest_that_cannot_start_fails_with_the_reason(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    """A harvest queued for a library whose OAI-PMH URL was removed since: failed, not left running."""
+    engine = sqlite_engine
+    _libraries(engine, "LIB-A")
+    with Session(engine) as session:
+        job_id = enqueue_harvest(engine, get_library(session, "LIB-A"))
+        assert job_id is not None
+        assert enqueue_harvest(engine, get_library(session, "LIB-A")) is None  # one is waiting already
+    settings = Settings(data_dir=tmp_path / "data", harvest_check_minutes=0)
+    assert Worker(engine, settings, None).run_once() == job_id
+    failed = _job(engine, job_id)
+    assert failed["status"] == "failed" and "has no OAI-PMH base URL" in failed["error"]
+
+
 # ------------------------------------------------------------------------------ readers and writers
 def test_uploads_searches_and_lookups_answer_while_a_job_holds_the_write_lock(
     sqlite_engine: Engine, tmp_path: Path
@@ -320,6 +336,7 @@ def test_serve_starts_its_worker_and_stops_it(tmp_path: Path) -> None:
     import socket
     import urllib.request
 
+    from api.cli.worker import WORKER_NICENESS
     from tests.conftest import descendants, unioncat_command, wait_gone
 
     with socket.socket() as sock:
@@ -362,6 +379,8 @@ def test_serve_starts_its_worker_and_stops_it(tmp_path: Path) -> None:
                 time.sleep(0.2)
         workers = descendants(proc.pid)
         assert len(workers) == 1 and b"worker" in Path(f"/proc/{workers[0]}/cmdline").read_bytes()
+        niceness = int(Path(f"/proc/{workers[0]}/stat").read_text().rsplit(")", 1)[1].split()[16])
+        assert niceness == min(19, os.nice(0) + WORKER_NICENESS)  # it yields the processor to the server
         upload = finished(call("POST", "/api/v1/libraries/LIB-A/uploads", VIETNAMESE.read_bytes())["url"])
         assert (upload["status"], upload["added"]) == ("succeeded", 529)
         reindex = finished(call("POST", "/api/v1/admin/reindex")["url"])
