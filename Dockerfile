@@ -24,7 +24,8 @@ RUN pip install -c constraints.txt .
 
 USER unioncat
 EXPOSE 8000
-# `serve` applies pending migrations before it listens; uploads are ingested by its job worker.
+# `serve` applies pending migrations before it listens, and starts a job worker beside it unless
+# UNIONCAT_SERVE_WORKER=false (the compose file runs `unioncat worker` services apart instead).
 CMD ["unioncat", "serve", "--host", "0.0.0.0", "--port", "8000"]
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4).status == 200 else 1)"

@@ -38,7 +38,8 @@ def create_app(
     engine: Engine | None = None, settings: Settings | None = None, start_worker: bool = True
 ) -> FastAPI:
     """The application on ``engine`` (by default the configured catalogue, migrated to the current
-    schema) with ``settings``; ``start_worker``: run queued jobs in the background."""
+    schema) with ``settings``; ``start_worker``: run queued jobs in a thread of this process (tests,
+    embedding; ``unioncat serve`` runs them in a worker process beside the server instead)."""
     settings = settings or get_settings()
 
     @asynccontextmanager

@@ -16,16 +16,13 @@ from pathlib import Path
 from typing import IO
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 from python_multipart.multipart import MultipartParseError, MultipartParser, parse_options_header
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
-from catalog import jobs as job_records
-from catalog.libraries import get_library
 from catalog.settings import Settings
 
 from .problems import Problem
-from .worker import JobWorker, Task
+from .worker import JobWorker
 
 INCOMING = "incoming-"
 # What a multipart body may hold besides its file: boundaries, part headers, small form fields.
@@ -198,19 +195,13 @@ class _Form:
             self.fields[self._name] = self._value.decode("utf-8", "replace")
 
 
-def queue_upload(
-    engine: Engine, worker: JobWorker, code: str, mode: str, fmt: str, received: Received
-) -> int:
-    """Record the job of an upload on disk and queue it for the worker; the job id."""
+async def queue_upload(worker: JobWorker, code: str, mode: str, fmt: str, received: Received) -> int:
+    """Queue the job of an upload on disk (see :mod:`harvest.queue`); the job id, at once. The
+    database work runs in the thread pool, never on the event loop."""
     try:
-        with Session(engine) as db:
-            job_id = job_records.create_job(
-                engine, get_library(db, code), "upload", mode, fmt, received.filename
-            )
-        target = worker.upload_path(job_id)
-        received.path.rename(target)
+        return await run_in_threadpool(
+            worker.enqueue_upload, code, mode, fmt, received.filename, received.path
+        )
     except BaseException:
         received.discard()
         raise
-    worker.submit(Task(job_id, code, target, mode, fmt))
-    return job_id

@@ -89,11 +89,18 @@ class IngestJob(SQLModel, table=True):
     """One run that brought records of one library into the catalogue."""
 
     __tablename__ = "ingest_job"
-    __table_args__ = (Index("ix_ingest_job_library_created", "library_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_ingest_job_library_created", "library_id", "created_at"),
+        Index("ix_ingest_job_status_id", "status", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    library_id: int = Field(sa_column=Column(Integer, ForeignKey("library.id"), nullable=False))
-    source: str = Field(max_length=16, description="upload, oai, cli or demo")
+    library_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("library.id"), nullable=True),
+        description="None for the jobs of the whole catalogue (reindex, dedup-rebuild)",
+    )
+    source: str = Field(max_length=16, description="upload, oai, cli, demo, reindex or dedup-rebuild")
     mode: str = Field(max_length=16)
     format: str | None = Field(default=None, max_length=32)
     filename: str | None = Field(default=None, max_length=500)
@@ -111,6 +118,11 @@ class IngestJob(SQLModel, table=True):
     warnings: int = 0
     host: str | None = Field(default=None, max_length=255)
     pid: int | None = None
+    # The queue (see catalog.jobs): what a queued job needs to run, and the lease of its worker.
+    options: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    claimed_by: str | None = Field(default=None, max_length=255, description="host:pid of the worker")
+    heartbeat_at: datetime | None = _when(default=None)
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class JobRejection(SQLModel, table=True):

@@ -58,6 +58,23 @@ class Settings(BaseSettings):
     harvest_check_minutes: int = Field(
         default=15, ge=0, description="How often the service looks for libraries due a harvest (0 = never)."
     )
+    serve_worker: bool = Field(
+        default=True,
+        description="'unioncat serve' starts one 'unioncat worker' process beside it (false where workers "
+        "run apart, as in production).",
+    )
+    worker_poll_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="How often an idle worker looks for a queued job."
+    )
+    job_lease_seconds: int = Field(
+        default=120,
+        ge=10,
+        description="A running job whose worker has not renewed its lease for this long is taken as "
+        "interrupted (its worker died) and queued again (PostgreSQL; workers renew it every quarter).",
+    )
+    job_max_attempts: int = Field(
+        default=3, ge=1, le=20, description="How often an interrupted job is tried before it is failed."
+    )
 
     @field_validator("database_url", "meili_url", "meili_key", "admin_token", "secret_key", mode="before")
     @classmethod

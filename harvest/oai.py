@@ -100,12 +100,15 @@ class Harvester:
         self.summary = HarvestSummary()
 
     # ------------------------------------------------------------------ the job
-    def run(self) -> dict[str, Any]:
-        jobs.recover_interrupted(self.engine)
-        self._refuse_if_running()
-        self.job_id = jobs.create_job(
-            self.engine, self.library, "oai", JobMode.UPDATE.value, "marcxml", self.library.oai_base_url
-        )
+    def run(self, job_id: int | None = None) -> dict[str, Any]:
+        """Harvest as a new job, or as the queued job ``job_id`` a worker claimed."""
+        if job_id is None:
+            jobs.recover_interrupted(self.engine)
+            self._refuse_if_running()
+            job_id = jobs.create_job(
+                self.engine, self.library, "oai", JobMode.UPDATE.value, "marcxml", self.library.oai_base_url
+            )
+        self.job_id = job_id
         result = run_job(
             self.engine,
             self.job_id,

@@ -18,12 +18,15 @@ COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 
 
-def test_three_services_pinned_with_health_checks() -> None:
+def test_services_pinned_with_health_checks() -> None:
     services = COMPOSE["services"]
-    assert set(services) == {"api", "postgres", "meilisearch"}
+    assert set(services) == {"proxy", "api", "worker", "postgres", "meilisearch"}
     for name, service in services.items():
         assert "healthcheck" in service, name
         image = service.get("image", "")
+        if name in ("api", "worker"):
+            assert image == services["api"]["image"]  # the image built from this repository
+            continue
         assert re.search(r":v?\d+\.\d+", image), f"{name} image is not pinned: {image}"
         assert "latest" not in image
     assert services["api"]["depends_on"] == {
@@ -47,6 +50,22 @@ def test_api_service_is_configured_for_postgresql_and_meilisearch() -> None:
     env = COMPOSE["services"]["api"]["environment"]
     assert env["UNIONCAT_DATABASE_URL"].startswith("postgresql://")
     assert env["UNIONCAT_MEILI_URL"] == "http://meilisearch:7700"
+
+
+def test_api_replicas_behind_one_port_and_workers_apart_sharing_the_uploads() -> None:
+    services = COMPOSE["services"]
+    api, worker, proxy = services["api"], services["worker"], services["proxy"]
+    assert api["deploy"]["replicas"] >= 2 and "ports" not in api  # reached through the proxy only
+    assert [s for s in services if services[s].get("ports")] == ["proxy"]
+    assert proxy["ports"] == ["8000:8000"] and "api:8000" in proxy["command"]
+    assert worker["command"] == ["unioncat", "worker"] and worker["deploy"]["replicas"] >= 1
+    assert "ports" not in worker
+    for service in (api, worker):  # the same catalogue, search engine and uploads folder
+        assert service["environment"] == api["environment"]
+        assert "uploads:/var/lib/unioncat" in service["volumes"]
+    assert api["environment"]["UNIONCAT_SERVE_WORKER"] == "false"  # jobs never run in an api replica
+    assert api["environment"]["UNIONCAT_DATA_DIR"] == "/var/lib/unioncat"
+    assert worker["depends_on"] == {"api": {"condition": "service_healthy"}}
 
 
 def test_env_example_lists_every_setting() -> None:

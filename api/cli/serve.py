@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from catalog.settings import Settings
 
 from .common import JsonOption, app, err, load_settings, open_catalogue, print_json, search_for
+from .worker import start_worker_process, stop_worker_process
 
 
 @app.command("serve")
@@ -17,16 +19,37 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
 ) -> None:
-    """Start the HTTP service (API and web pages)."""
-    import uvicorn
-
+    """Start the HTTP service (API and web pages), and a job worker beside it (UNIONCAT_SERVE_WORKER)."""
     from ..app import create_app
 
     settings = load_settings()
     engine = open_catalogue(migrate="always")
     search_for(engine)  # a PostgreSQL catalogue without Meilisearch is refused here, before serving
     err.print(f"unioncat serving on http://{host}:{port}/  (API docs: http://{host}:{port}/api/v1/docs)")
-    uvicorn.run(create_app(engine, settings), host=host, port=port, log_level="warning")
+    _serve(create_app(engine, settings, start_worker=False), settings, host, port)
+
+
+def _serve(application: Any, settings: Settings, host: str, port: int) -> None:
+    """Serve ``application``; with ``serve_worker``, one ``unioncat worker`` process runs the jobs
+    beside it and is stopped with it (production runs its workers apart)."""
+    import uvicorn
+
+    def stopped(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    # uvicorn raises the signal that stopped it once it has shut down: as an exception, so that the
+    # worker is stopped too (the default action would end this process at once).
+    signal.signal(signal.SIGTERM, stopped)
+    process = start_worker_process(settings) if settings.serve_worker else None
+    if process is not None:
+        err.print(
+            f"job worker started (pid {process.pid}); set UNIONCAT_SERVE_WORKER=false to run workers apart"
+        )
+    try:
+        uvicorn.run(application, host=host, port=port, log_level="warning")
+    finally:
+        if process is not None:
+            stop_worker_process(process)
 
 
 @app.command("demo")
@@ -48,9 +71,7 @@ def demo(
         print_json({"database": settings.resolved_database_url, "jobs": summaries})
     if no_serve:
         return
-    import uvicorn
-
     from ..app import create_app
 
     err.print(f"demo catalogue ready: http://{host}:{port}/  (health: http://{host}:{port}/health)")
-    uvicorn.run(create_app(engine, settings), host=host, port=port, log_level="warning")
+    _serve(create_app(engine, settings, start_worker=False), settings, host, port)

@@ -1,22 +1,22 @@
-"""Admin operations: API tokens, rebuilding the search index and the union records."""
+"""Admin operations: API tokens; rebuilding the search index and the union records (jobs)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
-from sqlalchemy import func, select
+from fastapi import APIRouter, Query, Response
+from sqlalchemy.engine import Engine
 
 from catalog import tokens
-from catalog.db import session_scope, writing
+from catalog.db import session_scope
 from catalog.libraries import UnknownLibrary, get_library
-from catalog.models import Library, UnionRecord
-from catalog.search.errors import SearchUnavailable
+from catalog.models import Library
+from harvest.queue import enqueue_catalogue_job
 
-from ..deps import API, AdminDep, EngineDep, SearchDep, SessionDep, SettingsDep, TokenId
+from ..deps import API, AdminDep, EngineDep, SessionDep, TokenId
 from ..problems import Problem, errors
+from ..schemas.jobs import JobQueued
 from ..schemas.libraries import NewToken, Token
-from ..schemas.service import Deduplicated, Reindexed
 
 router = APIRouter(prefix=API, tags=["admin"])
 
@@ -54,27 +54,22 @@ def revoke_token(token_id: TokenId, _admin: AdminDep, catalogue: EngineDep) -> d
         raise Problem(404, str(exc)) from None
 
 
-@router.post("/admin/reindex", response_model=Reindexed, responses=errors(401, 403, 503))
-def admin_reindex(_admin: AdminDep, catalogue: EngineDep, search: SearchDep) -> dict[str, Any]:
-    """Rebuild the search index from the catalogue (searches keep working meanwhile)."""
-    try:
-        return {"engine": search.name, "documents": search.rebuild(catalogue)}
-    except SearchUnavailable as exc:
-        raise Problem(503, str(exc)) from None
+def _queued(catalogue: Engine, kind: str, response: Response) -> dict[str, Any]:
+    job_id = enqueue_catalogue_job(catalogue, kind)
+    url = f"{API}/jobs/{job_id}"
+    response.headers["Location"] = url
+    return {"job_id": job_id, "status": "queued", "url": url}
 
 
-@router.post("/admin/dedup-rebuild", response_model=Deduplicated, responses=errors(401, 403, 503))
-def admin_dedup(
-    _admin: AdminDep, catalogue: EngineDep, search: SearchDep, settings: SettingsDep
-) -> dict[str, Any]:
-    """Decide every candidate pair again, rebuild all union records, then the index."""
-    from catalog.dedup.clusters import rebuild
+@router.post("/admin/reindex", status_code=202, response_model=JobQueued, responses=errors(401, 403))
+def admin_reindex(_admin: AdminDep, catalogue: EngineDep, response: Response) -> dict[str, Any]:
+    """Rebuild the search index from the catalogue, as a job of the workers (searches keep working
+    meanwhile); the answer points at the job (its ``read``: the documents indexed)."""
+    return _queued(catalogue, "reindex", response)
 
-    with writing(catalogue) as conn:
-        rebuild(conn, settings.dedup_ignore_isbns)
-        unions = conn.execute(select(func.count()).select_from(UnionRecord)).scalar_one()
-    try:
-        search.rebuild(catalogue)
-    except SearchUnavailable as exc:
-        raise Problem(503, str(exc)) from None
-    return {"union_records": unions}
+
+@router.post("/admin/dedup-rebuild", status_code=202, response_model=JobQueued, responses=errors(401, 403))
+def admin_dedup(_admin: AdminDep, catalogue: EngineDep, response: Response) -> dict[str, Any]:
+    """Decide every candidate pair again, rebuild all union records, then the index, as a job of the
+    workers; the answer points at the job (its ``read``: the union records)."""
+    return _queued(catalogue, "dedup-rebuild", response)

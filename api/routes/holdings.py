@@ -17,7 +17,7 @@ router = APIRouter(prefix=API, tags=["holdings"])
 
 
 @router.get("/holdings", response_model=HoldingsAnswer, responses=errors(422))
-async def holdings(
+def holdings(
     catalogue: EngineDep,
     isbn: Annotated[str | None, Query(max_length=40)] = None,
     issn: Annotated[str | None, Query(max_length=20)] = None,
@@ -31,9 +31,9 @@ async def holdings(
     """Who holds this? By ISBN (10 or 13, hyphens allowed), ISSN, LCCN, OCLC number or union record id;
     optionally only some libraries or a region, and widened to every edition of the work.
 
-    It runs on the event loop, not in the thread pool: a lookup is a few indexed reads (about
-    2 ms) and the hop to a worker thread costs as much again (so is the answer's validation
-    against its model: it is written as the lookup returns it)."""
+    It runs in the thread pool, never on the event loop: a database call that waits (a connection
+    of a busy pool, a lock) must not hold up every other request. (The answer is written as the
+    lookup returns it, without its validation against the model.)"""
     given = [
         (k, v)
         for k, v in (("isbn", isbn), ("issn", issn), ("lccn", lccn), ("oclc", oclc), ("id", id))

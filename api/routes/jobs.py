@@ -5,11 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from catalog import jobs as job_records
 from catalog.models import JobMode
+from catalog.tokens import Principal
 from harvest import sources
+from harvest.queue import enqueue_harvest, pending_upload
 
 from ..deps import (
     API,
@@ -21,13 +25,11 @@ from ..deps import (
     WorkerDep,
     library_or_404,
     own_library_or_403,
-    owned_job,
     require,
 )
 from ..problems import Problem, errors
 from ..schemas.jobs import HarvestQueued, Job, JobStatus, Rejections, UploadAccepted
 from ..uploads import queue_upload, receive
-from ..worker import HarvestTask
 
 router = APIRouter(prefix=API)
 _UPLOAD_BODY = {
@@ -60,25 +62,62 @@ async def upload(
     """Upload a MARC export of the library (multipart field 'file', or the raw body). The file is
     streamed to disk and ingested in the background; the answer points at the job at once."""
     principal = require(who)
-    with Session(catalogue) as db:
-        lib = library_or_404(db, code)
-        if not principal.may_write(lib.code):
-            raise Problem(403, f"this token may not change the records of {lib.code}")
-        try:
-            fmt = sources.normalise_format(format)
-        except Exception as exc:
-            raise Problem(422, str(exc)) from None
-    job_id = queue_upload(catalogue, worker, lib.code, mode, fmt, await receive(request, settings))
+    library_code = await run_in_threadpool(_writable_library, catalogue, code, principal)
+    try:
+        fmt = sources.normalise_format(format)
+    except Exception as exc:
+        raise Problem(422, str(exc)) from None
+    job_id = await queue_upload(worker, library_code, mode, fmt, await receive(request, settings))
     url = f"{API}/jobs/{job_id}"
     response.headers["Location"] = url
     return {"job_id": job_id, "status": "queued", "url": url}
 
 
+def _writable_library(catalogue: Engine, code: str, principal: Principal) -> str:
+    with Session(catalogue) as db:
+        lib = library_or_404(db, code)
+    if not principal.may_write(lib.code):
+        raise Problem(403, f"this token may not change the records of {lib.code}")
+    return lib.code
+
+
+def _may_see(who: Principal | None, code: str | None, job_id: int) -> None:
+    """A library's job is seen by the library and an admin; a job of the whole catalogue by an admin."""
+    principal = require(who)
+    if code is None and not principal.admin:
+        raise Problem(403, f"job {job_id} is an admin's job")
+    if code is not None and not principal.may_write(code):
+        raise Problem(403, f"job {job_id} belongs to {code}")
+
+
 @router.get("/jobs/{job_id}", tags=["jobs"], response_model=JobStatus, responses=errors(401, 403, 404, 422))
-def job(job_id: JobId, db: SessionDep, who: PrincipalDep, worker: WorkerDep) -> dict[str, Any]:
+def job(
+    job_id: JobId, db: SessionDep, who: PrincipalDep, worker: WorkerDep, settings: SettingsDep
+) -> dict[str, Any]:
     """A job's status, progress, counts and where its rejected records are listed."""
-    _job, code = owned_job(db, job_id, who)
-    data = job_records.job_dict(db.connection(), job_id, code)
+    row = job_records.job_row(db.connection(), job_id)
+    if row is None:
+        note = pending_upload(settings.uploads_dir, job_id)  # an upload not recorded yet: queued
+        if note is None:
+            raise Problem(404, f"no job {job_id}")
+        _may_see(who, note["library"], job_id)
+        data: dict[str, Any] = {k: 0 for k in job_records.COUNTS}
+        data.update(
+            job_id=job_id,
+            library=note["library"],
+            source="upload",
+            mode=note["mode"],
+            format=note["format"],
+            filename=note["filename"],
+            status="queued",
+            error=None,
+            created_at=note["created_at"],
+            started_at=None,
+            finished_at=None,
+        )
+    else:
+        _may_see(who, row["library_code"], job_id)
+        data = job_records.job_dict(db.connection(), job_id, row["library_code"])
     data["progress"] = worker.progress.get(job_id)
     data["rejections_url"] = f"{API}/jobs/{job_id}/rejections"
     return data
@@ -98,8 +137,11 @@ def job_rejections(
     per_page: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     """The records the job rejected: number in the file, byte offset, local id, reason."""
-    owned_job(db, job_id, who)
     conn = db.connection()
+    row = job_records.job_row(conn, job_id)
+    if row is None:
+        raise Problem(404, f"no job {job_id}")
+    _may_see(who, row["library_code"], job_id)
     return {
         "job_id": job_id,
         "total": job_records.rejection_count(conn, job_id),
@@ -131,7 +173,7 @@ def library_harvest(
     code: str,
     db: SessionDep,
     who: PrincipalDep,
-    worker: WorkerDep,
+    catalogue: EngineDep,
     full: Annotated[bool, Query(description="Read everything again, not only what changed.")] = False,
     sweep: Annotated[
         bool | None, Query(description="List all identifiers to find deletions (default: when due).")
@@ -142,5 +184,5 @@ def library_harvest(
     lib = own_library_or_403(db, code, who, "harvest its records")
     if not lib.oai_base_url:
         raise Problem(409, f"library {lib.code} has no OAI-PMH base URL to harvest")
-    queued = worker.submit(HarvestTask(lib.code, full=full, sweep=sweep))
+    queued = enqueue_harvest(catalogue, lib, full=full, sweep=sweep) is not None
     return {"library": lib.code, "queued": queued, "jobs": f"{API}/libraries/{lib.code}/jobs"}

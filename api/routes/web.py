@@ -331,7 +331,7 @@ async def librarian_upload(request: Request, catalogue: EngineDep, settings: Set
             jobs=[],
             error=f"unknown mode {mode[:20]!r}: update, snapshot or delete",
         )
-    job_id = queue_upload(catalogue, worker, code, mode, "auto", received)
+    job_id = await queue_upload(worker, code, mode, "auto", received)
     return RedirectResponse(f"/librarian/jobs/{job_id}?lang={language}", status_code=303)
 
 

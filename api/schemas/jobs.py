@@ -1,4 +1,4 @@
-"""Jobs (uploads and harvests) and what they rejected."""
+"""Jobs (uploads, harvests, reindex and dedup-rebuild) and what they rejected."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 class Job(BaseModel):
     job_id: int
     library: str | None
-    source: str = Field(description="upload, oai, cli or demo")
+    source: str = Field(description="upload, oai, cli, demo, reindex or dedup-rebuild")
     mode: str
     format: str | None
     filename: str | None
@@ -48,10 +48,16 @@ class Rejections(BaseModel):
     rejections: list[Rejection]
 
 
-class UploadAccepted(BaseModel):
+class JobQueued(BaseModel):
+    """A job queued for the workers (202): follow it at ``url``."""
+
     job_id: int
     status: str
     url: str = Field(description="The job, also in the Location header")
+
+
+class UploadAccepted(JobQueued):
+    pass
 
 
 class HarvestQueued(BaseModel):

@@ -25,12 +25,3 @@ class DatabaseUnreachable(BaseModel):
     status: str = Field(description="unavailable")
     database: str = Field(description="unreachable")
     detail: str
-
-
-class Reindexed(BaseModel):
-    engine: str
-    documents: int
-
-
-class Deduplicated(BaseModel):
-    union_records: int

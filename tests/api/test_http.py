@@ -257,8 +257,17 @@ def test_whole_flow_through_a_real_server(server: str) -> None:
         health = http.get("/health").json()
         assert health["status"] == "ok" and health["search"]["documents"] == 965
         admin = {"Authorization": f"Bearer {ADMIN}"}
-        assert http.post("/api/v1/admin/reindex", headers=admin).json()["documents"] == 965
-        assert http.post("/api/v1/admin/dedup-rebuild", headers=admin).json()["union_records"] == 965
+        for kind in ("reindex", "dedup-rebuild"):  # jobs of the workers: 202 and the job's URL
+            queued = http.post(f"/api/v1/admin/{kind}", headers=admin)
+            assert queued.status_code == 202 and queued.headers["location"] == queued.json()["url"]
+            done = _wait_job(http, queued.headers["location"], ADMIN)
+            assert (done["status"], done["source"], done["library"], done["read"]) == (
+                "succeeded",
+                kind,
+                None,
+                965,
+            )
+            _problem(http.get(queued.headers["location"], headers=auth), 403)  # an admin's job
         _problem(http.post("/api/v1/admin/reindex", headers=auth), 403)
 
 

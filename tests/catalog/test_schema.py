@@ -198,3 +198,54 @@ def test_embedded_index_keeps_16_mb_of_pending_terms(sqlite_engine) -> None:  # 
     assert sizes() == {"search_fts": 1 << 20, "search_exact": 1 << 20}
     db.upgrade(sqlite_engine)
     assert sizes() == {"search_fts": 16 << 20, "search_exact": 16 << 20}
+
+
+def test_migration_0013_keeps_jobs_and_what_refers_to_them(db_url: str) -> None:
+    """Jobs of no library (reindex, dedup-rebuild) become possible without rebuilding the job table:
+    existing jobs, their rejections and the records they brought keep their rows, both ways."""
+    engine = db.make_engine(db_url)
+    db.upgrade(engine, "0012")
+    with session_scope(engine) as session:  # the library table is the same in 0012 and after
+        add_library(session, "LIB-A", "Thư viện A")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO ingest_job (library_id, source, mode, status, created_at, read, added, updated,"
+                " unchanged, deleted, rejected, warnings) SELECT id, 'cli', 'update', 'succeeded',"
+                " CURRENT_TIMESTAMP, 1, 0, 0, 0, 0, 1, 0 FROM library"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO job_rejection (job_id, record_number, reason)"
+                " SELECT id, 1, 'bad' FROM ingest_job"
+            )
+        )
+    db.upgrade(engine)
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM job_rejection")).scalar_one() == 1
+        assert conn.execute(text("SELECT attempts FROM ingest_job")).scalar_one() == 0
+        conn.execute(
+            text(
+                "INSERT INTO ingest_job (source, mode, status, created_at, read, added, updated, unchanged,"
+                " deleted, rejected, warnings, attempts) VALUES ('reindex', 'update', 'queued',"
+                " CURRENT_TIMESTAMP, 0, 0, 0, 0, 0, 0, 0, 0)"
+            )
+        )
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA integrity_check").scalar_one() == "ok"
+    db.downgrade(engine, "0012")
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM ingest_job")).scalar_one() == 1  # the reindex left
+        assert conn.execute(text("SELECT count(*) FROM job_rejection")).scalar_one() == 1
+        with pytest.raises(IntegrityError), conn.begin_nested():
+            conn.execute(
+                text(
+                    "INSERT INTO ingest_job (source, mode, status, created_at, read, added, updated,"
+                    " unchanged, deleted, rejected, warnings) VALUES ('cli', 'update', 'queued',"
+                    " CURRENT_TIMESTAMP, 0, 0, 0, 0, 0, 0, 0)"
+                )
+            )
+    db.upgrade(engine)
+    engine.dispose()
