@@ -135,9 +135,16 @@ def owned_job(db: Session, job_id: int, who: tokens.Principal | None) -> tuple[I
     if row is None:
         raise Problem(404, f"no job {job_id}")
     job, code = row
-    if not require(who).may_write(code):  # not found either: whose job it is stays unsaid
-        raise Problem(404, f"no job {job_id}")
+    visible_job(who, code, job_id)
     return job, code
+
+
+def visible_job(who: tokens.Principal | None, code: str | None, job_id: int) -> None:
+    """A library's job is seen by that library and an admin, a job of the whole catalogue (reindex,
+    dedup rebuild) by an admin; to anyone else it is not found: whose job it is stays unsaid."""
+    principal = require(who)
+    if not (principal.admin or (code is not None and principal.may_write(code))):
+        raise Problem(404, f"no job {job_id}")
 
 
 _NAMES: dict[int, tuple[float, dict[str, str]]] = {}

@@ -26,6 +26,7 @@ from ..deps import (
     library_or_404,
     own_library_or_403,
     require,
+    visible_job,
 )
 from ..problems import Problem, errors
 from ..schemas.jobs import HarvestQueued, Job, JobStatus, Rejections, UploadAccepted
@@ -81,15 +82,6 @@ def _writable_library(catalogue: Engine, code: str, principal: Principal) -> str
     return lib.code
 
 
-def _may_see(who: Principal | None, code: str | None, job_id: int) -> None:
-    """A library's job is seen by the library and an admin; a job of the whole catalogue by an admin."""
-    principal = require(who)
-    if code is None and not principal.admin:
-        raise Problem(403, f"job {job_id} is an admin's job")
-    if code is not None and not principal.may_write(code):
-        raise Problem(403, f"job {job_id} belongs to {code}")
-
-
 @router.get("/jobs/{job_id}", tags=["jobs"], response_model=JobStatus, responses=errors(401, 403, 404, 422))
 def job(
     job_id: JobId, db: SessionDep, who: PrincipalDep, worker: WorkerDep, settings: SettingsDep
@@ -100,7 +92,7 @@ def job(
         note = pending_upload(settings.uploads_dir, job_id)  # an upload not recorded yet: queued
         if note is None:
             raise Problem(404, f"no job {job_id}")
-        _may_see(who, note["library"], job_id)
+        visible_job(who, note["library"], job_id)
         data: dict[str, Any] = {k: 0 for k in job_records.COUNTS}
         data.update(
             job_id=job_id,
@@ -116,7 +108,7 @@ def job(
             finished_at=None,
         )
     else:
-        _may_see(who, row["library_code"], job_id)
+        visible_job(who, row["library_code"], job_id)
         data = job_records.job_dict(db.connection(), job_id, row["library_code"])
     data["progress"] = worker.progress.get(job_id)
     data["rejections_url"] = f"{API}/jobs/{job_id}/rejections"
@@ -141,7 +133,7 @@ def job_rejections(
     row = job_records.job_row(conn, job_id)
     if row is None:
         raise Problem(404, f"no job {job_id}")
-    _may_see(who, row["library_code"], job_id)
+    visible_job(who, row["library_code"], job_id)
     return {
         "job_id": job_id,
         "total": job_records.rejection_count(conn, job_id),

@@ -267,7 +267,7 @@ def test_whole_flow_through_a_real_server(server: str) -> None:
                 None,
                 965,
             )
-            _problem(http.get(queued.headers["location"], headers=auth), 403)  # an admin's job
+            _problem(http.get(queued.headers["location"], headers=auth), 404)  # an admin's job
         _problem(http.post("/api/v1/admin/reindex", headers=auth), 403)
 
 
