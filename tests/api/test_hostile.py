@@ -26,18 +26,6 @@ def hostile(group: str) -> pytest.MarkDecorator:
     return pytest.mark.hostile(group)
 
 
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    from api.app import create_app
-
-    settings = _settings(tmp_path)
-    engine = db.make_engine(settings.resolved_database_url)
-    db.upgrade(engine)
-    with TestClient(create_app(engine, settings)) as test_client:
-        test_client.app_state = test_client.app.state  # type: ignore[attr-defined]
-        yield test_client
-
-
 def marc(local_id: str, title: str, *extra: Field) -> bytes:
     """One ISO 2709 record: ``001`` ``local_id``, a 245 ``title`` and the ``extra`` fields."""
     record = Record(force_utf8=True, leader="     nam a22     7a 4500")

@@ -29,19 +29,6 @@ def _settings(tmp_path: Path, **extra: object) -> Settings:
     )
 
 
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    from api.app import create_app
-
-    settings = _settings(tmp_path)
-    engine = db.make_engine(settings.resolved_database_url)
-    db.upgrade(engine)
-    app = create_app(engine, settings)
-    with TestClient(app) as test_client:
-        test_client.app_state = app.state  # type: ignore[attr-defined]
-        yield test_client
-
-
 def _admin() -> dict[str, str]:
     return {"Authorization": f"Bearer {ADMIN}"}
 

@@ -3,10 +3,8 @@ its URL answers 410 Gone, and its OAI-PMH tombstone stays."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from lxml import etree
 from sqlalchemy import text
@@ -14,20 +12,8 @@ from sqlalchemy import text
 from catalog import db
 from catalog.db import allocate_ids, writing
 from tests.api.test_hostile import marc, union_id, upload
-from tests.api.test_http import _library, _settings
+from tests.api.test_http import _library
 from tests.api.test_oai_provider import OAI, SCHEMA
-
-
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    from api.app import create_app
-
-    settings = _settings(tmp_path)
-    engine = db.make_engine(settings.resolved_database_url)
-    db.upgrade(engine)
-    with TestClient(create_app(engine, settings)) as test_client:
-        test_client.app_state = test_client.app.state  # type: ignore[attr-defined]
-        yield test_client
 
 
 def test_the_highest_union_record_deleted_its_id_is_never_given_again(client: TestClient) -> None:
