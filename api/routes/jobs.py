@@ -23,7 +23,6 @@ from ..deps import (
     SessionDep,
     SettingsDep,
     WorkerDep,
-    library_or_404,
     own_library_or_403,
     require,
     visible_job,
@@ -75,11 +74,9 @@ async def upload(
 
 
 def _writable_library(catalogue: Engine, code: str, principal: Principal) -> str:
+    """The code of the library ``principal`` uploads for (run in the thread pool: it reads the database)."""
     with Session(catalogue) as db:
-        lib = library_or_404(db, code)
-    if not principal.may_write(lib.code):
-        raise Problem(403, f"this token may not change the records of {lib.code}")
-    return lib.code
+        return own_library_or_403(db, code, principal, "upload its records").code
 
 
 @router.get("/jobs/{job_id}", tags=["jobs"], response_model=JobStatus, responses=errors(401, 403, 404, 422))
