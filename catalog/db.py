@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +155,12 @@ def bind_datetime(conn: Any, value: datetime) -> Any:
     """A datetime as the dialect stores it, for statements handed straight to the driver."""
     to_db = DateTime(timezone=True).dialect_impl(conn.dialect).bind_processor(conn.dialect)
     return to_db(value) if to_db else value
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """A datetime read from the catalogue, with its zone: SQLite hands them back without one, and
+    they were stored in UTC."""
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 def allocate_ids(conn: Any, table: str, count: int) -> list[int]:

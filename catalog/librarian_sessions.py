@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import delete, select
 from sqlmodel import Session
 
+from catalog.db import as_utc
 from catalog.models import ApiToken, LibrarianSession, Library, utcnow
 from catalog.tokens import Principal
 
@@ -40,15 +41,10 @@ def principal(db: Session, session_id: str) -> Principal | None:
     if row is None:
         return None
     expires_at, token_id, revoked_at, code = row
-    if revoked_at is not None or _aware(expires_at) <= utcnow():
+    if revoked_at is not None or as_utc(expires_at) <= utcnow():  # type: ignore[operator]
         return None
     return Principal(admin=False, library_code=code, token_id=token_id)
 
 
 def close_session(db: Session, session_id: str) -> None:
     db.execute(delete(LibrarianSession).where(LibrarianSession.id_hash == _hash(session_id)))  # type: ignore[arg-type]
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands datetimes back without their zone; they were stored in UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

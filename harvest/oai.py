@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sickle.oaiexceptions import NoRecordsMatch, OAIError
@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from catalog import jobs
+from catalog.db import as_utc
 from catalog.libraries import get_library, list_libraries
 from catalog.models import IngestJob, JobMode, JobStatus, Library, utcnow
 from catalog.records import PreparedRecord
@@ -276,9 +277,7 @@ class Harvester:
             return self.sweep_wanted
         if repository.deleted_record == "persistent":
             return False
-        last = self.library.oai_last_sweep
-        if last is not None and last.tzinfo is None:
-            last = last.replace(tzinfo=UTC)
+        last = as_utc(self.library.oai_last_sweep)
         return last is None or utcnow() - last >= SWEEP_EVERY
 
     def _sweep(self) -> None:
@@ -358,8 +357,7 @@ def due_libraries(engine: Engine, now: datetime | None = None) -> list[str]:
                 .order_by(JOB.c.id.desc())
                 .limit(1)
             ).scalar()
-            if last is not None and last.tzinfo is None:
-                last = last.replace(tzinfo=UTC)
+            last = as_utc(last)
             if last is None or now - last >= timedelta(hours=hours):
                 due.append(code)
     return due
