@@ -349,3 +349,98 @@ class LibrarianSession(SQLModel, table=True):
     )
     created_at: datetime = _when(default_factory=utcnow)
     expires_at: datetime = _when()
+
+
+class DigitalAccess(StrEnum):
+    """Who may read a digital object's file and the text inside it."""
+
+    OPEN = "open"
+    MEMBERS = "members"  # readers of member libraries (a member's token, a signed-in reader, its IP ranges)
+    EMBARGO = "embargo"  # nobody but its library and admins until ``embargo_until``, then open
+
+
+class DigitalStatus(StrEnum):
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"
+
+
+class TextStatus(StrEnum):
+    """Where the extraction of an object's full text stands (done by a worker job)."""
+
+    PENDING = "pending"
+    EXTRACTED = "extracted"
+    NONE = "none"  # a file without a text layer (a scan: OCR is not done)
+    FAILED = "failed"
+
+
+class DigitalObject(SQLModel, table=True):
+    """A file (a thesis, lecture notes, a report ...) that a member library holds for one of its
+    records: deposited by the library or harvested from its repository. The bytes live in the
+    object storage under ``storage_key`` (content-addressed by SHA-256, so one file is stored once)."""
+
+    __tablename__ = "digital_object"
+    __table_args__ = (
+        UniqueConstraint("source_record_id", "sha256", name="uq_digital_object_record_sha256"),
+        Index("ix_digital_object_library_status", "library_id", "status"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    library_id: int = Field(sa_column=Column(Integer, ForeignKey("library.id"), nullable=False))
+    source_record_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("source_record.id", ondelete="SET NULL"), nullable=True, index=True
+        ),
+        description="The member's record the file belongs to",
+    )
+    filename: str = Field(max_length=255, description="The file's name as given, cleaned of any path")
+    content_type: str = Field(max_length=100)
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    sha256: str = Field(max_length=64, index=True)
+    storage_key: str = Field(max_length=500)
+    label: str | None = Field(default=None, max_length=300, description="e.g. 'Full text', 'Abstract'")
+    access: str = Field(default=DigitalAccess.OPEN, max_length=16)
+    embargo_until: datetime | None = _when(default=None)
+    status: str = Field(default=DigitalStatus.ACTIVE, max_length=16)
+    origin: str = Field(default="deposit", max_length=16, description="deposit or harvest")
+    origin_url: str | None = Field(
+        default=None, max_length=2000, description="Where a harvested file came from"
+    )
+    text_status: str = Field(default=TextStatus.PENDING, max_length=16)
+    text_error: str | None = Field(default=None)
+    page_count: int | None = None
+    created_at: datetime = _when(default_factory=utcnow)
+    updated_at: datetime = _when(default_factory=utcnow)
+    withdrawn_at: datetime | None = _when(default=None)
+
+
+class DigitalPage(SQLModel, table=True):
+    """The text of one page of a digital object, as extracted, normalised with catalog.text."""
+
+    __tablename__ = "digital_page"
+
+    object_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("digital_object.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    page: int = Field(primary_key=True, description="1-based page number")
+    text: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class DigitalUsage(SQLModel, table=True):
+    """Views and downloads of an object per month and per requesting member library ('' for readers
+    not identified with a member), in the spirit of COUNTER R5 item reports."""
+
+    __tablename__ = "digital_usage"
+
+    object_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("digital_object.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    month: str = Field(primary_key=True, max_length=7, description="YYYY-MM")
+    kind: str = Field(primary_key=True, max_length=16, description="view or download")
+    requester: str = Field(primary_key=True, max_length=16, description="member library code, or ''")
+    count: int = 0
