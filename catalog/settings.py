@@ -36,6 +36,9 @@ class Settings(BaseSettings):
         "generated once and kept in data_dir/secret.key.",
     )
     max_upload_bytes: int = Field(default=2 * 1024**3, gt=0, description="Largest accepted upload.")
+    max_digital_bytes: int = Field(
+        default=1024**3, gt=0, description="Largest file accepted into the digital library."
+    )
     ingest_batch_size: int = Field(default=2000, ge=1, le=100_000, description="Records written per batch.")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS.")
     dedup_ignore_isbns: list[str] = Field(
@@ -107,6 +110,11 @@ class Settings(BaseSettings):
     @property
     def uploads_dir(self) -> Path:
         return self.data_dir / "uploads"
+
+    @property
+    def digital_dir(self) -> Path:
+        """Where the digital library's files are kept on the embedded default."""
+        return self.data_dir / "digital"
 
     def signing_key(self) -> bytes:
         """The key that signs what the service hands out and must get back unchanged: the configured

@@ -1,0 +1,196 @@
+"""Adding a file to the digital library: checked (type by its content, size), checksummed,
+stored once per content, and recorded as a digital object of one of its library's records. The
+file is in the storage before its row is committed, so a failure leaves at most an unreferenced
+file, never a row without its bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, select
+
+from catalog.digital.storage import ObjectStorage, content_key
+from catalog.models import (
+    DigitalAccess,
+    DigitalObject,
+    DigitalStatus,
+    RecordStatus,
+    SourceRecord,
+    TextStatus,
+    utcnow,
+)
+
+PDF = "application/pdf"
+EPUB = "application/epub+zip"
+PNG = "image/png"
+JPEG = "image/jpeg"
+TIFF = "image/tiff"
+ACCEPTED_TYPES = (PDF, EPUB, PNG, JPEG, TIFF)
+_NAME_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
+
+
+class DigitalError(ValueError):
+    """A file the digital library cannot take, with the reason (shown to the member as is)."""
+
+
+@dataclass(frozen=True)
+class Checked:
+    path: Path
+    sha256: str
+    size: int
+    content_type: str
+
+
+def clean_filename(name: str | None, content_type: str) -> str:
+    """The file's own name without any directory, control or path characters (``../../x.pdf`` ->
+    ``x.pdf``), at most 200 characters; a name from its type when nothing is left."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = unicodedata.normalize("NFC", _NAME_UNSAFE.sub("_", base)).strip(" ._")
+    if not base:
+        base = "file" + {PDF: ".pdf", EPUB: ".epub", PNG: ".png", JPEG: ".jpg", TIFF: ".tif"}.get(
+            content_type, ""
+        )
+    stem, dot, ext = base.rpartition(".")
+    if len(base) > 200:
+        base = (stem[: 190 - len(ext)] + dot + ext) if dot and len(ext) <= 10 else base[:200]
+    return base
+
+
+def sniff(path: Path) -> str | None:
+    """The file's type from its first bytes (never from its name or a declared type)."""
+    with path.open("rb") as handle:
+        head = handle.read(1024)
+    if head.startswith(b"%PDF-") or (
+        b"%PDF-" in head and head.lstrip(b"\xef\xbb\xbf\r\n\t ").startswith(b"%PDF-")
+    ):
+        return PDF
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if head.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return TIFF
+    if (
+        head.startswith(b"PK\x03\x04")
+        and head[30:38] == b"mimetype"
+        and head[38:58].startswith(b"application/epub+zip")
+    ):
+        return EPUB
+    return None
+
+
+def check_file(path: Path, max_bytes: int, declared_type: str | None = None) -> Checked:
+    """Read ``path`` once: its size (at most ``max_bytes``), SHA-256 and type by content. A declared
+    type that contradicts the content is refused, so is an empty file or one of another type."""
+    size = path.stat().st_size
+    if size == 0:
+        raise DigitalError("the file is empty")
+    if size > max_bytes:
+        raise DigitalError(f"the file is {size} bytes; the limit is {max_bytes}")
+    content_type = sniff(path)
+    if content_type is None:
+        raise DigitalError("not a PDF, EPUB, PNG, JPEG or TIFF file (judged by its content)")
+    declared = (declared_type or "").split(";", 1)[0].strip().lower()
+    if declared and declared not in {"application/octet-stream", content_type}:
+        raise DigitalError(f"the file is {content_type}, not {declared} as declared")
+    if content_type == EPUB:
+        try:
+            with zipfile.ZipFile(path) as archive:
+                if archive.testzip() is not None:
+                    raise DigitalError("the EPUB file is damaged")
+        except zipfile.BadZipFile as exc:
+            raise DigitalError("the EPUB file is damaged") from exc
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return Checked(path, digest.hexdigest(), size, content_type)
+
+
+def find_record(session: Session, library_id: int, local_id: str) -> SourceRecord:
+    """The active record ``local_id`` of library ``library_id``: a file belongs to one of its
+    library's own records only."""
+    record = session.exec(
+        select(SourceRecord).where(SourceRecord.library_id == library_id, SourceRecord.local_id == local_id)
+    ).first()
+    if record is None or record.status != RecordStatus.ACTIVE:
+        raise DigitalError(f"the library has no record {local_id!r}")
+    return record
+
+
+def add_file(
+    session: Session,
+    storage: ObjectStorage,
+    record: SourceRecord,
+    checked: Checked,
+    filename: str | None,
+    *,
+    access: str = DigitalAccess.OPEN,
+    embargo_until: datetime | None = None,
+    label: str | None = None,
+    origin: str = "deposit",
+    origin_url: str | None = None,
+) -> tuple[DigitalObject, bool]:
+    """Store ``checked`` and record it for ``record`` (flushed, not committed). The same content for
+    the same record is the same object (made active again if it was withdrawn, with the new rule);
+    returns the object and whether it is new."""
+    if access not in {a.value for a in DigitalAccess}:
+        raise DigitalError(f"unknown access {access!r}; use open, members or embargo:YYYY-MM-DD")
+    if access == DigitalAccess.EMBARGO and embargo_until is None:
+        raise DigitalError("an embargo needs the date it ends")
+    key = content_key(checked.sha256)
+    storage.put(key, checked.path)
+    existing = session.exec(
+        select(DigitalObject).where(
+            DigitalObject.source_record_id == record.id, DigitalObject.sha256 == checked.sha256
+        )
+    ).first()
+    now = utcnow()
+    values: dict[str, Any] = {
+        "access": access,
+        "embargo_until": embargo_until if access == DigitalAccess.EMBARGO else None,
+        "updated_at": now,
+    }
+    if label is not None:
+        values["label"] = label
+    if existing is not None:
+        if existing.status != DigitalStatus.ACTIVE:
+            values.update(status=DigitalStatus.ACTIVE.value, withdrawn_at=None)
+        for name, value in values.items():
+            setattr(existing, name, value)
+        session.add(existing)
+        session.flush()
+        return existing, False
+    obj = DigitalObject(
+        library_id=record.library_id,
+        source_record_id=record.id,
+        filename=clean_filename(filename, checked.content_type),
+        content_type=checked.content_type,
+        size=checked.size,
+        sha256=checked.sha256,
+        storage_key=key,
+        origin=origin,
+        origin_url=origin_url,
+        text_status=TextStatus.PENDING.value,
+        created_at=now,
+        **values,
+    )
+    session.add(obj)
+    session.flush()
+    return obj, True
+
+
+def withdraw(session: Session, obj: DigitalObject) -> None:
+    """Withdraw ``obj``: it stays recorded (its id is never reused) but nobody but its library and
+    the administrator reads it. Its bytes stay while another object shares them."""
+    obj.status = DigitalStatus.WITHDRAWN.value
+    obj.withdrawn_at = obj.updated_at = utcnow()
+    session.add(obj)
+    session.flush()
