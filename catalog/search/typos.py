@@ -5,24 +5,23 @@ Meilisearch with these same numbers: one typo from 5 letters, two from 9, none o
 A typo is an insertion, a deletion, a substitution or two neighbours swapped (optimal string
 alignment distance).
 
-The embedded engine finds the candidates through a deletion neighbourhood of its vocabulary: the
-table ``search_typo`` holds, for every word of the titles, authors and subjects, the word itself and
-each variant with one letter after the first deleted, as ``(key, word)``. A query word's own keys
-(itself and its one-letter deletions) meet the keys of every word within one typo. Within two, its
-two-letter deletions and its one-letter insertions meet every word but one that differs from it by
-two substituted letters, or by a substitution and a letter missing (finding those would take the
-two-letter deletions of every long word, three times the table). Each candidate is then checked
-with the true distance. The table grows with the
-index (see EmbeddedSearchEngine.upsert) and is emptied with it on a rebuild; a word whose last
-record is deleted stays in it, and is dropped at search time because FTS5's vocabulary no longer
-counts it.
+The embedded engine keeps the vocabulary of the titles, authors and subjects in the table
+``search_typo_word`` (one row per word, added as the index grows; see EmbeddedSearchEngine.upsert).
+Each process holds that list in memory grouped by first letter and length (:class:`Vocabulary`,
+brought up to date from the rows added since it last looked), and finds a word's candidates by
+measuring the true distance to the words of the same first letter whose length is within the typos
+allowed: every word within the distance is found, two letters changed in a long word included. A
+word whose last record is deleted stays in the list, and is dropped at search time because FTS5's
+vocabulary no longer counts it; a rebuild empties the table and the list is read again.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from typing import Any
 
+from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from catalog.db import chunks
@@ -37,7 +36,7 @@ MIN_WORD = 2
 MAX_WORD = 30
 MAX_CANDIDATES = 8  # the typo candidates of one word a search matches, most frequent first
 MAX_COUNTED = 48  # the candidates whose records are counted to find those (fewest typos first)
-TABLE = "search_typo"
+TABLE = "search_typo_word"
 VOCABULARY = "search_fts_words"  # fts5vocab 'row' table over search_fts: documents per word
 
 
@@ -55,31 +54,6 @@ def indexable(word: str) -> bool:
     return MIN_WORD <= len(word) <= MAX_WORD and word.isascii() and word.isalpha()
 
 
-def deletions(word: str) -> set[str]:
-    """``word`` with one letter after the first deleted."""
-    return {word[:i] + word[i + 1 :] for i in range(1, len(word))}
-
-
-def keys(word: str) -> set[str]:
-    """What the index stores for ``word``: the word itself and its deletions."""
-    return {word} | deletions(word)
-
-
-_LETTERS = "abcdefghijklmnopqrstuvwxyz"
-
-
-def query_keys(word: str, typos: int) -> set[str]:
-    """The keys a word with up to ``typos`` typos looks up. With two: its two-letter deletions
-    too, and the word with one letter inserted (whose deletions meet a word that has two letters
-    more than the word typed)."""
-    out = keys(word)
-    if typos >= 2:
-        for once in deletions(word):
-            out |= deletions(once)
-        out |= {word[:i] + ch + word[i:] for i in range(1, len(word) + 1) for ch in _LETTERS}
-    return out
-
-
 def distance(a: str, b: str) -> int:
     return int(OSA.distance(a, b))
 
@@ -94,21 +68,18 @@ def known(raw: Any, words: Iterable[str]) -> set[str]:
     out: set[str] = set()
     for part in chunks(sorted({w for w in words if indexable(w)})):
         marks = ",".join("?" * len(part))
-        sql = f"SELECT key FROM {TABLE} WHERE key IN ({marks}) AND word = key"
-        out.update(row[0] for row in raw.execute(sql, part))
+        out.update(row[0] for row in raw.execute(f"SELECT word FROM {TABLE} WHERE word IN ({marks})", part))
     return out
 
 
 def add_words(raw: Any, words: set[str], written: set[str]) -> None:
-    """Put the words the table does not hold yet, and their deletions, into it. ``raw`` is the
-    sqlite3 connection of the catalogue's transaction; ``written`` words it holds already (a cache
-    the caller keeps for the transaction, updated here)."""
+    """Put the words the table does not hold yet into it. ``raw`` is the sqlite3 connection of the
+    catalogue's transaction; ``written`` words it holds already (a cache the caller keeps for the
+    transaction, updated here)."""
     fresh = words - written
     if not fresh:
         return
-    # In key order: SQLite appends to the B-tree's pages instead of splitting them all over it.
-    rows = sorted((key, word) for word in fresh - known(raw, fresh) for key in keys(word))
-    raw.executemany(f"INSERT OR IGNORE INTO {TABLE} (key, word) VALUES (?, ?)", rows)
+    raw.executemany(f"INSERT OR IGNORE INTO {TABLE} (word) VALUES (?)", [(w,) for w in sorted(fresh)])
     written |= fresh
 
 
@@ -117,8 +88,64 @@ def has_prefix(raw: Any, prefix: str) -> bool:
     if not indexable(prefix):
         return False
     end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    sql = f"SELECT 1 FROM {TABLE} WHERE key >= ? AND key < ? AND word = key LIMIT 1"
+    sql = f"SELECT 1 FROM {TABLE} WHERE word >= ? AND word < ? LIMIT 1"
     return raw.execute(sql, (prefix, end)).fetchone() is not None
+
+
+class Vocabulary:
+    """The typo index's words in memory, by (first letter, length): where a query word's
+    candidates are measured. One per catalogue file and process, kept current by :meth:`refresh`."""
+
+    def __init__(self) -> None:
+        self.buckets: dict[tuple[str, int], list[str]] = {}
+        self.first = 0  # the lowest row id when read: a rebuild starts the rows afresh
+        self.last = 0  # the highest row id read
+        self.lock = threading.Lock()
+
+    def refresh(self, raw: Any) -> None:
+        low, high = raw.execute(f"SELECT min(id), max(id) FROM {TABLE}").fetchone()
+        with self.lock:
+            if low is None or low != self.first:
+                self.buckets, self.first, self.last = {}, low or 0, 0
+            if high is None or high <= self.last:
+                return
+            rows = raw.execute(f"SELECT id, word FROM {TABLE} WHERE id > ? ORDER BY id", (self.last,))
+            buckets = self.buckets
+            for row_id, word in rows:
+                buckets.setdefault((word[0], len(word)), []).append(word)
+                self.last = row_id
+
+    def candidates(self, word: str, typos: int) -> list[tuple[str, int]]:
+        """(word, typos) for the words within ``typos`` of ``word`` but ``word`` itself, first letter
+        the same, fewest typos first (and of those, the words of the same length)."""
+        out: list[tuple[str, int]] = []
+        for length in range(max(MIN_WORD, len(word) - typos), len(word) + typos + 1):
+            pool = self.buckets.get((word[0], length))
+            if not pool:
+                continue
+            for other, typed, _i in process.extract(
+                word, pool, scorer=OSA.distance, score_cutoff=typos, limit=None
+            ):
+                if other != word:
+                    out.append((other, int(typed)))
+        # fewest typos first, then a letter changed or swapped before one missing or added
+        return sorted(out, key=lambda wt: (wt[1], abs(len(wt[0]) - len(word)), wt[0]))
+
+
+_VOCABULARIES: dict[str, Vocabulary] = {}
+_VOCABULARIES_LOCK = threading.Lock()
+
+
+def vocabulary(raw: Any) -> Vocabulary:
+    """The current in-memory vocabulary of the catalogue ``raw`` (a sqlite3 connection) is open on."""
+    path = (
+        next((row[2] for row in raw.execute("PRAGMA database_list") if row[1] == "main"), "")
+        or f"memory:{id(raw)}"
+    )
+    with _VOCABULARIES_LOCK:
+        vocab = _VOCABULARIES.setdefault(path, Vocabulary())
+    vocab.refresh(raw)
+    return vocab
 
 
 def document_counts(raw: Any, words: Iterable[str]) -> dict[str, int]:
@@ -134,21 +161,8 @@ def document_counts(raw: Any, words: Iterable[str]) -> dict[str, int]:
 
 
 def candidates(raw: Any, word: str, typos: int) -> list[tuple[str, int]]:
-    """(word of the index, typos) for the words within ``typos`` of ``word`` but ``word`` itself,
-    first letter the same, fewest typos first (and of those, the words of the same length); ``raw``
-    is a sqlite3 connection."""
-    if typos <= 0:
+    """(word of the index, typos) for the words within ``typos`` of ``word`` but ``word`` itself
+    (see :meth:`Vocabulary.candidates`); ``raw`` is a sqlite3 connection."""
+    if typos <= 0 or not word:
         return []
-    found: set[str] = set()
-    for part in chunks(sorted(query_keys(word, typos))):
-        marks = ",".join("?" * len(part))
-        found.update(row[0] for row in raw.execute(f"SELECT word FROM {TABLE} WHERE key IN ({marks})", part))
-    out = []
-    for other in found:
-        if other == word or other[0] != word[0]:
-            continue
-        typed = distance(word, other)
-        if typed <= typos:
-            out.append((other, typed))
-    # fewest typos first, then a letter changed or swapped before one missing or added
-    return sorted(out, key=lambda wt: (wt[1], abs(len(wt[0]) - len(word)), wt[0]))
+    return vocabulary(raw).candidates(word, typos)

@@ -43,7 +43,13 @@ def upgrade() -> None:
     words = typos.words_of(row[0] for row in rows)
     op.execute("DROP TABLE temp.search_fts_columns")
     raw = bind.connection.driver_connection
-    typos.add_words(raw, words, set())
+    # The deletion neighbourhood of each word (keys); revision 0023 keeps the words alone.
+    rows = sorted(
+        (key, word)
+        for word in words
+        for key in {word} | {word[:i] + word[i + 1 :] for i in range(1, len(word))}
+    )
+    raw.executemany("INSERT OR IGNORE INTO search_typo (key, word) VALUES (?, ?)", rows)
 
 
 def downgrade() -> None:
