@@ -214,9 +214,12 @@ class SourceRecord(SQLModel, table=True):
         UniqueConstraint("library_id", "local_id", name="uq_source_record_library_local_id"),
         # Partial: most rows have neither a union record (before deduplication) nor an OAI
         # identifier (read from a file), and no query looks for an empty one (migration 0009).
+        # With the status and library: a union record's members are counted from the index alone.
         Index(
             "ix_source_record_union_record_id",
             "union_record_id",
+            "status",
+            "library_id",
             sqlite_where=text("union_record_id IS NOT NULL"),
             postgresql_where=text("union_record_id IS NOT NULL"),
         ),
@@ -280,13 +283,13 @@ class Holding(SQLModel, table=True):
     """An item or a holding of a library for one of its source records."""
 
     __tablename__ = "holding"
+    # With the library and copies: a union record's holdings are summed from the index alone.
+    __table_args__ = (Index("ix_holding_source_record_id", "source_record_id", "library_id", "copies"),)
 
     id: int | None = Field(default=None, primary_key=True)
     library_id: int = Field(sa_column=Column(Integer, ForeignKey("library.id"), nullable=False, index=True))
     source_record_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("source_record.id", ondelete="CASCADE"), nullable=False, index=True
-        )
+        sa_column=Column(Integer, ForeignKey("source_record.id", ondelete="CASCADE"), nullable=False)
     )
     call_number: str | None = Field(default=None, max_length=255)
     location: str | None = Field(default=None, max_length=255, description="branch")
