@@ -37,6 +37,8 @@ MAX_WORD = 30
 MAX_CANDIDATES = 8  # the typo candidates of one word a search matches, most frequent first
 MAX_COUNTED = 48  # the candidates whose records are counted to find those (fewest typos first)
 TABLE = "search_typo_word"
+# One aggregate per SELECT: SQLite reads a lone min or max from the end of the index, both with a scan.
+ID_RANGE = f"SELECT (SELECT min(id) FROM {TABLE}), (SELECT max(id) FROM {TABLE})"
 VOCABULARY = "search_fts_words"  # fts5vocab 'row' table over search_fts: documents per word
 
 
@@ -103,7 +105,7 @@ class Vocabulary:
         self.lock = threading.Lock()
 
     def refresh(self, raw: Any) -> None:
-        low, high = raw.execute(f"SELECT min(id), max(id) FROM {TABLE}").fetchone()
+        low, high = raw.execute(ID_RANGE).fetchone()
         with self.lock:
             if low is None or low != self.first:
                 self.buckets, self.first, self.last = {}, low or 0, 0

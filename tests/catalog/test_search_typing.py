@@ -251,3 +251,10 @@ def test_each_process_sees_the_words_added_and_a_rebuilt_list(catalogue: Engine,
         assert typos.candidates(raw, "zyxwvutsrq", 2) == []  # the rebuilt list is read afresh
         assert ("nguyen", 1) in typos.candidates(raw, "nguyn", 1)
     engine.dispose()
+
+
+def test_a_search_checks_the_word_list_for_news_without_reading_it(catalogue: Engine) -> None:
+    with catalogue.connect() as conn:
+        raw = conn.connection.driver_connection
+        plan = " ".join(str(row[-1]) for row in raw.execute("EXPLAIN QUERY PLAN " + typos.ID_RANGE))
+    assert "SCAN search_typo_word" not in plan and "SEARCH search_typo_word" in plan
