@@ -34,8 +34,8 @@ RELAXED_ONE_TYPO = 3
 RELAXED_TWO_TYPOS = 7
 MIN_WORD = 2
 MAX_WORD = 30
-MAX_CANDIDATES = 8  # the typo candidates of one word a search matches, most frequent first
-MAX_COUNTED = 48  # the candidates whose records are counted to find those (fewest typos first)
+MAX_CANDIDATES = 24  # the typo candidates of one word a search matches, most frequent first
+MAX_COUNTED = 200  # the candidates whose records are counted to find those (fewest typos first)
 TABLE = "search_typo_word"
 # One aggregate per SELECT: SQLite reads a lone min or max from the end of the index, both with a scan.
 ID_RANGE = f"SELECT (SELECT min(id) FROM {TABLE}), (SELECT max(id) FROM {TABLE})"
