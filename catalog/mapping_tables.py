@@ -107,7 +107,10 @@ FOLD_LETTERS: dict[str, str] = {
     "þ": "th",
     "ß": "ss",
 }
-FOLD_DROPPED = "ʻʼʹʺ'’‘\u200e\u200f"
+# Dropped inside a word: romanisation's ayn and alif ("Qurʼān" -> "quran") and direction marks.
+# Apostrophes are not: they part words as any punctuation does ("d'activité" -> "d activite"),
+# the same with or without other diacritics in the text, as Meilisearch's tokenizer parts them.
+FOLD_DROPPED = "ʻʼʹʺ\u200e\u200f"
 
 
 def compiled_tables() -> dict[str, Any]:
