@@ -62,6 +62,9 @@ def test_strip_isbd(value: str, expected: str) -> None:
         ("thuý", "thúy", "THUÝ"),
         ("Nha ̀xuất bản", "Nhà xuất bản", "nha xuat ban"),
         ("Chế", "Ché̂", "che"),
+        # apostrophes part words with or without diacritics elsewhere in the text
+        ("d activite", "d'activité", "d’activité", "d'activite", "D’ACTIVITÉ"),
+        ("quran", "Qurʼān", "Qurʼan"),
     ],
 )
 def test_fold_agrees_for_all_spellings(variants: tuple[str, ...]) -> None:
