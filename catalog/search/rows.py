@@ -48,10 +48,23 @@ def document(
     return with_search_text(doc)
 
 
+def _title_with_subtitle(title: str | None, subtitle: str | None) -> tuple[str, str]:
+    """The title searched, as is and folded: a union record's title shows its subtitle already
+    ("Dollars & sense : planning for profit ..."), so the subtitle is added only where it does not.
+    Searched twice, its words counted double and ran into the title's as a phrase no record holds."""
+    folded = fold(title)
+    if not subtitle:
+        return title or "", folded
+    folded_subtitle = fold(subtitle)
+    if folded_subtitle in folded:
+        return title or "", folded
+    return " ".join(filter(None, [title, subtitle])), f"{folded} {folded_subtitle}".strip()
+
+
 def with_search_text(doc: dict[str, Any]) -> dict[str, Any]:
     """Add the folded text both engines search (and the diacritics-keeping text that ranks exact
     spellings first). Computed where the document is built: in the ingest's worker processes."""
-    doc["title_folded"] = fold(" ".join(filter(None, [doc["title"], doc["subtitle"]])))
+    title, doc["title_folded"] = _title_with_subtitle(doc["title"], doc["subtitle"])
     doc["authors_folded"] = [fold(a) for a in doc["authors"]]
     doc["subjects_folded"] = [fold(s) for s in doc["subjects"]]
     doc["publisher_folded"] = fold(doc["publisher"])
@@ -63,9 +76,7 @@ def with_search_text(doc: dict[str, Any]) -> dict[str, Any]:
             *doc["issns"],
         ]
     )
-    doc["exact"] = exact_key(
-        " ".join(filter(None, [doc["title"], doc["subtitle"], *doc["authors"], *doc["subjects"]]))
-    )
+    doc["exact"] = exact_key(" ".join(filter(None, [title, *doc["authors"], *doc["subjects"]])))
     return doc
 
 

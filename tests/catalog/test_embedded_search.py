@@ -294,3 +294,18 @@ def test_an_isbn_printed_with_a_wrong_check_digit_finds_its_record(tmp_path: Pat
     assert parse("0306406153").isbn == "0306406153" and parse("0306406152").isbn == "9780306406157"
     assert parse("1234 5678 90 x").isbn is None  # not ISBN-shaped: words
     engine.dispose()
+
+
+def test_a_subtitle_the_title_shows_is_searched_once() -> None:
+    from catalog.search.rows import with_search_text
+
+    def folded(title: str, subtitle: str | None) -> str:
+        doc = {"title": title, "subtitle": subtitle, "authors": [], "subjects": [], "publisher": None}
+        doc.update(series=[], classification=[], isbns=[], issns=[])
+        return str(with_search_text(doc)["title_folded"])
+
+    # "business planning" must not be a phrase of this title (it was: "... business planning for ...")
+    shown = folded("Dollars & sense : planning for profit in your child care business", "planning for profit")
+    assert shown == "dollars sense planning for profit in your child care business"
+    assert folded("Dollars & sense", "planning for profit") == "dollars sense planning for profit"
+    assert folded("Dollars & sense", None) == "dollars sense"

@@ -121,7 +121,9 @@ def test_index_created_with_settings_then_documents_added() -> None:
     engine.upsert(None, [with_search_text(dict(DOC))])
     sent = json.loads(add.calls[0].request.body)
     assert sent[0]["id"] == 7 and sent[0]["title"] == DOC["title"]
-    assert sent[0]["title_folded"] == "dai hoc quoc gia ha noi lich su lich su"
+    assert (
+        sent[0]["title_folded"] == "dai hoc quoc gia ha noi lich su"
+    )  # the subtitle, shown in the title, once
     assert sent[0]["authors_folded"] == ["nguyen van an"]
     assert "exact" not in sent[0] and "other_folded" not in sent[0]  # the embedded engine's own columns
     assert add.calls[0].request.headers["Authorization"] == "Bearer master-key"
