@@ -76,14 +76,31 @@ class Plan:
     terms: list[Term]
     phrases: list[list[str]]
     exact_words: list[str]
+    # (first, end, word): terms[first:end] typed apart that the index holds run together as one
+    # word ("sun flower" / "sunflower", "ha noi" / "Hanoi"), Meilisearch's concatenation of up to
+    # three consecutive words; an alternative of the repaired ring.
+    joins: list[tuple[int, int, str]] = field(default_factory=list)
 
     def expression(self, rings: int = 3, columns: str = TEXT_COLUMNS) -> str | None:
-        parts = [t.group(rings) for t in self.terms] + [quote(" ".join(p)) for p in self.phrases]
+        groups = [t.group(rings) for t in self.terms]
+        parts: list[str] = []
+        starts = {first: (end, word) for first, end, word in self.joins} if rings >= 2 else {}
+        n = 0
+        while n < len(groups):
+            if n in starts:
+                end, word = starts[n]
+                star = "*" if self.terms[end - 1].prefix else ""
+                parts.append(f"(({' AND '.join(groups[n:end])}) OR {quote(word)}{star})")
+                n = end
+            else:
+                parts.append(groups[n])
+                n += 1
+        parts += [quote(" ".join(p)) for p in self.phrases]
         return f"{columns} : ({' AND '.join(parts)})" if parts else None
 
     @property
     def rings(self) -> int:
-        return max((t.rings for t in self.terms), default=1)
+        return max([t.rings for t in self.terms] + [2 if self.joins else 1])
 
     def phrase(self) -> str | None:
         """The words the reader most likely meant, as a phrase; None for a single word. A word
@@ -108,7 +125,7 @@ class Plan:
             for t in self.terms
             for alt in [*t.repaired, *t.joined, *(w for w, _n in t.typos)]
             for w in alt.split()
-        ]
+        ] + [word for _first, _end, word in self.joins]
         return replace(parsed, terms=[*extra, *parsed.terms]) if extra else parsed
 
     def meant(self) -> Plan:
@@ -126,7 +143,7 @@ class Plan:
         for _rank, n, alternative in sorted(c for ranked in choices for c in ranked)[:MAX_AMENDED]:
             terms = list(self.terms)
             terms[n] = replace(terms[n], best=alternative)
-            out.append(Plan(terms, self.phrases, self.exact_words))
+            out.append(Plan(terms, self.phrases, self.exact_words, self.joins))
         return out
 
     def corrected(self) -> str | None:
@@ -190,7 +207,36 @@ def plan(raw: Any, parsed: ParsedQuery, relaxed: bool = False) -> Plan:
         _settle(term, known, counts)
         if term.marked and not parsed.exact_terms:
             exact_words.append(term.marked)
-    return Plan(terms, parsed.phrases, exact_words[:MAX_EXACT_WORDS])
+    return Plan(terms, parsed.phrases, exact_words[:MAX_EXACT_WORDS], _joins(raw, terms, relaxed))
+
+
+MAX_JOINED = 3  # consecutive words tried run together (Meilisearch concatenates up to three)
+
+
+def _joins(raw: Any, terms: list[Term], relaxed: bool) -> list[tuple[int, int, str]]:
+    """The runs of two or three consecutive words (each as the reader most likely meant it: "Vie65t
+    Nam" runs together as "vietnam") the index holds as one word, longest first, none overlapping. A
+    run ending in the word being typed is held when a word of the index begins with it."""
+    if not 2 <= len(terms) <= MAX_TYPED_WORDS:
+        return []
+    runs = {
+        (first, first + size): "".join(t.best.replace(" ", "") for t in terms[first : first + size])
+        for size in range(MAX_JOINED, 1, -1)
+        for first in range(len(terms) - size + 1)
+    }
+    runs = {span: word for span, word in runs.items() if typo_index.indexable(word)}
+    whole = {w for (first, end), w in runs.items() if not terms[end - 1].prefix}
+    known = typo_index.known(raw, whole) if whole else set()
+    out: list[tuple[int, int, str]] = []
+    taken: set[int] = set()
+    for (first, end), word in runs.items():  # three words before two, left to right
+        if taken & set(range(first, end)):
+            continue
+        held = typo_index.has_prefix(raw, word) if terms[end - 1].prefix else word in known
+        if held:
+            out.append((first, end, word))
+            taken |= set(range(first, end))
+    return sorted(out)
 
 
 MAX_WORDS_DROPPED = 6  # the words a query that finds nothing is tried without, one at a time

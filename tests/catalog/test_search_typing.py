@@ -113,6 +113,16 @@ def test_telex_vni_and_dd_find_what_they_stand_for(search, typed: str, meant: st
     assert wanted and wanted <= set(ids(run(search, typed, per_page=100)))
 
 
+def test_words_typed_apart_find_the_word_run_together(search, catalogue: Engine) -> None:  # type: ignore[no-untyped-def]
+    run_together = set(ids(run(search, "hanoi ", per_page=100)))
+    apart = run(search, "ha noi ", per_page=100)
+    assert run_together and run_together <= set(ids(apart))  # Meilisearch concatenates them too
+    found = texts(catalogue, apart)
+    # the words as typed (Hà Nội) rank before the word they run together into (Hanoi)
+    flags = [" ha noi " in f" {fold(found[i])} " for i in ids(apart)]
+    assert flags[0] and not all(flags) and flags == sorted(flags, reverse=True)
+
+
 def test_i_and_y_spellings_and_joined_syllables(search) -> None:  # type: ignore[no-untyped-def]
     assert set(ids(run(search, "ly luan "))) == set(ids(run(search, "li luan ")))
     assert run(search, "ly luan ").total > 0
