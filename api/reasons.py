@@ -1,9 +1,10 @@
-"""Why a record was rejected, in the page's language.
+"""Why a record was rejected, an upload refused or a search not made, in the page's language.
 
-The readers and the mapping (harvest/, catalog/) give their reasons in English, as they are stored
-and as the API and the logs return them. A page in Vietnamese shows each known reason in
-Vietnamese, recognised by its pattern; the values in it (a position, a file's member, what a parser
-said) are kept. A reason no pattern knows is shown as it is, marked as English text.
+The readers and the mapping (harvest/, catalog/), the upload (api/uploads.py) and the search's
+checks give their reasons in English, as they are stored and as the API and the logs return them.
+A page in Vietnamese shows each known reason in Vietnamese, recognised by its pattern; the values
+in it (a position, a file's member, what a parser said) are kept. A reason no pattern knows is
+shown as it is, marked as English text.
 """
 
 from __future__ import annotations
@@ -63,6 +64,23 @@ _VIETNAMESE: tuple[tuple[str, str], ...] = (
         "siêu dữ liệu của biểu ghi không phải MARCXML (gặp {kind})",
     ),
     (r"a MARC record element without fields", "phần tử biểu ghi MARC không có trường nào"),
+    # a search the search page could not make
+    (r"year_from is after year_to", "năm bắt đầu ở sau năm kết thúc"),
+    (
+        r"(?P<field>\w+): List should have at most (?P<n>\d+) items after validation, not (?P<m>\d+)",
+        "{field}: chọn nhiều nhất {n} giá trị, không phải {m}",
+    ),
+    # an upload the librarian's page refused
+    (r"the upload is empty", "tệp tải lên rỗng"),
+    (r"the upload is larger than (?P<n>\d+) bytes", "tệp tải lên lớn quá {n} byte"),
+    (r"send the file as multipart/form-data", "hãy gửi tệp dưới dạng multipart/form-data"),
+    (r"the multipart upload needs a 'file' field", "biểu mẫu tải lên thiếu trường 'file'"),
+    (r"the multipart upload has more than one file", "biểu mẫu tải lên có nhiều hơn một tệp"),
+    (r"cross-site upload", "tệp được gửi từ một trang khác: không nhận"),
+    (
+        r"unknown mode (?P<mode>.*): update, snapshot or delete",
+        "chế độ không rõ {mode}: update, snapshot hoặc delete",
+    ),
     (
         r"the record nests arrays or objects too deeply to be MARC-in-JSON",
         "biểu ghi lồng mảng hoặc đối tượng quá sâu, không phải MARC-in-JSON",

@@ -42,7 +42,7 @@ from ..labels import (
 )
 from ..members import union_members
 from ..problems import Problem
-from ..reasons import reason_text
+from ..reasons import Reason, reason_text
 from ..search_params import SearchParams, problem_text
 from ..sessions import COOKIE, LIFETIME_S, Sessions
 from ..uploads import queue_upload, receive
@@ -109,7 +109,7 @@ def home(
     sort = sort if sort in SORTS else "relevance"
     years = {key: _year(params.get(key)) for key in ("year_from", "year_to")}
     digital = params.get("has_digital") in ("true", "1", "on")
-    result, error, note = None, None, None
+    result, error, note = None, None, None  # error: a Reason
     try:
         wanted = SearchParams.model_validate(
             {"q": q, "sort": sort, "page": page, "per_page": PER_PAGE, **chosen, **years,
@@ -119,7 +119,7 @@ def home(
         if wanted.shortened:
             note = translator(language)("query_too_long", n=MAX_QUERY_LENGTH)
     except (ValidationError, QueryError) as exc:
-        error = problem_text(exc) if isinstance(exc, ValidationError) else str(exc)
+        error = reason_text(problem_text(exc) if isinstance(exc, ValidationError) else str(exc), language)
     facets = {f.name: (result.facets.get(f.name, []) if result else []) for f in COUNTED}
 
     def page_url(number: int) -> str:
@@ -182,7 +182,7 @@ def record(request: Request, catalogue: EngineDep, record_id: int, lang: str | N
         union = db.get(UnionRecord, record_id) if 0 < record_id <= MAX_ID else None
         if union is None:
             missing = union_record_missing(db, record_id)
-            message = translator(language)("gone" if missing.status == 410 else "not_found")
+            message = Reason(translator(language)("gone" if missing.status == 410 else "not_found"), language)
             return render(request, "search.html", language, missing.status, q="", sort="relevance",
                           sorts=SORTS, facets={}, selected={}, result=None, error=message,
                           page=1, per_page=20, page_url=lambda n: "/", library_names={}, plain_url=None,
@@ -293,7 +293,7 @@ def librarian(
         with Session(catalogue) as db:
             lib = get_library(db, code)
             jobs = job_records.library_jobs(db.connection(), lib.id, code, 20)  # type: ignore[arg-type]
-    message = translator(language)("bad_token") if error == "token" else None
+    message = Reason(translator(language)("bad_token"), language) if error == "token" else None
     return render(request, "librarian.html", language, who=code, jobs=jobs, error=message)
 
 
@@ -338,11 +338,27 @@ async def librarian_upload(request: Request, catalogue: EngineDep, settings: Set
     if code is None:
         return RedirectResponse(f"/librarian?lang={language}&error=token", status_code=303)
     if not same_origin(request):  # a form posted from another site with the librarian's cookie
-        return render(request, "librarian.html", language, 403, who=code, jobs=[], error="cross-site upload")
+        return render(
+            request,
+            "librarian.html",
+            language,
+            403,
+            who=code,
+            jobs=[],
+            error=reason_text("cross-site upload", language),
+        )
     try:
         received = await receive(request, settings, multipart_only=True)
     except Problem as exc:
-        return render(request, "librarian.html", language, exc.status, who=code, jobs=[], error=exc.detail)
+        return render(
+            request,
+            "librarian.html",
+            language,
+            exc.status,
+            who=code,
+            jobs=[],
+            error=reason_text(exc.detail, language),
+        )
     mode = received.fields.get("mode", "update")
     if mode not in ("update", "snapshot", "delete"):
         received.discard()
@@ -353,7 +369,7 @@ async def librarian_upload(request: Request, catalogue: EngineDep, settings: Set
             422,
             who=code,
             jobs=[],
-            error=f"unknown mode {mode[:20]!r}: update, snapshot or delete",
+            error=reason_text(f"unknown mode {mode[:20]!r}: update, snapshot or delete", language),
         )
     job_id = await queue_upload(worker, code, mode, "auto", received)
     return RedirectResponse(f"/librarian/jobs/{job_id}?lang={language}", status_code=303)
@@ -384,7 +400,7 @@ def job_page(
                 404,
                 who=code,
                 jobs=[],
-                error=translator(language)("not_found"),
+                error=Reason(translator(language)("not_found"), language),
             )
         conn = db.connection()
         data = job_records.job_dict(conn, job_id, code)

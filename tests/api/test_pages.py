@@ -227,3 +227,25 @@ def test_stacked_tables_label_every_cell(site: Site, web: TestClient) -> None:
             body = table.split("<tbody>", 1)[1]
             assert "<td>" not in body and "<td " in body, name
             assert all("data-label=" in cell for cell in re.findall(r"<td[^>]*>", body)), name
+
+
+def test_a_refused_upload_is_explained_in_the_page_language(web: TestClient) -> None:
+    empty = web.post("/librarian/upload?lang=vi", files={"file": ("empty.mrc", b"")}, data={"mode": "update"})
+    assert empty.status_code == 422
+    assert '<p class="error" role="alert" lang="vi">tệp tải lên rỗng</p>' in empty.text
+    mode = web.post("/librarian/upload?lang=vi", files={"file": ("a.mrc", b"x")}, data={"mode": "replace"})
+    assert mode.status_code == 422 and "chế độ không rõ &#39;replace&#39;" in mode.text
+    english = web.post("/librarian/upload?lang=en", files={"file": ("a.mrc", b"x")}, data={"mode": "replace"})
+    assert "unknown mode &#39;replace&#39;: update, snapshot or delete" in english.text
+    missing = web.get("/librarian/jobs/999999?lang=vi")
+    assert missing.status_code == 404 and 'lang="vi">Không tìm thấy</p>' in missing.text
+
+
+def test_a_search_the_page_cannot_make_is_explained_in_the_page_language(web: TestClient) -> None:
+    backwards = web.get("/?lang=vi&q=viet&year_from=2000&year_to=1990")
+    assert backwards.status_code == 200
+    assert '<p class="error"><span lang="vi">năm bắt đầu ở sau năm kết thúc</span></p>' in backwards.text
+    too_many = web.get("/", params={"q": "viet", "subject": [f"s{i}" for i in range(21)], "lang": "vi"})
+    assert "subject: chọn nhiều nhất 20 giá trị, không phải 21" in too_many.text
+    gone = web.get("/records/99999999?lang=vi")
+    assert gone.status_code == 404 and '<span lang="vi">Không tìm thấy</span>' in gone.text
