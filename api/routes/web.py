@@ -161,7 +161,6 @@ def home(
         years=years,
         digital=digital,
         details=details,
-        filtered=filtered,
         plain_url=plain_url,
         plain_query=plain,
         suggestion_url=suggestion_url,
@@ -186,8 +185,8 @@ def record(request: Request, catalogue: EngineDep, record_id: int, lang: str | N
             return render(request, "search.html", language, missing.status, q="", sort="relevance",
                           sorts=SORTS, facets={}, selected={}, result=None, error=message,
                           page=1, per_page=20, page_url=lambda n: "/", library_names={}, plain_url=None,
-                          plain_query=None, suggestion_url=None, years={}, digital=False, details={},
-                          filtered=False)  # fmt: skip
+                          plain_query=None, suggestion_url=None, years={}, digital=False,
+                          details={})  # fmt: skip
         conn = db.connection()
         held = holdings_of(conn, [record_id])
         editions = holdings_of(conn, other_editions(conn, [record_id]))
