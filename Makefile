@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench install native lock docs
+.PHONY: run test lint bench install native lock docs axe
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ $(VENV)/.native: $(NATIVE_SOURCES) | $(VENV)/.installed
 native: $(VENV)/.native
 
 install: $(VENV)/.installed $(VENV)/.native
+
+# axe-core for the browser tests' accessibility check, from npm into build/axe (not committed; the
+# tests install it themselves when npm is there); its version is tests/api/axe.py's AXE_VERSION
+axe: $(VENV)/.installed
+	$(BIN)/python -c "from tests.api.axe import axe_script; axe_script()"
 
 run: install
 	$(BIN)/unioncat demo --host $(HOST) --port $(PORT)

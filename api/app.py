@@ -14,7 +14,6 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import HTMLResponse
 from sqlalchemy.engine import Engine
 
 from catalog.search.engine import ConfigurationError, SearchEngine, open_search
@@ -23,13 +22,13 @@ from catalog.settings import Settings, get_settings
 from . import context, problems
 from .deps import API
 from .oai_provider import Provider
-from .routes import admin, holdings, jobs, libraries, oai, records, search, service, web
-from .security import SecurityHeaders, docs_page
+from .routes import admin, docs, holdings, jobs, libraries, oai, records, search, service, web
+from .security import SecurityHeaders
 from .sessions import Sessions
 from .uploads import clean_incoming
 from .worker import JobWorker
 
-ROUTERS = (service, search, records, holdings, libraries, jobs, admin, oai, web)
+ROUTERS = (service, search, records, holdings, libraries, jobs, admin, oai, web, docs)
 
 __all__ = ["API", "create_app"]
 
@@ -54,7 +53,7 @@ def create_app(
         title="unioncat",
         summary="Union catalogue of the consortium's member libraries",
         version="0.1.0",
-        docs_url=None,  # served below, with a policy for its inline script
+        docs_url=None,  # served by routes.docs, its files from this service and a policy for its script
         openapi_url=f"{API}/openapi.json",
         lifespan=lifespan,
     )
@@ -79,11 +78,6 @@ def create_app(
     for module in ROUTERS:
         app.include_router(module.router)
     _document_problems(app)
-
-    @app.get(f"{API}/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        return docs_page(f"{API}/openapi.json", f"{app.title} API")
-
     return app
 
 

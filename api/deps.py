@@ -147,18 +147,22 @@ def visible_job(who: tokens.Principal | None, code: str | None, job_id: int) -> 
         raise Problem(404, f"no job {job_id}")
 
 
-_NAMES: dict[int, tuple[float, dict[str, str]]] = {}
+_NAMES: dict[int, tuple[float, dict[str, dict[str, str]]]] = {}
 
 
-def library_names(engine: Engine) -> dict[str, str]:
-    """Library code -> Vietnamese name, read at most every 30 seconds (search pages need them all)."""
+def library_names(engine: Engine, lang: str = "vi") -> dict[str, str]:
+    """Library code -> name in ``lang`` (the Vietnamese one where a library has no English name),
+    read at most every 30 seconds (search pages need them all)."""
     cached = _NAMES.get(id(engine))
-    if cached and time.monotonic() - cached[0] < NAMES_TTL:
-        return cached[1]
-    with engine.connect() as conn:
-        names = dict(conn.execute(select(Library.code, Library.name_vi)).all())
-    _NAMES[id(engine)] = (time.monotonic(), {str(code): str(name) for code, name in names.items()})
-    return _NAMES[id(engine)][1]
+    if not cached or time.monotonic() - cached[0] >= NAMES_TTL:
+        with engine.connect() as conn:
+            rows = conn.execute(select(Library.code, Library.name_vi, Library.name_en)).all()
+        names = {
+            "vi": {str(code): str(vi) for code, vi, _en in rows},
+            "en": {str(code): str(en or vi) for code, vi, en in rows},
+        }
+        cached = _NAMES[id(engine)] = (time.monotonic(), names)
+    return cached[1].get(lang, cached[1]["vi"])
 
 
 def names(engine: EngineDep) -> dict[str, str]:

@@ -55,6 +55,66 @@ _SPECIAL = {
     "mis": {"en": "Other languages", "vi": "Ngôn ngữ khác"},
 }
 
+# Vietnamese names of the MARC languages (and collective codes) whose ISO 639 name has no Vietnamese
+# translation in iso-codes: the ones catalogues carry, historical forms and language groups included.
+VIETNAMESE_NAMES: dict[str, str] = {
+    "grc": "Tiếng Hy Lạp cổ (đến 1453)",
+    "gre": "Tiếng Hy Lạp hiện đại (từ 1453)",
+    "gla": "Tiếng Gael Scotland",
+    "glg": "Tiếng Galicia",
+    "chu": "Tiếng Slav Giáo hội",
+    "div": "Tiếng Dhivehi",
+    "fry": "Tiếng Frisia",
+    "hat": "Tiếng Creole Haiti",
+    "hbs": "Tiếng Serbia-Croatia",
+    "iii": "Tiếng Di Tứ Xuyên",
+    "kal": "Tiếng Greenland",
+    "khm": "Tiếng Khmer",
+    "lim": "Tiếng Limburg",
+    "ltz": "Tiếng Luxembourg",
+    "mah": "Tiếng Marshall",
+    "may": "Tiếng Mã Lai",
+    "nav": "Tiếng Navajo",
+    "nbl": "Tiếng Nam Ndebele",
+    "nde": "Tiếng Bắc Ndebele",
+    "nep": "Tiếng Nepal",
+    "nob": "Tiếng Na Uy (Bokmål)",
+    "nya": "Tiếng Chichewa",
+    "oci": "Tiếng Occitan (sau 1500)",
+    "ori": "Tiếng Oriya",
+    "oss": "Tiếng Ossetia",
+    "pan": "Tiếng Punjab",
+    "roh": "Tiếng Romansh",
+    "sin": "Tiếng Sinhala",
+    "sme": "Tiếng Bắc Sami",
+    "sot": "Tiếng Nam Sotho",
+    "swa": "Tiếng Swahili",
+    "zha": "Tiếng Choang",
+    "ang": "Tiếng Anh cổ (khoảng 450-1100)",
+    "enm": "Tiếng Anh trung đại (1100-1500)",
+    "fro": "Tiếng Pháp cổ (842-khoảng 1400)",
+    "frm": "Tiếng Pháp trung đại (khoảng 1400-1600)",
+    "pro": "Tiếng Provençal cổ (đến 1500)",
+    "ota": "Tiếng Thổ Nhĩ Kỳ Ottoman (1500-1928)",
+    "chm": "Tiếng Mari (Nga)",
+    "ung": "Tiếng Ngarinyin",
+    "sai": "Các ngôn ngữ thổ dân Nam Mỹ",
+    "nai": "Các ngôn ngữ thổ dân Bắc Mỹ",
+    "cel": "Các ngôn ngữ Celt",
+    "tai": "Các ngôn ngữ Tai",
+    "mkh": "Các ngôn ngữ Môn-Khmer",
+    "sla": "Các ngôn ngữ Slav",
+    "map": "Các ngôn ngữ Nam Đảo",
+    "sit": "Các ngôn ngữ Hán-Tạng",
+    "inc": "Các ngôn ngữ Ấn-Arya",
+    "ira": "Các ngôn ngữ Iran",
+    "afa": "Các ngôn ngữ Phi-Á",
+    "ber": "Các ngôn ngữ Berber",
+    "bnt": "Các ngôn ngữ Bantu",
+    "roa": "Các ngôn ngữ Rôman",
+    "gem": "Các ngôn ngữ German",
+}
+
 MATERIAL_TYPE_NAMES: dict[str, dict[str, str]] = {
     "book": {"vi": "Sách", "en": "Book"},
     "serial": {"vi": "Ấn phẩm định kỳ", "en": "Journal, serial"},
@@ -82,6 +142,9 @@ STATUS_NAMES: dict[str, dict[str, str]] = {
     "lost": {"vi": "Bị mất", "en": "Lost"},
     "withdrawn": {"vi": "Đã thanh lý", "en": "Withdrawn"},
     "damaged": {"vi": "Hư hỏng", "en": "Damaged"},
+    "missing": {"vi": "Không tìm thấy trên giá", "en": "Missing"},
+    "in transit": {"vi": "Đang chuyển", "en": "In transit"},
+    "in processing": {"vi": "Đang xử lý", "en": "In processing"},
 }
 
 JOB_STATUS_NAMES: dict[str, dict[str, str]] = {
@@ -107,6 +170,8 @@ def language_name(code: str, lang: str) -> str:
     current = OBSOLETE_MARC_CODES.get(key, key)
     if len(current) != 3 or not current.isalpha():
         return code
+    if lang == "vi" and current in VIETNAMESE_NAMES:
+        return VIETNAMESE_NAMES[current]
     entry = pycountry.languages.get(bibliographic=current) or pycountry.languages.get(alpha_3=current)
     if entry is not None:
         name = _vietnamese().gettext(entry.name) if lang == "vi" else entry.name

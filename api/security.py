@@ -1,5 +1,6 @@
 """Security headers on every response: a Content-Security-Policy that runs no inline script (only
-inline code whose hash is listed: the pages' own style sheet, the API docs' start-up script),
+inline code whose hash is listed: the pages' own style sheet, the API docs' start-up script; every
+script, style sheet and image comes from the service itself),
 ``frame-ancestors 'none'``, ``X-Content-Type-Options: nosniff`` and a Referrer-Policy.
 
 Hashes are computed from the templates' and the docs' sources, never from a rendered page, so text
@@ -18,8 +19,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 TEMPLATES = Path(__file__).parent / "templates"
 _INLINE = {tag: re.compile(rf"<{tag}>(.*?)</{tag}>", re.DOTALL) for tag in ("script", "style")}
-# Scripts and style sheets of the API docs (Swagger UI), which FastAPI loads from its CDN.
-DOCS_CDN = "https://cdn.jsdelivr.net"
 COMMON = "base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'"
 # Answers that are not pages (JSON, XML, files): nothing in them may run or be framed.
 DATA_POLICY = "default-src 'none'; frame-ancestors 'none'"
@@ -50,13 +49,21 @@ def _page_policy() -> str:
 PAGE_POLICY = _page_policy()
 
 
-def docs_page(openapi_url: str, title: str) -> HTMLResponse:
-    """The interactive API docs with a policy that allows their own start-up script and CDN only."""
-    page = get_swagger_ui_html(openapi_url=openapi_url, title=title)
+def docs_page(openapi_url: str, title: str, assets: str) -> HTMLResponse:
+    """The interactive API docs, their files under ``assets`` on this service, with a policy that
+    allows their own start-up script and this service's files only."""
+    page = get_swagger_ui_html(
+        openapi_url=openapi_url,
+        title=title,
+        swagger_js_url=f"{assets}/swagger-ui-bundle.js",
+        swagger_css_url=f"{assets}/swagger-ui.css",
+        swagger_favicon_url=f"{assets}/favicon.png",
+        swagger_ui_parameters={"validatorUrl": None},  # Swagger UI's default sends the API to swagger.io
+    )
     scripts = " ".join(inline_hashes(bytes(page.body).decode(), "script"))
     page.headers["content-security-policy"] = (
-        f"default-src 'self'; script-src {DOCS_CDN} {scripts}; style-src {DOCS_CDN}; "
-        f"img-src 'self' data: https:; connect-src 'self'; {COMMON}"
+        f"default-src 'self'; script-src 'self' {scripts}; style-src 'self'; "
+        f"img-src 'self' data:; connect-src 'self'; {COMMON}"
     )
     return page
 

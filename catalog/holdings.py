@@ -31,6 +31,10 @@ class HoldingsProfile:
     copies: str = ""
     # (subfield code, status): the first subfield present with a value other than "0" sets the status
     status: tuple[tuple[str, str], ...] = ()
+    # Subfield codes whose value names the status, a word ("Checked out") or a code of the system
+    # (``status_codes``); the first one whose value is known sets it, other values are passed over
+    status_values: str = ""
+    status_codes: tuple[tuple[str, str], ...] = ()  # (a system's code, status): III's "-" is available
     available_status: str | None = None
     # Where the local id is: (tag, subfield code or "" for a control field), first found wins.
     local_id: tuple[tuple[str, str], ...] = (("001", ""),)
@@ -44,7 +48,8 @@ class HoldingsProfile:
         if unknown:
             raise ValueError(f"unknown holdings setting(s): {', '.join(sorted(unknown))}")
         values = {
-            k: tuple(tuple(p) for p in v) if k in ("status", "local_id") else v for k, v in overrides.items()
+            k: tuple(tuple(p) for p in v) if k in ("status", "status_codes", "local_id") else v
+            for k, v in overrides.items()
         }
         return replace(self, **values)
 
@@ -70,8 +75,9 @@ MARC852 = HoldingsProfile(
     sublocation="c",
     call_number="khijm",
     barcode="p",
+    status_values="rzx",
     description="MARC 852: $a institution, $b sublocation, $c shelving location, $k$h$i$j$m call number, "
-    "$p piece designation (barcode)",
+    "$p piece designation (barcode), the status in $r (Polaris) or as a note in $z (public) or $x",
 )
 ITEM949 = HoldingsProfile(
     name="949",
@@ -82,8 +88,21 @@ ITEM949 = HoldingsProfile(
     barcode="i",
     item_type="t",
     copies="c",
+    status_values="sk",
+    status_codes=(
+        ("-", "available"),
+        ("o", "not for loan"),
+        ("m", "missing"),
+        ("z", "missing"),
+        ("$", "lost"),
+        ("n", "lost"),
+        ("t", "in transit"),
+        ("w", "withdrawn"),
+        ("p", "in processing"),
+    ),
     description="949 local items: $m library, $l location, $a call number, $i barcode, $t item type, "
-    "$c copies",
+    "$c copies, $s (III Sierra) or $k status, a code (- available, o library use only, m missing, "
+    "$ lost, t in transit, w withdrawn) or a word",
 )
 NONE = HoldingsProfile(name="none", tag=None, description="no item fields: one holding per record")
 
@@ -108,7 +127,38 @@ def resolve(name: str, overrides: dict[str, Any] | None = None) -> HoldingsProfi
 
 
 _DETECTED_BY = ("952", "942", "999", "852", "949")  # the tags detect() reads
-_BIB_CALL_NUMBERS = (("090", "ab"), ("092", "ab"), ("050", "ab"), ("082", "a"))
+# DDC's 082 keeps its $b, the item number (a Cutter: "339 NG527N"), as the other call numbers do
+_BIB_CALL_NUMBERS = (("090", "ab"), ("092", "ab"), ("050", "ab"), ("082", "ab"))
+# The words an item's status subfield or note says it with (folded to lower case), in English and
+# Vietnamese, and the status each means (the names in api/labels.py STATUS_NAMES)
+STATUS_WORDS: dict[str, str] = {
+    "available": "available",
+    "in": "available",
+    "on shelf": "available",
+    "có sẵn": "available",
+    "sẵn sàng": "available",
+    "out": "checked out",
+    "checked out": "checked out",
+    "on loan": "checked out",
+    "due": "checked out",
+    "đang cho mượn": "checked out",
+    "đang mượn": "checked out",
+    "not for loan": "not for loan",
+    "library use only": "not for loan",
+    "reference": "not for loan",
+    "đọc tại chỗ": "not for loan",
+    "không cho mượn": "not for loan",
+    "lost": "lost",
+    "mất": "lost",
+    "missing": "missing",
+    "withdrawn": "withdrawn",
+    "thanh lý": "withdrawn",
+    "damaged": "damaged",
+    "hư hỏng": "damaged",
+    "in transit": "in transit",
+    "in processing": "in processing",
+    "in process": "in processing",
+}
 
 
 def tags_read(profile: HoldingsProfile | None) -> tuple[str, ...]:
@@ -158,6 +208,13 @@ def _status(profile: HoldingsProfile, fld: Field) -> str | None:
         value = fld.get(code)
         if value and value.strip() and value.strip() != "0":
             return status
+    codes = dict(profile.status_codes)
+    for code in profile.status_values:
+        for value in fld.get_subfields(code):
+            said = value.strip().rstrip(".").strip().lower()
+            known = codes.get(said) or STATUS_WORDS.get(said)
+            if known:
+                return known
     return profile.available_status
 
 

@@ -23,13 +23,14 @@ from catalog.search.query import MAX_QUERY_INPUT, MAX_QUERY_LENGTH, SORTS
 from ..deps import (
     MAX_ID,
     EngineDep,
-    NamesDep,
     SearchDep,
     SettingsDep,
     WorkerDep,
+    library_names,
     owned_job,
     union_record_missing,
 )
+from ..hit_details import HitDetails, hit_details
 from ..i18n import LANGUAGES, translator
 from ..labels import (
     facet_value_label,
@@ -41,6 +42,7 @@ from ..labels import (
 )
 from ..members import union_members
 from ..problems import Problem
+from ..reasons import Reason, reason_text
 from ..search_params import SearchParams, problem_text
 from ..sessions import COOKIE, LIFETIME_S, Sessions
 from ..uploads import queue_upload, receive
@@ -53,9 +55,11 @@ TEMPLATES.env.globals.update(
     status_name=status_name,
     job_status_name=job_status_name,
     number=number,
+    reason_text=reason_text,
     linkable=linkable,
 )
 PER_PAGE = 20
+MAX_REFRESH_S = 30  # a running job's page looks again after 1, 2, 4 ... seconds, at most this
 FACET_VALUES_SHOWN = 10
 
 
@@ -89,7 +93,7 @@ def render(request: Request, name: str, lang: str, status: int = 200, **context:
 def home(
     request: Request,
     search: SearchDep,
-    names: NamesDep,
+    catalogue: EngineDep,
     lang: str | None = None,
     q: Annotated[str, Query(max_length=MAX_QUERY_INPUT)] = "",  # longer than searched: its start, and a note
     sort: str = "relevance",
@@ -103,24 +107,32 @@ def home(
         for f in COUNTED
     }
     sort = sort if sort in SORTS else "relevance"
-    result, error, note = None, None, None
+    years = {key: _year(params.get(key)) for key in ("year_from", "year_to")}
+    digital = params.get("has_digital") in ("true", "1", "on")
+    result, error, note = None, None, None  # error: a Reason
     try:
         wanted = SearchParams.model_validate(
-            {"q": q, "sort": sort, "page": page, "per_page": PER_PAGE, **chosen}
-        )
+            {"q": q, "sort": sort, "page": page, "per_page": PER_PAGE, **chosen, **years,
+             "has_digital": True if digital else None}
+        )  # fmt: skip
         result = search.search(wanted.to_query(facet_limit=FACET_VALUES_SHOWN))
         if wanted.shortened:
             note = translator(language)("query_too_long", n=MAX_QUERY_LENGTH)
     except (ValidationError, QueryError) as exc:
-        error = problem_text(exc) if isinstance(exc, ValidationError) else str(exc)
+        error = reason_text(problem_text(exc) if isinstance(exc, ValidationError) else str(exc), language)
     facets = {f.name: (result.facets.get(f.name, []) if result else []) for f in COUNTED}
 
     def page_url(number: int) -> str:
         items = [(k, v) for k, v in params.multi_items() if k != "page"] + [("page", str(number))]
         return "/?" + urlencode(items)
 
+    details: dict[int, HitDetails] = {}
+    if result is not None and result.hits:
+        with catalogue.connect() as conn:
+            details = hit_details(conn, [hit.id for hit in result.hits], language)
     plain = None
-    if result is not None and result.total == 0 and (q or any(selected.values())):
+    filtered = digital or any(v is not None for v in years.values()) or any(selected.values())
+    if result is not None and result.total == 0 and (q or filtered):
         from catalog.text import fold
 
         plain = fold(q) if q and fold(q) != q.lower() else q
@@ -145,11 +157,21 @@ def home(
         page=page,
         per_page=PER_PAGE,
         page_url=page_url,
-        library_names=names,
+        library_names=library_names(catalogue, language),
+        years=years,
+        digital=digital,
+        details=details,
         plain_url=plain_url,
         plain_query=plain,
         suggestion_url=suggestion_url,
     )
+
+
+def _year(value: str | None) -> int | None:
+    """A year typed in the year range, or None for an empty box or one a hand-typed address got
+    wrong (left out, not refused, like a wrong decade)."""
+    text = (value or "").strip()
+    return int(text) if text.isdigit() and len(text) <= 4 else None
 
 
 @router.get("/records/{record_id}", response_class=HTMLResponse)
@@ -159,11 +181,12 @@ def record(request: Request, catalogue: EngineDep, record_id: int, lang: str | N
         union = db.get(UnionRecord, record_id) if 0 < record_id <= MAX_ID else None
         if union is None:
             missing = union_record_missing(db, record_id)
-            message = translator(language)("gone" if missing.status == 410 else "not_found")
+            message = Reason(translator(language)("gone" if missing.status == 410 else "not_found"), language)
             return render(request, "search.html", language, missing.status, q="", sort="relevance",
                           sorts=SORTS, facets={}, selected={}, result=None, error=message,
                           page=1, per_page=20, page_url=lambda n: "/", library_names={}, plain_url=None,
-                          plain_query=None, suggestion_url=None)  # fmt: skip
+                          plain_query=None, suggestion_url=None, years={}, digital=False,
+                          details={})  # fmt: skip
         conn = db.connection()
         held = holdings_of(conn, [record_id])
         editions = holdings_of(conn, other_editions(conn, [record_id]))
@@ -269,7 +292,7 @@ def librarian(
         with Session(catalogue) as db:
             lib = get_library(db, code)
             jobs = job_records.library_jobs(db.connection(), lib.id, code, 20)  # type: ignore[arg-type]
-    message = translator(language)("bad_token") if error == "token" else None
+    message = Reason(translator(language)("bad_token"), language) if error == "token" else None
     return render(request, "librarian.html", language, who=code, jobs=jobs, error=message)
 
 
@@ -314,11 +337,27 @@ async def librarian_upload(request: Request, catalogue: EngineDep, settings: Set
     if code is None:
         return RedirectResponse(f"/librarian?lang={language}&error=token", status_code=303)
     if not same_origin(request):  # a form posted from another site with the librarian's cookie
-        return render(request, "librarian.html", language, 403, who=code, jobs=[], error="cross-site upload")
+        return render(
+            request,
+            "librarian.html",
+            language,
+            403,
+            who=code,
+            jobs=[],
+            error=reason_text("cross-site upload", language),
+        )
     try:
         received = await receive(request, settings, multipart_only=True)
     except Problem as exc:
-        return render(request, "librarian.html", language, exc.status, who=code, jobs=[], error=exc.detail)
+        return render(
+            request,
+            "librarian.html",
+            language,
+            exc.status,
+            who=code,
+            jobs=[],
+            error=reason_text(exc.detail, language),
+        )
     mode = received.fields.get("mode", "update")
     if mode not in ("update", "snapshot", "delete"):
         received.discard()
@@ -329,7 +368,7 @@ async def librarian_upload(request: Request, catalogue: EngineDep, settings: Set
             422,
             who=code,
             jobs=[],
-            error=f"unknown mode {mode[:20]!r}: update, snapshot or delete",
+            error=reason_text(f"unknown mode {mode[:20]!r}: update, snapshot or delete", language),
         )
     job_id = await queue_upload(worker, code, mode, "auto", received)
     return RedirectResponse(f"/librarian/jobs/{job_id}?lang={language}", status_code=303)
@@ -343,6 +382,7 @@ def job_page(
     who: LibrarianDep,
     job_id: int,
     lang: str | None = None,
+    wait: str = "1",  # seconds before the next look; a wrong value is the first wait
 ) -> Response:
     language = _lang(request, lang)
     code = who.library_code if who else None
@@ -359,13 +399,18 @@ def job_page(
                 404,
                 who=code,
                 jobs=[],
-                error=translator(language)("not_found"),
+                error=Reason(translator(language)("not_found"), language),
             )
         conn = db.connection()
         data = job_records.job_dict(conn, job_id, code)
         rejected = job_records.rejections(conn, job_id, limit=200)
+    refresh = None
+    if data["status"] in ("queued", "running"):  # polite: each look waits twice as long, up to a limit
+        seconds = min(max(int(wait), 1), MAX_REFRESH_S) if wait.isdigit() and len(wait) < 6 else 1
+        after = min(seconds * 2, MAX_REFRESH_S)
+        refresh = {"seconds": seconds, "url": f"/librarian/jobs/{job_id}?lang={language}&wait={after}"}
     return render(request, "job.html", language, job=data, rejections=rejected,
-                  progress=worker.progress.get(job_id))  # fmt: skip
+                  progress=worker.progress.get(job_id), refresh=refresh)  # fmt: skip
 
 
 class _Obj(dict):  # type: ignore[type-arg]

@@ -319,7 +319,7 @@ def test_web_page_names_coded_values_in_the_readers_language(client: TestClient,
     hit = re.search(r'href="/records/(\d+)\?lang=vi"', koha)
     assert hit is not None
     items = client.get(f"/records/{hit.group(1)}", params={"lang": "vi"}).text
-    assert "<td>Có sẵn</td>" in items and "<td>available</td>" not in items
+    assert '<td data-label="Tình trạng">Có sẵn</td>' in items and ">available</td>" not in items
 
 
 def test_web_page_says_when_a_search_is_too_long(client: TestClient, tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from api.labels import (
     number,
     status_name,
 )
-from catalog.holdings import PROFILES
+from catalog.holdings import PROFILES, STATUS_WORDS
 from catalog.marc_fields import MATERIAL_TYPES
 from catalog.models import JobStatus
 
@@ -80,9 +80,11 @@ def test_facet_value_labels() -> None:
 
 
 def test_every_status_of_the_ready_profiles_has_a_name() -> None:
-    given = {s for p in PROFILES.values() for _code, s in p.status} | {
-        p.available_status for p in PROFILES.values() if p.available_status
-    }
+    given = (
+        {s for p in PROFILES.values() for _code, s in (*p.status, *p.status_codes)}
+        | {p.available_status for p in PROFILES.values() if p.available_status}
+        | set(STATUS_WORDS.values())
+    )
     assert given and given <= set(STATUS_NAMES)
     assert status_name("available", "vi") == "Có sẵn"
     assert status_name("not for loan", "en") == "Not for loan"

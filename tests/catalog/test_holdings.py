@@ -98,3 +98,51 @@ def test_profile_overrides_and_unknown_names() -> None:
         holdings.resolve("sirsi")
     with pytest.raises(ValueError, match="unknown holdings setting"):
         holdings.resolve("koha", {"shelf": "x"})
+
+
+def _with(record, tag: str, *subfields: tuple[str, str]):  # type: ignore[no-untyped-def]
+    record.add_field(
+        Field(tag=tag, indicators=Indicators(" ", " "), subfields=[Subfield(c, v) for c, v in subfields])
+    )
+    return fields_by_tag(record)
+
+
+def test_ddc_call_number_keeps_its_item_number() -> None:
+    record = _first(VIETNAMESE)
+    for tag in ("090", "092", "050", "082"):
+        record.remove_fields(tag)
+    grouped = _with(record, "082", ("a", "339/.09597"), ("b", "NG527N"), ("2", "23"))
+    assert holdings.bib_call_number(grouped) == "339.09597 NG527N"
+    [item] = holdings.extract(holdings.NONE, grouped)
+    assert item["call_number"] == "339.09597 NG527N"
+
+
+def test_852_status_from_polaris_r_or_a_public_note() -> None:
+    record = _first(VIETNAMESE)
+    grouped = _with(
+        record, "852", ("a", "VNU"), ("b", "Main"), ("h", "339"), ("p", "B1"), ("r", "Out"), ("z", "Lost")
+    )
+    assert [i["status"] for i in holdings.extract(holdings.MARC852, grouped)] == ["checked out"]
+    grouped = _with(
+        record, "852", ("b", "Main"), ("p", "B2"), ("z", "Ask at the desk"), ("z", "Đọc tại chỗ.")
+    )
+    assert [i["status"] for i in holdings.extract(holdings.MARC852, grouped)][1] == "not for loan"
+    grouped = _with(record, "852", ("b", "Main"), ("p", "B3"))
+    assert holdings.extract(holdings.MARC852, grouped)[2]["status"] is None  # the record says nothing
+
+
+def test_949_status_codes_and_words() -> None:
+    jazz = _first(JAZZ_949)
+    item = jazz["949"] if jazz["949"].get("i") else next(f for f in jazz.get_fields("949") if f.get("i"))
+    item.add_subfield("s", "-")
+    assert holdings.extract(holdings.ITEM949, fields_by_tag(jazz))[0]["status"] == "available"
+    item.delete_subfield("s")
+    item.add_subfield("s", "m")
+    assert holdings.extract(holdings.ITEM949, fields_by_tag(jazz))[0]["status"] == "missing"
+    item.delete_subfield("s")
+    item.add_subfield("k", "Checked out")
+    assert holdings.extract(holdings.ITEM949, fields_by_tag(jazz))[0]["status"] == "checked out"
+    custom = holdings.resolve("949", {"status_values": "x", "status_codes": [["7", "lost"]]})
+    assert custom.status_codes == (("7", "lost"),)
+    item.add_subfield("x", "7")
+    assert holdings.extract(custom, fields_by_tag(jazz))[0]["status"] == "lost"

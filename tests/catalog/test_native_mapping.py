@@ -267,3 +267,24 @@ def test_a_profile_with_a_tag_the_compiled_mapping_cannot_take_uses_the_python_p
     odd = holdings.KOHA.with_overrides({"local_id": [["9", "a"]]})
     assert native_tags(odd) == ""
     assert native_tags(holdings.KOHA) != ""
+
+
+def test_both_paths_keep_the_item_number_of_a_ddc_call_number() -> None:
+    """A record whose only call number is its 082 gives "339.09597 NG527N" (class and item
+    number) through the compiled mapping as through the Python one."""
+    record = next(item.record for item in sources.read_path(fixture("vietnamese-529.mrc")) if item.record)
+    for tag in ("090", "092", "050", "082"):
+        record.remove_fields(tag)
+    record.add_field(
+        Field(
+            tag="082",
+            indicators=Indicators("0", "4"),
+            subfields=[Subfield("a", "339/.09597"), Subfield("b", "NG527N"), Subfield("2", "23")],
+        )
+    )
+    raw = record.as_marc()
+    compiled = prepare_iso2709(raw, holdings.NONE, native_tags(holdings.NONE))
+    python = prepare(record, raw, "iso2709", holdings.NONE)
+    assert compiled is not None
+    call_number = holdings.HOLDING_FIELDS.index("call_number")
+    assert compiled.holdings[0][call_number] == python.holdings[0][call_number] == "339.09597 NG527N"
