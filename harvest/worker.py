@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from catalog import jobs
+from catalog.analytics.cache import refresh_quietly
 from catalog.db import writing
 from catalog.models import UnionRecord
 from catalog.search.engine import SearchEngine
@@ -164,6 +165,7 @@ class Worker:
 
                 with writing(self.engine) as conn:
                     rebuild(conn, self.settings.dedup_ignore_isbns)
+                refresh_quietly(self.engine)
             search = job_search(self.engine, self.search)
             if search is None:
                 raise RuntimeError("no search engine is configured (UNIONCAT_MEILI_URL)")
