@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Connection, and_, select
@@ -59,3 +60,11 @@ def unique_titles(
         {"id": r.union_record_id, "title": r.title, "year": r.year, "library": codes.get(r.sole_library_id)}
         for r in rows
     ]
+
+
+def every_unique_title(conn: Connection, library: Member | None = None) -> Iterator[dict[str, Any]]:
+    """All the unique titles (``library``'s, or anyone's), page after page (for a download)."""
+    after = 0
+    while page := unique_titles(conn, library, after, MAX_LIMIT):
+        yield from page
+        after = page[-1]["id"]
