@@ -12,6 +12,7 @@ from catalog.analytics.dimensions import CLASS
 from catalog.analytics.members import Member, UnknownMember, member
 
 from .labels import facet_value_label
+from .subject_classes import class_label
 
 REPORTS = ("summary", "overlap", "unique", "growth")
 UNKNOWN = {"vi": "Không rõ", "en": "Unknown"}
@@ -30,7 +31,7 @@ def _freshness(conn: Connection) -> dict[str, Any]:
 def value_label(dimension: str, value: str, lang: str) -> str:
     if not value:
         return UNKNOWN.get(lang, UNKNOWN["vi"])
-    return value if dimension == CLASS else facet_value_label(dimension, value, lang, {})
+    return class_label(value, lang) if dimension == CLASS else facet_value_label(dimension, value, lang, {})
 
 
 def summary_report(conn: Connection, library: Member | None, min_libraries: int, lang: str) -> dict[str, Any]:

@@ -38,14 +38,18 @@ def _signed_out(language: str) -> RedirectResponse:
     return RedirectResponse(f"/librarian?lang={language}", status_code=303)
 
 
-def _page(request: Request, catalogue: Any, language: str, code: str | None) -> Response:
+def _page(
+    request: Request, catalogue: Any, language: str, code: str | None, signed_in_as: str | None
+) -> Response:
     t = translator(language)
     with catalogue.connect() as conn:
         everyone = members(conn)
         try:
             library = member_or_none(conn, code)
         except UnknownMember:
-            return render(request, "librarian.html", language, 404, who=None, jobs=[], error=t("not_found"))
+            return render(
+                request, "librarian.html", language, 404, who=signed_in_as, jobs=[], error=t("not_found")
+            )
         summary = summary_report(conn, library, 2, language)
         overlap = overlap_report(conn, library, language)
         unique = unique_report(conn, library, 0, UNIQUE_SHOWN, language)
@@ -107,7 +111,7 @@ def consortium_page(
         return _signed_out(language)
     if library:  # the member chosen in the page's form
         return RedirectResponse(f"/librarian/analytics/{library.strip()}?lang={language}", status_code=303)
-    return _page(request, catalogue, language, None)
+    return _page(request, catalogue, language, None, who.library_code)
 
 
 @router.get("/librarian/analytics/csv/{report}")
@@ -155,4 +159,4 @@ def member_page(
     language = _lang(request, lang)
     if who is None:
         return _signed_out(language)
-    return _page(request, catalogue, language, code[:40])
+    return _page(request, catalogue, language, code[:40], who.library_code)

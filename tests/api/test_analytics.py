@@ -94,6 +94,9 @@ def test_the_reports_as_json(service: tuple[TestClient, dict[str, str], Engine])
     assert set(summary["breakdowns"]) == {"class", "language", "decade", "material_type"}
     vietnamese = {e["value"]: e for e in summary["breakdowns"]["language"]}["vie"]
     assert vietnamese["label"] == "Tiếng Việt" and vietnamese["titles"] > 0
+    classes = {e["value"]: e["label"] for e in summary["breakdowns"]["class"]}
+    assert all(label.startswith(value) for value, label in classes.items() if value)
+    assert any(" · " in label for label in classes.values())  # the classes' names, in Vietnamese
     english = client.get("/api/v1/analytics/summary", params={"lang": "en", "min_libraries": 3}, headers=who)
     assert {e["value"]: e for e in english.json()["breakdowns"]["language"]}["vie"]["label"] == "Vietnamese"
     assert english.json()["held_by_at_least"] == sum(1 for libs in held.values() if len(libs) == 3)
@@ -243,3 +246,12 @@ def test_the_command_line(run_cli: Any, tmp_path: Path) -> None:
     assert unknown.returncode == 1 and unknown.stderr.strip() == "error: no library 'NOPE'"
     both = run_cli("analytics", "growth", "--json", "--csv")
     assert both.returncode == 1 and "not both" in both.stderr
+
+
+def test_class_names_in_both_languages() -> None:
+    from api.subject_classes import class_label
+
+    assert class_label("LC Q", "en") == "LC Q · Science"
+    assert class_label("LC D", "vi") == "LC D · Lịch sử thế giới"
+    assert class_label("DDC 300", "en") == "DDC 300 · Social sciences"
+    assert class_label("LC W", "en") == "LC W"  # not a class of the LC schedules: left as it is
