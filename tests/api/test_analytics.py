@@ -240,6 +240,10 @@ def test_the_command_line(run_cli: Any, tmp_path: Path) -> None:
     text_out = run_cli("analytics", "overlap")
     assert text_out.returncode == 0 and "HN-A" in text_out.stdout
     assert run_cli("analytics", "growth", "--library", "HCM-C").stdout.count("HCM-C") == 1
+    rebuilt = run_cli("dedup", "--rebuild")  # every union record decided again, then counted again
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    after = json.loads(run_cli("analytics", "summary", "--json", "--min-libraries", "3").stdout)
+    assert after["pending"] is False and after["titles"] == data["titles"]
     refreshed = run_cli("analytics", "refresh", "--full", "--json")
     assert json.loads(refreshed.stdout)["full"] is True
     unknown = run_cli("analytics", "summary", "--library", "NOPE")
