@@ -27,7 +27,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from catalog import holdings, jobs
-from catalog.analytics.cache import refresh_quietly
 from catalog.db import writing
 from catalog.holdings import HoldingsProfile
 from catalog.models import Library, utcnow
@@ -294,9 +293,6 @@ def run_job(
         reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"internal error: {exc!r}"
         _fail(engine, job_id, job, source, reason)
         raise
-    finally:  # what the job committed (all of it, or a failed harvest's pages) reaches the analytics
-        if job is not None and job.commits:
-            refresh_quietly(engine)
     return job.summary()
 
 

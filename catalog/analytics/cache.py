@@ -8,10 +8,11 @@ the overlap matrix. A job that touched a thousand union records costs a thousand
 whatever the size of the catalogue. When most of the catalogue changed (a dedup rebuild, the first
 refresh after the migration), everything is computed again from scratch instead.
 
-The job runner and the worker call :func:`refresh_quietly` after each job; ``unioncat analytics
-refresh`` calls :func:`refresh`. Two refreshes never run at once: SQLite has one writer, and on
-PostgreSQL the refresh locks the state row first. A refresh deletes only the log rows it read, so a
-change committed meanwhile by a job is left for the next refresh.
+A worker calls :func:`refresh_quietly` after each job it runs, and when idle if changes wait (jobs
+run from the command line, which refreshes after its own jobs too); ``unioncat analytics refresh``
+calls :func:`refresh`. A job's time and status never wait for it. Two refreshes never run at once:
+SQLite has one writer, and on PostgreSQL the refresh locks the state row first. A refresh deletes
+only the log rows it read, so a change committed meanwhile by a job is left for the next refresh.
 """
 
 from __future__ import annotations

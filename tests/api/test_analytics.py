@@ -41,6 +41,15 @@ def fill(engine: Engine, folder: Path) -> dict[str, str]:
         path = folder / f"{code}.mrc"
         path.write_bytes(b"".join(raws[i] for i in part))
         ingest_file(engine, code, path, search=None)
+    # the jobs' changes wait for a worker: an idle one counts them
+    from catalog.analytics.cache import status
+    from harvest.worker import Worker
+
+    with engine.connect() as conn:
+        assert status(conn).pending
+    assert Worker(engine, _settings(folder), None).run_once() is None
+    with engine.connect() as conn:
+        assert not status(conn).pending
     return tokens
 
 
@@ -133,6 +142,31 @@ def test_the_reports_as_json(service: tuple[TestClient, dict[str, str], Engine])
     assert {m["library"]: m["added"] for m in growth["months"]} == {
         code: len(r) for code, r in SHARES.items()
     }
+
+
+def test_a_workers_job_reaches_the_figures(
+    service: tuple[TestClient, dict[str, str], Engine], tmp_path: Path
+) -> None:
+    from harvest.worker import Worker
+
+    client, tokens, engine = service
+    who = _auth(tokens["HN-A"])
+    before = client.get("/api/v1/analytics/summary", params={"library": "HN-A"}, headers=who).json()
+    with open(VIETNAMESE, "rb") as fh:
+        more = b"".join(raw for n, (_offset, raw) in enumerate(split_records(fh)) if 100 <= n < 140)
+    queued = client.post("/api/v1/libraries/HN-A/uploads", content=more, headers=who)
+    assert queued.status_code == 202, queued.text
+    job_id = Worker(engine, _settings(tmp_path), None).run_once()  # runs the upload, then counts it
+    assert job_id == queued.json()["job_id"]
+    after = client.get("/api/v1/analytics/summary", params={"library": "HN-A"}, headers=who).json()
+    assert after["pending"] is False
+    assert (
+        after["titles"]
+        == before["titles"] + 40
+        == sum(1 for libs in _held(engine).values() if "HN-A" in libs)
+    )
+    growth = client.get("/api/v1/analytics/growth", params={"library": "HN-A"}, headers=who).json()
+    assert sum(m["added"] for m in growth["months"]) == 140 and sum(m["jobs"] for m in growth["months"]) == 2
 
 
 def test_csv_by_parameter_or_accept_header(service: tuple[TestClient, dict[str, str], Engine]) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from catalog import db
+from catalog.analytics.cache import refresh
 from catalog.db import session_scope
 from catalog.libraries import add_library
 from catalog.settings import Settings
@@ -53,6 +54,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     for code, part in (("VNU-LIC", raws[:300]), ("HUST-LIB", raws[200:450]), ("HNUE-LIB", raws[250:529])):
         (work / f"{code}.mrc").write_bytes(b"".join(part))
         ingest_file(engine, code, work / f"{code}.mrc")
+    refresh(engine)  # as the service's worker does
     with serving(create_app(engine, settings, start_worker=False)) as url:
         yield url, token
 

@@ -112,7 +112,8 @@ def test_cached_figures_equal_a_computation_from_scratch_after_every_job(
     for n, (code, mode, keep) in enumerate(steps):
         ingest_file(engine, code, _file(tmp_path, f"{n}-{code}", records, keep), mode=mode)
         with engine.connect() as conn:
-            assert not cache.status(conn).pending  # the job's end refreshed the figures
+            assert cache.status(conn).pending or n == 3  # (the same file again may change nothing)
+        cache.refresh(engine)  # what the worker does after each job
         assert cached(engine) == scratch(engine), f"after step {n}: {code} {mode}"
     figures = scratch(engine)
     assert any(len(libs) == 3 for libs in figures["unions"].values())  # real overlap
@@ -164,6 +165,7 @@ def test_readers_figures(sqlite_engine: Engine, records: list[bytes], tmp_path: 
     ingest_file(engine, "HN-A", _file(tmp_path, "a", records, lambda i: i < 100))
     ingest_file(engine, "HN-B", _file(tmp_path, "b", records, lambda i: 50 <= i < 120))
     ingest_file(engine, "HCM-C", _file(tmp_path, "c", records, lambda i: 90 <= i < 130))
+    cache.refresh(engine)
     figures = scratch(engine)
     held = Counter(len(libs) for libs in figures["unions"].values())
     with engine.connect() as conn:
