@@ -23,26 +23,16 @@ from catalog.settings import Settings, get_settings
 from . import context, problems
 from .deps import API
 from .oai_provider import Provider
-from .routes import (
-    admin,
-    analytics,
-    analytics_pages,
-    holdings,
-    jobs,
-    libraries,
-    oai,
-    records,
-    search,
-    service,
-    web,
-)
+from .routes import admin, holdings, jobs, libraries, oai, records, search, service, web
+from .routes import analytics as analytics_api
+from .routes import analytics_pages as analytics_web
 from .security import SecurityHeaders, docs_page
 from .sessions import Sessions
 from .uploads import clean_incoming
 from .worker import JobWorker
 
 ROUTERS = (service, search, records, holdings, libraries, jobs, admin, oai, web)
-ROUTERS += (analytics, analytics_pages)
+ROUTERS += (analytics_api, analytics_web)
 
 __all__ = ["API", "create_app"]
 

@@ -8,8 +8,8 @@ The catalogue is built once by bulk inserts (the LoC records mapped by the catal
 become the union records; each is held by 1 to 30 members, 4 on average, the larger members holding
 more, as in a consortium) and cached under ~/.cache/unioncat/bench/; later runs reuse it. No search
 index is built: the analytics never search. Two references are measured in the same run: the
-service's /health and /api/v1/libraries, and the overlap matrix computed from scratch by SQL (what a
-page would cost without the summary tables).
+service's /health and a record's page and API answer, and the overlap matrix computed from scratch
+by SQL (what a page would cost without the summary tables).
 """
 
 from __future__ import annotations
@@ -278,7 +278,8 @@ def measure_http(database: Path, requests: int, smallest: str) -> dict[str, Any]
         api = {"Authorization": f"Bearer {token}"}
         plan = [
             ("reference /health", "/health", {}),
-            ("reference /api/v1/libraries", "/api/v1/libraries", {}),
+            ("reference page /records/1000", "/records/1000?lang=en", {}),
+            ("reference api /api/v1/records/1000", "/api/v1/records/1000", {}),
             ("page /librarian/analytics", "/librarian/analytics?lang=en", {}),
             ("page /librarian/analytics/SIM-07", "/librarian/analytics/SIM-07?lang=vi", {}),
             ("page csv summary", "/librarian/analytics/csv/summary", {}),
