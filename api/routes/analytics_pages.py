@@ -5,7 +5,7 @@ downloads. Any signed-in librarian sees every member's figures: they are the con
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -110,7 +110,9 @@ def consortium_page(
     if who is None:
         return _signed_out(language)
     if library:  # the member chosen in the page's form
-        return RedirectResponse(f"/librarian/analytics/{library.strip()}?lang={language}", status_code=303)
+        return RedirectResponse(
+            f"/librarian/analytics/{quote(library.strip(), safe='')}?lang={language}", 303
+        )
     return _page(request, catalogue, language, None, who.library_code)
 
 

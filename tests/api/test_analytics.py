@@ -248,6 +248,10 @@ def test_the_librarians_page(service: tuple[TestClient, dict[str, str], Engine])
     )
     assert chosen.headers["location"] == "/librarian/analytics/HCM-C?lang=en"
     assert client.get("/librarian/analytics/NOPE").status_code == 404
+    odd = client.get(
+        "/librarian/analytics", params={"library": "../x?y", "lang": "en"}, follow_redirects=False
+    )
+    assert odd.headers["location"] == "/librarian/analytics/..%2Fx%3Fy?lang=en"
 
     download = client.get("/librarian/analytics/csv/unique", params={"library": "HN-A"})
     assert download.headers["content-type"].startswith("text/csv")
