@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from catalog import jobs
+from catalog.analytics import cache
 from catalog.db import writing
 from catalog.models import UnionRecord
 from catalog.search.engine import SearchEngine
@@ -74,6 +75,7 @@ class Worker:
         jobs.recover_interrupted(self.engine, self.settings.job_lease_seconds, self.settings.job_max_attempts)
         job_id = jobs.claim(self.engine, self.name)
         if job_id is None:
+            self._refresh_analytics()  # changes of jobs run elsewhere (the command line)
             return None
         self.busy = True
         try:
@@ -82,7 +84,19 @@ class Worker:
         finally:
             self.busy = False
             self.progress.pop(job_id, None)
+        self._refresh_analytics()  # the job ended (its status already says so): its changes are counted
         return job_id
+
+    def _refresh_analytics(self) -> None:
+        """Bring the collection analytics up to date when changes wait (see catalog.analytics.cache)."""
+        try:
+            with self.engine.connect() as conn:
+                waiting = cache.status(conn).pending
+        except Exception:
+            log.exception("worker %s: could not read the state of the analytics", self.name)
+            return
+        if waiting:
+            cache.refresh_quietly(self.engine)
 
     def _queue_due_harvests(self) -> None:
         try:

@@ -23,6 +23,7 @@ def dedup(
     as_json: JsonOption = False,
 ) -> None:
     """Union records: audit the merges, explain one, or rebuild them all."""
+    from catalog.analytics.cache import refresh
     from catalog.dedup import clusters, report
 
     if sum([explain_id is not None, list_all, rebuild_all]) != 1:
@@ -65,6 +66,8 @@ def dedup(
             "SELECT count(*), coalesce(sum(CASE WHEN accepted THEN 1 ELSE 0 END), 0) FROM match_decision"
         ).one()
         unions = conn.exec_driver_sql("SELECT count(*) FROM union_record").scalar_one()
+    with err.status("refreshing the analytics"):
+        refresh(engine)
     with err.status("reindexing"):
         search_engine.rebuild(engine)
     summary = {"pairs_decided": decided, "pairs_accepted": accepted, "union_records": unions}

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from catalog.analytics.cache import refresh_quietly
 from catalog.db import session_scope
 from catalog.libraries import list_libraries
 from harvest.ingest import IngestError, ingest_file
@@ -83,6 +84,8 @@ def ingest(
     except IngestError as exc:
         where = f" (job {exc.job_id})" if exc.job_id else ""
         raise CliError(f"ingest failed{where}: {exc}") from None
+    finally:  # what the job committed reaches the collection analytics
+        refresh_quietly(engine)
     with engine.connect() as conn:
         from catalog import jobs
 
@@ -164,6 +167,7 @@ def harvest(
                     highlight=False,
                 )
         results.append(summary)
+    refresh_quietly(engine)  # what the harvests committed reaches the collection analytics
     if as_json:
         print_json(results if all_libraries else results[0])
     if failed:
