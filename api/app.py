@@ -24,6 +24,7 @@ from . import context, problems
 from .deps import API
 from .oai_provider import Provider
 from .routes import admin, holdings, jobs, libraries, oai, records, search, service, web
+from .routes import repository as repository_routes
 from .security import SecurityHeaders, docs_page
 from .sessions import Sessions
 from .uploads import clean_incoming
@@ -78,6 +79,7 @@ def create_app(
     app.state.health_counts = {}
     for module in ROUTERS:
         app.include_router(module.router)
+    app.include_router(repository_routes.router)
     _document_problems(app)
 
     @app.get(f"{API}/docs", include_in_schema=False)

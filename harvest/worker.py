@@ -28,6 +28,8 @@ from catalog.settings import Settings
 from harvest.ingest import FileIngest
 from harvest.oai import Harvester
 from harvest.queue import enqueue_due_harvests, record_pending_uploads, upload_path
+from harvest.repository import SOURCE as REPOSITORY
+from harvest.repository import RepositoryHarvester, storage_for
 from harvest.runner import IngestError, job_search, run_job
 
 log = logging.getLogger("unioncat.worker")
@@ -104,6 +106,8 @@ class Worker:
                 self._upload(job_id, row)
             elif kind == "oai":
                 self._harvest(job_id, row)
+            elif kind == REPOSITORY:
+                self._repository(job_id, row)
             else:
                 self._catalogue_job(job_id, kind)
         except IngestError as exc:  # recorded failed by the runner, with the reason (or here, below)
@@ -155,6 +159,26 @@ class Worker:
             ignore_isbns=self.settings.dedup_ignore_isbns,
         ).run(job_id)
         log.info("harvest of %s: job %s, read %s", row["library_code"], job_id, summary["read"])
+
+    def _repository(self, job_id: int, row: dict[str, Any]) -> None:
+        options = row["options"] or {}
+        summary = RepositoryHarvester(
+            self.engine,
+            row["library_code"],
+            storage_for(self.settings),
+            max_bytes=self.settings.max_digital_bytes,
+            full=bool(options.get("full")),
+            search=self.search,
+            ignore_isbns=self.settings.dedup_ignore_isbns,
+        ).run(job_id)
+        log.info(
+            "repository harvest of %s: job %s, read %s, files fetched %s, failed %s",
+            row["library_code"],
+            job_id,
+            summary["read"],
+            summary["files_fetched"],
+            summary["files_failed"],
+        )
 
     def _catalogue_job(self, job_id: int, kind: str) -> None:
         """A reindex or a dedup-rebuild; ``read``: the union records indexed or rebuilt."""
