@@ -25,24 +25,21 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from catalog import jobs
 from catalog.db import as_utc
-from catalog.digital.objects import Checked, DigitalError, add_file, check_file, find_record, withdraw
+from catalog.digital.objects import DigitalError, find_record
 from catalog.digital.storage import LocalStorage, ObjectStorage
 from catalog.libraries import REPOSITORY_ACCESS, REPOSITORY_FILE_LISTS, REPOSITORY_FORMATS, get_library
 from catalog.libraries import list_libraries as all_libraries
 from catalog.models import (
-    DigitalObject,
-    DigitalStatus,
     IngestJob,
     JobMode,
     JobStatus,
     Library,
-    RepositoryFile,
     SourceRecord,
     utcnow,
 )
@@ -52,36 +49,29 @@ from catalog.settings import Settings
 from harvest.bitstreams import Bitstream, content_files
 from harvest.dc_marc import prepare_item
 from harvest.dublin_core import DcItem
-from harvest.file_fetch import FetchFailed, FileFetcher
+from harvest.file_fetch import FileFetcher
 from harvest.oai_client import HarvestError, OaiClient, Repository, identify, next_from
 from harvest.oai_page import PageError
+from harvest.repository_files import (
+    FileOutcome,
+    ItemFiles,
+    Recorded,
+    failed_files,
+    fetch_file,
+    known_files,
+    withdraw_item,
+)
 from harvest.repository_page import RepositoryEntry, RepositoryPage, read_list_page, read_record_metadata
 from harvest.runner import RunningJob, Transaction, job_search, run_job
 
 log = logging.getLogger(__name__)
 LIBRARY = Library.__table__  # type: ignore[attr-defined]
 JOB = IngestJob.__table__  # type: ignore[attr-defined]
-FILE = RepositoryFile.__table__  # type: ignore[attr-defined]
-OBJECT = DigitalObject.__table__  # type: ignore[attr-defined]
 SOURCE = "repository"
-FETCHED, FAILED = "fetched", "failed"
 # Items whose files are fetched before one commit: their temporary files are on disk until then.
 COMMIT_ITEMS = 20
 COMMIT_BYTES = 512 * 1024 * 1024
 EnqueueText = Callable[[Engine, Library, int], Any]
-
-
-@dataclass
-class FileOutcome:
-    """What became of one file of an item in this harvest, written with the item."""
-
-    bitstream: Bitstream
-    access: str
-    embargo_until: datetime | None
-    checked: Checked | None = None  # fetched and judged: to record
-    etag: str | None = None
-    unchanged: bool = False  # the object recorded for it still holds it
-    reason: str | None = None  # why it failed
 
 
 @dataclass
@@ -313,9 +303,10 @@ class RepositoryHarvester:
         if bitstreams is None:
             return work
         access, until = self._access(entry.item)
-        known = self._known_files(entry.identifier)
+        known = known_files(self.engine, self.library_id, entry.identifier)
         for bitstream in bitstreams:
-            work.files.append(self._fetch(bitstream, access, until, known.get(bitstream.url)))
+            outcome = FileOutcome(bitstream, access, until)
+            work.files.append(fetch_file(self.fetcher, self.work, outcome, known.get(bitstream.url)))
         return work
 
     def _access(self, item: DcItem) -> tuple[str, datetime | None]:
@@ -341,49 +332,6 @@ class RepositoryHarvester:
         work.listed = True
         return content_files(metadata)
 
-    def _known_files(self, identifier: str) -> dict[str, dict[str, Any]]:
-        """What the last harvest of the item left of each of its files, by address, with the
-        state of the object each became."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(FILE, OBJECT.c.status.label("object_status"), OBJECT.c.size.label("object_size"))
-                .outerjoin(OBJECT, OBJECT.c.id == FILE.c.object_id)
-                .where(FILE.c.library_id == self.library_id, FILE.c.item == identifier)
-            ).mappings()
-            return {row["url"]: dict(row) for row in rows}
-
-    def _fetch(
-        self, bitstream: Bitstream, access: str, until: datetime | None, known: dict[str, Any] | None
-    ) -> FileOutcome:
-        """Fetch and judge one file, unless the object recorded for it still holds it (same size
-        and checksum as listed, or the server says its ETag is unchanged)."""
-        outcome = FileOutcome(bitstream, access, until)
-        usable = (
-            known is not None
-            and known["status"] == FETCHED
-            and known["object_status"] == DigitalStatus.ACTIVE.value
-        )
-        same_size = usable and bitstream.size is not None and known["object_size"] == bitstream.size  # type: ignore[index]
-        if same_size and bitstream.checksum in (None, known["checksum"]):  # type: ignore[index]
-            outcome.unchanged, outcome.etag = True, known["etag"]  # type: ignore[index]
-            return outcome
-        etag = known["etag"] if usable else None  # type: ignore[index]
-        try:
-            fetched = self.fetcher.fetch(bitstream.url, self.work, etag)
-        except FetchFailed as exc:
-            outcome.reason = str(exc)
-            return outcome
-        outcome.etag = fetched.etag
-        if fetched.path is None:  # not modified
-            outcome.unchanged = True
-            return outcome
-        try:
-            outcome.checked = check_file(fetched.path, self.fetcher.max_bytes, bitstream.content_type)
-        except DigitalError as exc:
-            fetched.path.unlink(missing_ok=True)
-            outcome.reason = str(exc)
-        return outcome
-
     # ------------------------------------------------------------------ writing
     def _commit(
         self, batch: list[ItemWork], resume: tuple[str | None, str | None, str | None] | None = None
@@ -397,7 +345,8 @@ class RepositoryHarvester:
                 with Session(bind=tx.conn, expire_on_commit=False) as session:
                     for work in batch:
                         if work.entry.deleted and work.entry.identifier:
-                            self._withdraw_item(session, work.entry.identifier)
+                            withdrawn = withdraw_item(session, self.library_id, work.entry.identifier)
+                            self.summary.files_withdrawn += withdrawn
                         elif work.prepared is not None:
                             new_objects += self._write_files(tx, session, work, records)
                     session.flush()
@@ -415,8 +364,7 @@ class RepositoryHarvester:
         finally:
             for work in batch:
                 for outcome in work.files:
-                    if outcome.checked is not None:
-                        outcome.checked.path.unlink(missing_ok=True)
+                    outcome.discard()
         self._queue_text(new_objects)
         if self.progress is not None:
             self.progress(self.job.counts["read"], None)
@@ -453,9 +401,8 @@ class RepositoryHarvester:
     def _write_files(
         self, tx: Transaction, session: Session, work: ItemWork, records: dict[str, int]
     ) -> list[int]:
-        """The item's files recorded: new objects (their ids returned), unchanged ones confirmed
-        (with the access rule the item now gives), failures reported and kept to try again, and the
-        objects of files the item no longer lists withdrawn."""
+        """The item's files recorded (see :class:`ItemFiles`), its failures reported; the ids of its
+        new objects."""
         entry, identifier = work.entry, work.entry.identifier
         assert identifier is not None and work.prepared is not None
         if work.list_problem:
@@ -464,114 +411,18 @@ class RepositoryHarvester:
             return []
         record = session.get(SourceRecord, records[work.prepared.local_id])
         assert record is not None
-        known = {row.url: row for row in session.scalars(_files_of(self.library_id, identifier))}
-        new: list[int] = []
-        kept_urls: set[str] = set()
-        for outcome in work.files:
-            url = outcome.bitstream.url
-            kept_urls.add(url)
-            row = known.get(url)
-            if outcome.reason is not None:
-                self.summary.files_failed += 1
-                self._report(tx, entry, f"file {url}: {outcome.reason}")
-                self._file_state(session, row, identifier, outcome, None, FAILED)
-                continue
-            object_id = row.object_id if row is not None else None
-            if outcome.checked is not None:
-                obj, is_new = add_file(
-                    session,
-                    self.storage,
-                    record,
-                    outcome.checked,
-                    outcome.bitstream.name,
-                    access=outcome.access,
-                    embargo_until=outcome.embargo_until,
-                    origin="harvest",
-                    origin_url=url[:2000],
-                )
-                object_id = obj.id
-                self.summary.files_fetched += 1
-                if is_new and obj.id is not None:
-                    new.append(obj.id)
-            elif object_id is not None:
-                self.summary.files_unchanged += 1
-                obj = session.get(DigitalObject, object_id)
-                if obj is not None and (obj.access, as_utc(obj.embargo_until)) != (
-                    outcome.access,
-                    outcome.embargo_until,
-                ):
-                    obj.access, obj.embargo_until, obj.updated_at = (
-                        outcome.access,
-                        outcome.embargo_until,
-                        utcnow(),
-                    )
-                    session.add(obj)
-            self._file_state(session, row, identifier, outcome, object_id, FETCHED)
-        for url, row in known.items():
-            if url not in kept_urls:
-                self._drop_file(session, row, still_used={o.bitstream.url for o in work.files})
-        return new
+        files = ItemFiles(session, self.storage, self.library_id, identifier)
+        return self._count(tx, entry, files.record(record, work.files, listed_all=True))
 
-    def _file_state(
-        self,
-        session: Session,
-        row: RepositoryFile | None,
-        identifier: str,
-        outcome: FileOutcome,
-        object_id: int | None,
-        status: str,
-    ) -> None:
-        bitstream = outcome.bitstream
-        if row is None:
-            row = RepositoryFile(
-                library_id=self.library_id, item=identifier, url=bitstream.url, status=status
-            )
-        row.name = (bitstream.name or "")[:500] or None
-        row.content_type = (bitstream.content_type or "")[:100] or None
-        row.size = outcome.checked.size if outcome.checked is not None else bitstream.size or row.size
-        row.checksum = bitstream.checksum
-        row.etag = (outcome.etag or "")[:300] or None
-        row.access, row.embargo_until = outcome.access, outcome.embargo_until
-        row.status = status
-        if status == FAILED:
-            row.reason, row.attempts = outcome.reason, (row.attempts or 0) + 1
-        else:
-            row.reason, row.attempts, row.object_id = None, 0, object_id
-        row.checked_at = utcnow()
-        session.add(row)
-
-    def _drop_file(self, session: Session, row: RepositoryFile, still_used: set[str]) -> None:
-        """A file the item no longer lists: its object withdrawn, its state forgotten."""
-        if row.object_id is not None:
-            obj = session.get(DigitalObject, row.object_id)
-            if (
-                obj is not None
-                and obj.status == DigitalStatus.ACTIVE.value
-                and obj.origin_url not in still_used
-            ):
-                withdraw(session, obj)
-                self.summary.files_withdrawn += 1
-        session.delete(row)
-
-    def _withdraw_item(self, session: Session, identifier: str) -> None:
-        """A deleted item: the objects of its record withdrawn, its files' states forgotten."""
-        record_id = session.scalars(
-            select(SourceRecord.id).where(  # type: ignore[call-overload]
-                SourceRecord.library_id == self.library_id, SourceRecord.local_id == identifier
-            )
-        ).first()
-        if record_id is not None:
-            objects = session.scalars(
-                select(DigitalObject).where(
-                    DigitalObject.source_record_id == record_id,  # type: ignore[arg-type]
-                    DigitalObject.status == DigitalStatus.ACTIVE.value,  # type: ignore[arg-type]
-                )
-            ).all()
-            for obj in objects:
-                withdraw(session, obj)
-                self.summary.files_withdrawn += 1
-        session.flush()
-        session.execute(delete(FILE).where(FILE.c.library_id == self.library_id, FILE.c.item == identifier))
+    def _count(self, tx: Transaction, entry: RepositoryEntry, done: Recorded) -> list[int]:
+        summary = self.summary
+        summary.files_fetched += done.fetched
+        summary.files_unchanged += done.unchanged
+        summary.files_withdrawn += done.withdrawn
+        for failed in done.failed or []:
+            summary.files_failed += 1
+            self._report(tx, entry, f"file {failed.bitstream.url}: {failed.reason}")
+        return done.new_objects
 
     def _report(self, tx: Transaction, entry: RepositoryEntry, reason: str) -> None:
         """A problem with an item's files, on the job's report; the item's record is not rejected."""
@@ -598,24 +449,13 @@ class RepositoryHarvester:
     def _retry_failed(self) -> None:
         """Files that failed in an earlier harvest, of items this one did not read again: fetched
         again as their item listed them, a few items per commit."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(FILE)
-                .where(FILE.c.library_id == self.library_id, FILE.c.status == FAILED)
-                .order_by(FILE.c.item, FILE.c.id)
-            ).mappings()
-            failed = [dict(r) for r in rows if r["item"] not in self.seen_items]
-        by_item: dict[str, list[dict[str, Any]]] = {}
-        for row in failed:
-            by_item.setdefault(row["item"], []).append(row)
+        failed = failed_files(self.engine, self.library_id)
         batch: list[tuple[str, list[FileOutcome]]] = []
-        for identifier, rows_of_item in by_item.items():
-            outcomes = []
-            for row in rows_of_item:
-                bitstream = Bitstream(
-                    row["url"], row["name"], row["content_type"], row["size"], row["checksum"], "ORIGINAL"
-                )
-                outcomes.append(self._fetch(bitstream, row["access"], as_utc(row["embargo_until"]), None))
+        for identifier, outcomes in failed.items():
+            if identifier in self.seen_items:
+                continue
+            for outcome in outcomes:
+                fetch_file(self.fetcher, self.work, outcome, None)
                 self.summary.retried += 1
             batch.append((identifier, outcomes))
             if len(batch) >= COMMIT_ITEMS:
@@ -625,52 +465,24 @@ class RepositoryHarvester:
             self._commit_retried(batch)
 
     def _commit_retried(self, batch: list[tuple[str, list[FileOutcome]]]) -> None:
+        """The files fetched again, recorded (their item's other files stay as they are)."""
         new_objects: list[int] = []
         try:
             with self.job.transaction() as tx, Session(bind=tx.conn, expire_on_commit=False) as session:
-                for number, (identifier, outcomes) in enumerate(batch, 1):
+                for identifier, outcomes in batch:
                     try:
                         record = find_record(session, self.library_id, identifier)
                     except DigitalError:
-                        continue  # its record is gone: its files with it
-                    known = {row.url: row for row in session.scalars(_files_of(self.library_id, identifier))}
-                    entry = RepositoryEntry(number, identifier, None)
-                    for outcome in outcomes:
-                        row = known.get(outcome.bitstream.url)
-                        if outcome.checked is None:
-                            self.summary.files_failed += 1
-                            self._report(tx, entry, f"file {outcome.bitstream.url}: {outcome.reason}")
-                            self._file_state(session, row, identifier, outcome, None, FAILED)
-                            continue
-                        obj, is_new = add_file(
-                            session,
-                            self.storage,
-                            record,
-                            outcome.checked,
-                            outcome.bitstream.name,
-                            access=outcome.access,
-                            embargo_until=outcome.embargo_until,
-                            origin="harvest",
-                            origin_url=outcome.bitstream.url[:2000],
-                        )
-                        self.summary.files_fetched += 1
-                        if is_new and obj.id is not None:
-                            new_objects.append(obj.id)
-                        self._file_state(session, row, identifier, outcome, obj.id, FETCHED)
+                        continue  # its record is gone, and its files with it
+                    files = ItemFiles(session, self.storage, self.library_id, identifier)
+                    entry = RepositoryEntry(0, identifier, None)  # not in this harvest's list
+                    new_objects += self._count(tx, entry, files.record(record, outcomes, listed_all=False))
                 session.flush()
         finally:
             for _identifier, outcomes in batch:
                 for outcome in outcomes:
-                    if outcome.checked is not None:
-                        outcome.checked.path.unlink(missing_ok=True)
+                    outcome.discard()
         self._queue_text(new_objects)
-
-
-def _files_of(library_id: int, identifier: str) -> Any:
-    return select(RepositoryFile).where(
-        RepositoryFile.library_id == library_id,  # type: ignore[arg-type]
-        RepositoryFile.item == identifier,  # type: ignore[arg-type]
-    )
 
 
 def storage_for(settings: Settings) -> ObjectStorage:
