@@ -463,8 +463,9 @@ class DigitalUsage(SQLModel, table=True):
 
 class RepositoryFile(SQLModel, table=True):
     """A file of an item of a library's repository as the last harvest of the item left it: fetched
-    (the digital object it became, and what tells a changed file: its size, checksum and ETag), or
-    failed (the reason; fetched again at the next harvest)."""
+    (the digital object it became, and what tells a changed file: its size, checksum and ETag),
+    failed (the reason; fetched again at the next harvest) or refused (the reason: its content, size
+    or address cannot be taken; fetched again only when its item changes)."""
 
     __tablename__ = "repository_file"
     __table_args__ = (
@@ -487,7 +488,7 @@ class RepositoryFile(SQLModel, table=True):
         default=None,
         sa_column=Column(Integer, ForeignKey("digital_object.id", ondelete="SET NULL"), nullable=True),
     )
-    status: str = Field(max_length=16, description="fetched or failed")
+    status: str = Field(max_length=16, description="fetched, failed (tried again) or refused")
     reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     attempts: int = 0
     checked_at: datetime = _when(default_factory=utcnow)

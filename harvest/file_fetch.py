@@ -25,7 +25,13 @@ CHUNK = 1 << 16
 
 
 class FetchFailed(Exception):
-    """The file could not be fetched; the message says why (reported on the harvest's job)."""
+    """The file could not be fetched; the message says why (reported on the harvest's job).
+    ``final``: fetching it again as it is listed cannot succeed (too large, not at an http(s)
+    address); otherwise the server may give it another time (an error, a timeout)."""
+
+    def __init__(self, message: str, final: bool = False) -> None:
+        super().__init__(message)
+        self.final = final
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,7 @@ class FileFetcher:
         """The file at ``url`` in a new temporary file of ``directory``; with the ``etag`` it had
         when last fetched, a file the server says is not modified is not fetched again."""
         if not http_url(url):
-            raise FetchFailed(f"not an http(s) address: {url[:200]!r}")
+            raise FetchFailed(f"not an http(s) address: {url[:200]!r}", final=True)
         problem = ""
         for attempt in range(self.retries + 1):
             try:
@@ -114,7 +120,9 @@ class FileFetcher:
                 if response.is_redirect:
                     target = urljoin(url, response.headers.get("Location", ""))
                     if not http_url(target):
-                        raise FetchFailed(f"redirected to an address that is not http(s): {target[:200]!r}")
+                        raise FetchFailed(
+                            f"redirected to an address that is not http(s): {target[:200]!r}", final=True
+                        )
                     url = target
                     continue
                 if response.status_code == 304 and etag:
@@ -125,7 +133,9 @@ class FileFetcher:
                     raise FetchFailed(f"the server answered HTTP {response.status_code}")
                 declared = response.headers.get("Content-Length", "")
                 if declared.isdigit() and int(declared) > self.max_bytes:
-                    raise FetchFailed(f"the file is {int(declared)} bytes; the limit is {self.max_bytes}")
+                    raise FetchFailed(
+                        f"the file is {int(declared)} bytes; the limit is {self.max_bytes}", final=True
+                    )
                 path = self._save(response, directory, started)
                 return Fetched(path, response.headers.get("ETag"), response.headers.get("Content-Type"), url)
         raise FetchFailed(f"more than {self.max_redirects} redirects")
@@ -139,7 +149,9 @@ class FileFetcher:
                 for chunk in response.iter_bytes(CHUNK):
                     size += len(chunk)
                     if size > self.max_bytes:
-                        raise FetchFailed(f"the file is larger than the limit of {self.max_bytes} bytes")
+                        raise FetchFailed(
+                            f"the file is larger than the limit of {self.max_bytes} bytes", final=True
+                        )
                     if time.monotonic() - started > self.deadline:
                         raise FetchFailed(f"the file took longer than {self.deadline:.0f} s to fetch")
                     out.write(chunk)

@@ -26,7 +26,9 @@ from harvest.file_fetch import FetchFailed, FileFetcher
 
 FILE = RepositoryFile.__table__  # type: ignore[attr-defined]
 OBJECT = DigitalObject.__table__  # type: ignore[attr-defined]
-FETCHED, FAILED = "fetched", "failed"
+# A file's state: recorded; failed (fetched again at the next harvest); refused (its content, its
+# size or its address can never be taken: fetched again only when its item changes).
+FETCHED, FAILED, REFUSED = "fetched", "failed", "refused"
 
 
 @dataclass
@@ -40,6 +42,7 @@ class FileOutcome:
     etag: str | None = None
     unchanged: bool = False  # the object recorded for it still holds it
     reason: str | None = None  # why it failed
+    final: bool = False  # it cannot be taken as it is listed: not tried again until its item changes
 
     def discard(self) -> None:
         """Remove the fetched copy (once recorded, or when its transaction failed)."""
@@ -96,7 +99,7 @@ def fetch_file(
     try:
         fetched = fetcher.fetch(bitstream.url, directory, etag)
     except FetchFailed as exc:
-        outcome.reason = str(exc)
+        outcome.reason, outcome.final = str(exc), exc.final
         return outcome
     outcome.etag = fetched.etag
     if fetched.path is None:  # not modified
@@ -106,7 +109,7 @@ def fetch_file(
         outcome.checked = check_file(fetched.path, fetcher.max_bytes, bitstream.content_type)
     except DigitalError as exc:
         fetched.path.unlink(missing_ok=True)
-        outcome.reason = str(exc)
+        outcome.reason, outcome.final = str(exc), True
     return outcome
 
 
@@ -150,7 +153,7 @@ class ItemFiles:
             row = self.rows.get(outcome.bitstream.url)
             if outcome.reason is not None:
                 done.failed.append(outcome)  # type: ignore[union-attr]
-                self._state(row, outcome, None, FAILED)
+                self._state(row, outcome, None, REFUSED if outcome.final else FAILED)
                 continue
             object_id = row.object_id if row is not None else None
             if outcome.checked is not None:
@@ -203,7 +206,7 @@ class ItemFiles:
         row.etag = (outcome.etag or "")[:300] or None
         row.access, row.embargo_until = outcome.access, outcome.embargo_until
         row.status = status
-        if status == FAILED:
+        if status != FETCHED:
             row.reason, row.attempts = outcome.reason, (row.attempts or 0) + 1
         else:
             row.reason, row.attempts, row.object_id = None, 0, object_id
