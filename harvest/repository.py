@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -71,6 +73,9 @@ SOURCE = "repository"
 # Items whose files are fetched before one commit: their temporary files are on disk until then.
 COMMIT_ITEMS = 20
 COMMIT_BYTES = 512 * 1024 * 1024
+# Items whose file lists and files are fetched at the same time (a repository's latency, not its
+# bandwidth, bounds a harvest of many small files).
+FETCH_THREADS = 4
 EnqueueText = Callable[[Engine, Library, int], Any]
 
 
@@ -272,17 +277,29 @@ class RepositoryHarvester:
             )
 
     def _page(self, page: RepositoryPage, window: dict[str, str], window_start: str | None) -> None:
-        """The page's items, a few at a time: their files fetched, then their records, objects and
-        file states committed together; the place to resume from goes with the page's last items."""
+        """The page's items, a few at a time: their files fetched (``FETCH_THREADS`` items at once),
+        then their records, objects and file states committed together, in the page's order; the
+        place to resume from goes with the page's last items."""
         batch: list[ItemWork] = []
         pending_bytes = 0
-        for entry in page.entries:
-            work = self._prepare(entry)
-            batch.append(work)
-            pending_bytes += sum(f.checked.size for f in work.files if f.checked is not None)
-            if len(batch) >= COMMIT_ITEMS or pending_bytes >= COMMIT_BYTES:
-                self._commit(batch)
-                batch, pending_bytes = [], 0
+        entries = iter(page.entries)
+        ahead: deque[Future[ItemWork]] = deque()
+        with ThreadPoolExecutor(max_workers=FETCH_THREADS, thread_name_prefix="repository-fetch") as pool:
+            try:
+                while True:
+                    while len(ahead) < FETCH_THREADS and (entry := next(entries, None)) is not None:
+                        ahead.append(pool.submit(self._prepare, entry))
+                    if not ahead:
+                        break
+                    work = ahead.popleft().result()
+                    batch.append(work)
+                    pending_bytes += sum(f.checked.size for f in work.files if f.checked is not None)
+                    if len(batch) >= COMMIT_ITEMS or pending_bytes >= COMMIT_BYTES:
+                        self._commit(batch)
+                        batch, pending_bytes = [], 0
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)  # their files go with the work folder
+                raise
         self._commit(batch, resume=(page.token, window.get("from"), window_start))
         self.summary.pages += 1
 
