@@ -120,6 +120,10 @@ def update_library(session: Session, code: str, **values: Any) -> Library:
         raise LibraryError(f"unknown library setting(s): {', '.join(sorted(unknown))}")
     merged = {k: getattr(library, k) for k in ("holdings_profile", "holdings_config")} | values
     _validate(merged)
+    if values.get("repository_url", library.repository_url) != library.repository_url:
+        # another repository: its first harvest reads everything, from its own beginning
+        library.repository_last_datestamp = library.repository_resumption_token = None
+        library.repository_window_from = library.repository_window_start = None
     for key, value in values.items():
         setattr(library, key, value)
     library.updated_at = utcnow()

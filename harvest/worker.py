@@ -5,8 +5,9 @@ Any number of workers run, on any number of machines sharing a PostgreSQL catalo
 folder (one beside the service on the embedded SQLite default). Between jobs a worker records the
 uploads that came while SQLite's write lock was held (see :mod:`harvest.queue`), marks the jobs of
 dead workers for another try, claims the next job that may run and runs it: an upload (the file
-ingest), a harvest, a reindex or a dedup-rebuild. While a job runs on PostgreSQL, a thread renews
-its lease. Every ``harvest_check_minutes`` it queues the harvests of the libraries due one.
+ingest), a harvest, a harvest of a digital repository, a reindex or a dedup-rebuild. While a job
+runs on PostgreSQL, a thread renews its lease. Every ``harvest_check_minutes`` it queues the
+harvests of the libraries due one.
 """
 
 from __future__ import annotations

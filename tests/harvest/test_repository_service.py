@@ -187,3 +187,19 @@ def test_a_harvest_stopped_half_way_keeps_whole_items_and_resumes(
             select(SourceRecord).where(SourceRecord.status == RecordStatus.ACTIVE.value)
         ).all()
         assert len(active) == 7 and len(session.scalars(select(DigitalObject)).all()) == 7
+
+
+def test_another_repository_is_read_from_its_beginning(
+    sqlite_engine: Engine, peer: DspacePeer, tmp_path: Path
+) -> None:
+    from catalog.libraries import update_library
+
+    with session_scope(sqlite_engine) as session:
+        add_library(session, "DSPACE", "Thư viện số", repository_url=peer.url)
+    assert _run(sqlite_engine, peer, LocalStorage(tmp_path / "digital"), tmp_path)["added"] == 7
+    with session_scope(sqlite_engine) as session:
+        update_library(session, "DSPACE", repository_set="com_123456789_1")  # the same repository
+        assert get_library(session, "DSPACE").repository_last_datestamp is not None
+        update_library(session, "DSPACE", repository_url=peer.url.replace("127.0.0.1", "localhost"))
+        library = get_library(session, "DSPACE")
+        assert library.repository_last_datestamp is None and library.repository_resumption_token is None
