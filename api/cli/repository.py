@@ -3,14 +3,16 @@ digital library."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from catalog.db import session_scope
+from catalog.libraries import get_library
 from harvest.repository import harvest_repository, storage_for
 from harvest.runner import IngestError
 
-from .common import JsonOption, app, err, load_settings, open_catalogue, print_json, search_for
+from .common import CliError, JsonOption, app, err, load_settings, open_catalogue, print_json, search_for
 
 
 @app.command("harvest-repository")
@@ -19,12 +21,18 @@ def harvest_repository_command(
     full: Annotated[
         bool, typer.Option("--full", help="Read every item again, not only what changed.")
     ] = False,
+    queue: Annotated[
+        bool, typer.Option("--queue", help="Queue the harvest for the workers instead of running it here.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Harvest a library's digital repository over OAI-PMH: items become records (matched to union
     records or kept as digital-only ones), their files digital objects; incremental, resumable."""
     settings = load_settings()
     engine = open_catalogue()
+    if queue:
+        _queue(engine, library, full, as_json)
+        return
     try:
         summary = harvest_repository(
             engine,
@@ -62,3 +70,19 @@ def harvest_repository_command(
             markup=False,
             highlight=False,
         )
+
+
+def _queue(engine: Any, code: str, full: bool, as_json: bool) -> None:
+    from harvest.queue import enqueue_repository_harvest
+
+    with session_scope(engine) as session:
+        library = get_library(session, code)
+    if not library.repository_url:
+        raise CliError(f"library {library.code} has no digital repository (set it with --repository-url)")
+    job_id = enqueue_repository_harvest(engine, library, full=full)
+    if as_json:
+        print_json({"library": library.code, "queued": job_id is not None, "job_id": job_id})
+    elif job_id is None:
+        err.print(f"{library.code}: a repository harvest is already queued or running")
+    else:
+        err.print(f"{library.code}: repository harvest queued as job {job_id}")

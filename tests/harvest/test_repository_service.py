@@ -83,6 +83,10 @@ def test_settings_from_the_command_line(run_cli: Any, peer: DspacePeer) -> None:
     assert (summary["status"], summary["added"], summary["files_fetched"]) == ("succeeded", 7, 7)
     again = run_cli("harvest-repository", "DSPACE", timeout=300)
     assert again.returncode == 0 and "files fetched 0, unchanged 0" in again.stderr  # nothing changed
+    queued = json.loads(run_cli("harvest-repository", "DSPACE", "--queue", "--full", "--json").stdout)
+    assert queued["queued"] is True and queued["job_id"]
+    again_queued = run_cli("harvest-repository", "DSPACE", "--queue")
+    assert again_queued.returncode == 0 and "already queued or running" in again_queued.stderr
     missing = run_cli("harvest-repository", "NOPE")
     assert missing.returncode == 1 and "unknown library NOPE" in missing.stderr
 
