@@ -249,7 +249,10 @@ class RepositoryHarvester:
         while True:
             params = {"verb": "ListRecords", "resumptionToken": token} if token else window
             content, _ = self.client.fetch(params)
-            page = read_list_page(content, number + 1)
+            try:
+                page = read_list_page(content, number + 1)
+            except PageError as exc:
+                raise HarvestError(f"the repository's answer to {params} cannot be read: {exc}") from None
             if page.error_code == "badResumptionToken" and token and not self.summary.restarted:
                 self.summary.restarted = True  # the interrupted harvest's token expired: read again
                 token = None

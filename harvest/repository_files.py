@@ -29,6 +29,8 @@ OBJECT = DigitalObject.__table__  # type: ignore[attr-defined]
 # A file's state: recorded; failed (fetched again at the next harvest); refused (its content, its
 # size or its address can never be taken: fetched again only when its item changes).
 FETCHED, FAILED, REFUSED = "fetched", "failed", "refused"
+# A file that failed this many harvests in a row is refused (its item changing brings it back).
+MAX_ATTEMPTS = 10
 
 
 @dataclass
@@ -208,6 +210,9 @@ class ItemFiles:
         row.status = status
         if status != FETCHED:
             row.reason, row.attempts = outcome.reason, (row.attempts or 0) + 1
+            if status == FAILED and row.attempts >= MAX_ATTEMPTS:
+                row.status = REFUSED
+                row.reason = f"{outcome.reason} (given up after {row.attempts} harvests)"
         else:
             row.reason, row.attempts, row.object_id = None, 0, object_id
         row.checked_at = utcnow()

@@ -316,13 +316,20 @@ def test_incremental_harvest_changes_deletions_and_retries(
         failed = session.scalars(select(RepositoryFile.url).where(RepositoryFile.status == "failed")).all()
         assert failed == [peer.file_url("123456789/5", 2)]  # the slow one
 
-    # a file replaced in the repository: the old object withdrawn, the new one recorded
+    # a file replaced in the repository: the old object withdrawn, the new one recorded; a file
+    # that failed ten harvests in a row is given up
     peer.replace_files("123456789/1", [PeerFile("luan-van-v2.pdf", _thesis("Thu vien so v2", 4))])
+    with session_scope(engine) as session:
+        slow = session.scalars(select(RepositoryFile).where(RepositoryFile.status == "failed")).one()
+        slow.attempts = 9
     third = _harvest(engine, peer, tmp_path)
-    assert (third["files_fetched"], third["files_withdrawn"]) == (1, 1)
+    assert (third["files_fetched"], third["files_withdrawn"], third["files_retried"]) == (1, 1, 1)
     with Session(engine) as session:
         states = {o.filename: o.status for o in _objects(session, "123456789/1")}
         assert states == {"luan-van.pdf": "withdrawn", "luan-van-v2.pdf": "active"}
+        slow = session.scalars(select(RepositoryFile).where(RepositoryFile.url == failed[0])).one()
+        assert slow.status == "refused" and slow.reason.endswith("(given up after 10 harvests)")
+    assert _harvest(engine, peer, tmp_path)["files_retried"] == 0
 
 
 @pytest.mark.parametrize(("fmt", "files"), [("qdc", "mets"), ("oai_dc", "mets"), ("qdc", "ore")])
