@@ -71,6 +71,7 @@ def downgrade() -> None:
     op.drop_index("ix_repository_file_library_status", table_name="repository_file")
     op.drop_index("ix_repository_file_library_item", table_name="repository_file")
     op.drop_table("repository_file")
-    with op.batch_alter_table("library") as batch:
-        for name, _kind in reversed(_LIBRARY_COLUMNS):
-            batch.drop_column(name)
+    # ALTER TABLE ... DROP COLUMN (SQLite 3.35 and later): a batch would copy the library table,
+    # which the other tables' foreign keys forbid dropping
+    for name, _kind in reversed(_LIBRARY_COLUMNS):
+        op.drop_column("library", name)
