@@ -55,7 +55,17 @@ _EDITABLE = (
     "oai_metadata_prefix",
     "oai_set",
     "harvest_interval_hours",
+    "repository_url",
+    "repository_format",
+    "repository_files",
+    "repository_set",
+    "repository_access",
 )
+# A library's digital repository (see harvest.repository): the formats of its item descriptions and
+# of its items' file lists (the first of each is the default), and the rules its files may get.
+REPOSITORY_FORMATS = ("oai_dc", "qdc")
+REPOSITORY_FILE_LISTS = ("ore", "mets", "none")
+REPOSITORY_ACCESS = ("open", "members")
 
 
 def _validate(values: dict[str, Any]) -> None:
@@ -69,10 +79,18 @@ def _validate(values: dict[str, Any]) -> None:
     pattern = values.get("opac_url_pattern")
     if pattern and "{id}" not in pattern:
         raise LibraryError("the OPAC URL pattern must contain {id}, where the local record id goes")
-    for key in ("website", "opac_url_pattern", "oai_base_url"):
+    for key in ("website", "opac_url_pattern", "oai_base_url", "repository_url"):
         url = values.get(key)
         if url and not url.startswith(("http://", "https://")):
             raise LibraryError(f"{key} must be an http(s) URL")
+    for key, allowed in (
+        ("repository_format", REPOSITORY_FORMATS),
+        ("repository_files", REPOSITORY_FILE_LISTS),
+        ("repository_access", REPOSITORY_ACCESS),
+    ):
+        value = values.get(key)
+        if value is not None and value not in allowed:
+            raise LibraryError(f"{key} must be one of {', '.join(allowed)}, not {value!r}")
 
 
 def add_library(session: Session, code: str, name: str, **values: Any) -> Library:
@@ -102,6 +120,10 @@ def update_library(session: Session, code: str, **values: Any) -> Library:
         raise LibraryError(f"unknown library setting(s): {', '.join(sorted(unknown))}")
     merged = {k: getattr(library, k) for k in ("holdings_profile", "holdings_config")} | values
     _validate(merged)
+    if values.get("repository_url", library.repository_url) != library.repository_url:
+        # another repository: its first harvest reads everything, from its own beginning
+        library.repository_last_datestamp = library.repository_resumption_token = None
+        library.repository_window_from = library.repository_window_start = None
     for key, value in values.items():
         setattr(library, key, value)
     library.updated_at = utcnow()
@@ -183,6 +205,13 @@ def library_dict(library: Library, stats: LibraryStats | None = None) -> dict[st
         "harvest_interval_hours": library.harvest_interval_hours,
         "last_harvest_datestamp": library.last_harvest_datestamp,
         "harvest_unfinished": library.oai_resumption_token is not None,
+        "repository_url": library.repository_url,
+        "repository_format": library.repository_format or REPOSITORY_FORMATS[0],
+        "repository_files": library.repository_files or REPOSITORY_FILE_LISTS[0],
+        "repository_set": library.repository_set,
+        "repository_access": library.repository_access or REPOSITORY_ACCESS[0],
+        "repository_last_datestamp": library.repository_last_datestamp,
+        "repository_harvest_unfinished": library.repository_resumption_token is not None,
     }
     if stats is not None:
         data.update(

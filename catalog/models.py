@@ -81,6 +81,21 @@ class Library(SQLModel, table=True):
     oai_window_from: str | None = Field(default=None, max_length=32)
     oai_window_start: str | None = Field(default=None, max_length=32)
     oai_last_sweep: datetime | None = _when(default=None)
+    # The library's digital repository (DSpace and the like), harvested into the digital library
+    # (harvest.repository); its place to resume from is kept as the MARC harvest's is.
+    repository_url: str | None = Field(default=None, max_length=500, description="Its OAI-PMH base URL")
+    repository_format: str | None = Field(default=None, max_length=16, description="oai_dc (default) or qdc")
+    repository_files: str | None = Field(
+        default=None, max_length=16, description="ore (default), mets or none"
+    )
+    repository_set: str | None = Field(default=None, max_length=200)
+    repository_access: str | None = Field(
+        default=None, max_length=16, description="Rule of harvested files: open (default) or members"
+    )
+    repository_last_datestamp: str | None = Field(default=None, max_length=32)
+    repository_resumption_token: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    repository_window_from: str | None = Field(default=None, max_length=32)
+    repository_window_start: str | None = Field(default=None, max_length=32)
     created_at: datetime = _when(default_factory=utcnow)
     updated_at: datetime = _when(default_factory=utcnow)
 
@@ -447,3 +462,36 @@ class DigitalUsage(SQLModel, table=True):
     kind: str = Field(primary_key=True, max_length=16, description="view or download")
     requester: str = Field(primary_key=True, max_length=16, description="member library code, or ''")
     count: int = 0
+
+
+class RepositoryFile(SQLModel, table=True):
+    """A file of an item of a library's repository as the last harvest of the item left it: fetched
+    (the digital object it became, and what tells a changed file: its size, checksum and ETag),
+    failed (the reason; fetched again at the next harvest) or refused (the reason: its content, size
+    or address cannot be taken; fetched again only when its item changes)."""
+
+    __tablename__ = "repository_file"
+    __table_args__ = (
+        Index("ix_repository_file_library_item", "library_id", "item"),
+        Index("ix_repository_file_library_status", "library_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    library_id: int = Field(sa_column=Column(Integer, ForeignKey("library.id"), nullable=False))
+    item: str = Field(max_length=255, description="The item's OAI identifier (its record's local id)")
+    url: str = Field(max_length=2000)
+    name: str | None = Field(default=None, max_length=500)
+    content_type: str | None = Field(default=None, max_length=100)
+    size: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    checksum: str | None = Field(default=None, max_length=128, description="As the repository gives it")
+    etag: str | None = Field(default=None, max_length=300)
+    access: str = Field(default=DigitalAccess.OPEN, max_length=16)
+    embargo_until: datetime | None = _when(default=None)
+    object_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("digital_object.id", ondelete="SET NULL"), nullable=True),
+    )
+    status: str = Field(max_length=16, description="fetched, failed (tried again) or refused")
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    attempts: int = 0
+    checked_at: datetime = _when(default_factory=utcnow)

@@ -27,6 +27,8 @@ from catalog import jobs
 from catalog.libraries import UnknownLibrary, get_library
 from catalog.models import JobMode, Library, utcnow
 from harvest.oai import due_libraries
+from harvest.repository import SOURCE as REPOSITORY
+from harvest.repository import due_repositories
 
 log = logging.getLogger("unioncat.queue")
 UPLOAD_WAIT_SECONDS = 2.0
@@ -133,14 +135,44 @@ def enqueue_harvest(
     )
 
 
+def enqueue_repository_harvest(engine: Engine, library: Library, full: bool = False) -> int | None:
+    """Queue a harvest of ``library``'s digital repository; None when one is already queued or running."""
+    assert library.id is not None
+    with engine.connect() as conn:
+        if jobs.waiting_job(conn, library.id, REPOSITORY) is not None:
+            return None
+    return jobs.create_job(
+        engine,
+        library,
+        REPOSITORY,
+        JobMode.UPDATE.value,
+        library.repository_format or "oai_dc",
+        library.repository_url,
+        options={"full": full},
+    )
+
+
+def enqueue_text(engine: Engine, library: Library, object_id: int) -> int:
+    """Queue the text extraction of digital object ``object_id`` of ``library``."""
+    return jobs.create_job(
+        engine, library, "text", JobMode.UPDATE.value, None, None, options={"object_id": object_id}
+    )
+
+
 def enqueue_due_harvests(engine: Engine) -> list[str]:
-    """Queue the harvests of the libraries due one; their codes."""
+    """Queue the harvests of the libraries due one (of their MARC records, of their digital
+    repository); their codes."""
     queued = []
     for code in due_libraries(engine):
         with Session(engine) as session:
             library = get_library(session, code)
         if enqueue_harvest(engine, library) is not None:
             queued.append(code)
+    for code in due_repositories(engine):
+        with Session(engine) as session:
+            library = get_library(session, code)
+        if enqueue_repository_harvest(engine, library) is not None:
+            queued.append(f"{code} (repository)")
     return queued
 
 

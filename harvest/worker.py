@@ -5,8 +5,9 @@ Any number of workers run, on any number of machines sharing a PostgreSQL catalo
 folder (one beside the service on the embedded SQLite default). Between jobs a worker records the
 uploads that came while SQLite's write lock was held (see :mod:`harvest.queue`), marks the jobs of
 dead workers for another try, claims the next job that may run and runs it: an upload (the file
-ingest), a harvest, a reindex or a dedup-rebuild. While a job runs on PostgreSQL, a thread renews
-its lease. Every ``harvest_check_minutes`` it queues the harvests of the libraries due one.
+ingest), a harvest, a harvest of a digital repository, a reindex or a dedup-rebuild. While a job
+runs on PostgreSQL, a thread renews its lease. Every ``harvest_check_minutes`` it queues the
+harvests of the libraries due one.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from catalog.settings import Settings
 from harvest.ingest import FileIngest
 from harvest.oai import Harvester
 from harvest.queue import enqueue_due_harvests, record_pending_uploads, upload_path
+from harvest.repository import SOURCE as REPOSITORY
+from harvest.repository import RepositoryHarvester, storage_for
 from harvest.runner import IngestError, job_search, run_job
 
 log = logging.getLogger("unioncat.worker")
@@ -118,6 +121,8 @@ class Worker:
                 self._upload(job_id, row)
             elif kind == "oai":
                 self._harvest(job_id, row)
+            elif kind == REPOSITORY:
+                self._repository(job_id, row)
             else:
                 self._catalogue_job(job_id, kind)
         except IngestError as exc:  # recorded failed by the runner, with the reason (or here, below)
@@ -169,6 +174,26 @@ class Worker:
             ignore_isbns=self.settings.dedup_ignore_isbns,
         ).run(job_id)
         log.info("harvest of %s: job %s, read %s", row["library_code"], job_id, summary["read"])
+
+    def _repository(self, job_id: int, row: dict[str, Any]) -> None:
+        options = row["options"] or {}
+        summary = RepositoryHarvester(
+            self.engine,
+            row["library_code"],
+            storage_for(self.settings),
+            max_bytes=self.settings.max_digital_bytes,
+            full=bool(options.get("full")),
+            search=self.search,
+            ignore_isbns=self.settings.dedup_ignore_isbns,
+        ).run(job_id)
+        log.info(
+            "repository harvest of %s: job %s, read %s, files fetched %s, failed %s",
+            row["library_code"],
+            job_id,
+            summary["read"],
+            summary["files_fetched"],
+            summary["files_failed"],
+        )
 
     def _catalogue_job(self, job_id: int, kind: str) -> None:
         """A reindex or a dedup-rebuild; ``read``: the union records indexed or rebuilt."""

@@ -50,6 +50,21 @@ def library_add(
     harvest_every: Annotated[
         int | None, typer.Option("--harvest-every", min=1, help="Harvest by the service every N hours.")
     ] = None,
+    repository_url: Annotated[
+        str | None, typer.Option("--repository-url", help="OAI-PMH URL of its digital repository (DSpace).")
+    ] = None,
+    repository_format: Annotated[
+        str | None, typer.Option("--repository-format", help="Its items' descriptions: oai_dc or qdc.")
+    ] = None,
+    repository_files: Annotated[
+        str | None, typer.Option("--repository-files", help="Its items' file lists: ore, mets or none.")
+    ] = None,
+    repository_set: Annotated[
+        str | None, typer.Option("--repository-set", help="Harvest only this set of the repository.")
+    ] = None,
+    repository_access: Annotated[
+        str | None, typer.Option("--repository-access", help="Rule of its files: open or members.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Add a member library."""
@@ -70,6 +85,11 @@ def library_add(
             oai_metadata_prefix=oai_prefix,
             oai_set=oai_set,
             harvest_interval_hours=harvest_every,
+            repository_url=repository_url,
+            repository_format=repository_format,
+            repository_files=repository_files,
+            repository_set=repository_set,
+            repository_access=repository_access,
         )
         data = library_dict(library)
     if as_json:
@@ -98,6 +118,21 @@ def library_update(
         int | None, typer.Option("--harvest-every", min=1, help="Harvest by the service every N hours.")
     ] = None,
     active: Annotated[bool | None, typer.Option("--active/--inactive", help="Member in service?")] = None,
+    repository_url: Annotated[
+        str | None, typer.Option("--repository-url", help="OAI-PMH URL of its digital repository (DSpace).")
+    ] = None,
+    repository_format: Annotated[
+        str | None, typer.Option("--repository-format", help="Its items' descriptions: oai_dc or qdc.")
+    ] = None,
+    repository_files: Annotated[
+        str | None, typer.Option("--repository-files", help="Its items' file lists: ore, mets or none.")
+    ] = None,
+    repository_set: Annotated[
+        str | None, typer.Option("--repository-set", help="Harvest only this set of the repository.")
+    ] = None,
+    repository_access: Annotated[
+        str | None, typer.Option("--repository-access", help="Rule of its files: open or members.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Change a member library's details (only the options given)."""
@@ -115,6 +150,11 @@ def library_update(
         "oai_set": oai_set,
         "harvest_interval_hours": harvest_every,
         "active": active,
+        "repository_url": repository_url,
+        "repository_format": repository_format,
+        "repository_files": repository_files,
+        "repository_set": repository_set,
+        "repository_access": repository_access,
     }
     changes = {k: v for k, v in values.items() if v is not None}
     if not changes:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 class Job(BaseModel):
     job_id: int
     library: str | None
-    source: str = Field(description="upload, oai, cli, demo, reindex or dedup-rebuild")
+    source: str = Field(description="upload, oai, repository, cli, demo, reindex or dedup-rebuild")
     mode: str
     format: str | None
     filename: str | None

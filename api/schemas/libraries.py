@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
 
@@ -29,6 +29,22 @@ class LibraryChange(BaseModel):
     oai_set: StrictStr | None = Field(None, max_length=200)
     harvest_interval_hours: StrictInt | None = Field(
         None, ge=1, le=24 * 366, description="Hours between harvests (at most a year)"
+    )
+    repository_url: StrictStr | None = Field(
+        None,
+        max_length=500,
+        pattern=r"^https?://[^\s/?#]+[^\s]*$",
+        description="OAI-PMH base URL of the library's digital repository (DSpace ...)",
+    )
+    repository_format: Literal["oai_dc", "qdc"] | None = Field(
+        None, description="Format of the items' descriptions (default oai_dc)"
+    )
+    repository_files: Literal["ore", "mets", "none"] | None = Field(
+        None, description="Where the items' files are listed (default ore; none: descriptions only)"
+    )
+    repository_set: StrictStr | None = Field(None, max_length=200)
+    repository_access: Literal["open", "members"] | None = Field(
+        None, description="Access rule of harvested files where the item says none (default open)"
     )
 
     def values(self) -> dict[str, Any]:
@@ -66,6 +82,15 @@ class LibraryFields(BaseModel):
     harvest_interval_hours: int | None
     last_harvest_datestamp: str | None = Field(description="Start of the last complete harvest")
     harvest_unfinished: bool = Field(description="An interrupted harvest will go on where it stopped")
+    repository_url: str | None = None
+    repository_format: str = "oai_dc"
+    repository_files: str = "ore"
+    repository_set: str | None = None
+    repository_access: str = "open"
+    repository_last_datestamp: str | None = Field(
+        None, description="Start of the last complete harvest of it"
+    )
+    repository_harvest_unfinished: bool = False
 
 
 class LibrarySettings(LibraryFields):

@@ -8,7 +8,7 @@ those of its first letter and a near length (catalog.search.typos.Vocabulary), w
 within the distance.
 
 Revision ID: 0023
-Revises: 0018
+Revises: 0022
 Create Date: 2026-12-07 08:40:00
 """
 
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0023"
-down_revision: str | None = "0018"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
