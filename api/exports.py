@@ -9,6 +9,7 @@ from typing import Any
 from pymarc import Field, Indicators, Record, Subfield
 from sqlalchemy import Connection, select
 
+from catalog.copy_safe import CopySafeRules, copy_safe
 from catalog.dedup.merge import completeness
 from catalog.models import Library, SourceRecord
 from harvest import sources
@@ -66,9 +67,15 @@ def source_export(raw: bytes, raw_format: str, fmt: str) -> bytes:
     return serialise(decode(raw, raw_format), fmt)
 
 
-def union_export(conn: Connection, union_id: int, fmt: str) -> bytes | None:
+def union_export(
+    conn: Connection, union_id: int, fmt: str, rules: CopySafeRules | None = None
+) -> bytes | None:
+    """The union record in ``fmt``; copy-safe (see catalog.copy_safe) with ``rules``, else with the
+    members' local fields as the chosen member sent them."""
     record = union_marc(conn, union_id)
-    return None if record is None else serialise(record, fmt)
+    if record is None:
+        return None
+    return serialise(copy_safe(record, union_id, rules) if rules else record, fmt)
 
 
 def union_marc(conn: Connection, union_id: int, holders: bool = False) -> Record | None:
