@@ -1,0 +1,321 @@
+"""The SRU server on the demo catalogue: searchRetrieve and explain in SRU 1.1, 1.2 and 2.0 read at
+the XML level, a diagnostic for every kind of bad request (never a 500), the records copy-safe, and
+a real client (YAZ's yaz-client) against a real uvicorn server."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from lxml import etree
+from pymarc import parse_xml_to_array
+
+from api.demo import build_demo
+from catalog.settings import Settings
+from tests.conftest import serving
+
+SRW = "http://www.loc.gov/zing/srw/"
+SRU2 = "http://docs.oasis-open.org/ns/search-ws/sruResponse"
+DIAG = {
+    "1.1": "http://www.loc.gov/zing/srw/diagnostic/",
+    "2.0": "http://docs.oasis-open.org/ns/search-ws/diagnostic",
+}
+MARC = "http://www.loc.gov/MARC21/slim"
+ZEEREX = "http://explain.z3950.org/dtd/2.0/"
+E_STREET_ISBN = "9780670026623"  # the Koha sample's record with 952 items and $9 authority links
+ADMIN = "sru-admin-token"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from api.app import create_app
+
+    data = tmp_path_factory.mktemp("sru") / "data"
+    settings = Settings(data_dir=data, admin_token=ADMIN, serve_worker=False)
+    engine, _summaries = build_demo(settings, log=lambda _line: None)
+    app = create_app(engine, settings, start_worker=False)
+    with TestClient(app) as client:
+        client.app_for_serving = app  # type: ignore[attr-defined]
+        yield client
+
+
+def sru(client: TestClient, **params: Any) -> etree._Element:
+    response = client.get("/sru", params=params)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/xml")
+    return etree.fromstring(response.content)
+
+
+def search(client: TestClient, query: str, version: str = "1.2", **params: Any) -> etree._Element:
+    return sru(client, version=version, operation="searchRetrieve", query=query, **params)
+
+
+def ns(version: str) -> str:
+    return SRU2 if version == "2.0" else SRW
+
+
+def total(root: etree._Element) -> int:
+    return int(root.findtext(f"{{{root.nsmap[root.prefix]}}}numberOfRecords"))
+
+
+def diagnostics(root: etree._Element) -> list[str]:
+    return [e.text for e in root.iter() if isinstance(e.tag, str) and e.tag.endswith("}uri")]
+
+
+def marc_records(root: etree._Element) -> list[Any]:
+    records = root.findall(f".//{{{MARC}}}record")
+    return [parse_xml_to_array(io.BytesIO(etree.tostring(r)))[0] for r in records]
+
+
+def count(client: TestClient, query: str) -> int:
+    root = search(client, query, maximumRecords=0)
+    assert diagnostics(root) == [], etree.tostring(root)
+    return total(root)
+
+
+# ----------------------------------------------------------------------------------- explain
+@pytest.mark.parametrize("params", [{}, {"version": "1.2", "operation": "explain"}, {"version": "1.1"}])
+def test_explain_names_the_indexes_schemas_and_limits(demo: TestClient, params: dict[str, str]) -> None:
+    root = sru(demo, **params)
+    assert root.tag.endswith("explainResponse")
+    explain = root.find(f".//{{{ZEEREX}}}explain")
+    assert explain is not None
+    indexes = {
+        f"{n.get('set')}.{n.text}"
+        for n in explain.iterfind(f".//{{{ZEEREX}}}index/{{{ZEEREX}}}map/{{{ZEEREX}}}name")
+    }
+    for name in ("dc.title", "dc.creator", "dc.subject", "dc.date", "dc.publisher", "bath.isbn", "bath.issn"):
+        assert name in indexes
+    assert {"bath.lccn", "rec.id", "cql.anywhere", "cql.serverChoice"} <= indexes
+    schemas = {s.get("name") for s in explain.iterfind(f".//{{{ZEEREX}}}schema")}
+    assert schemas == {"marcxml", "dc"}
+    assert explain.findtext(f".//{{{ZEEREX}}}setting[@type='maximumRecords']") == "100"
+    assert explain.findtext(f".//{{{ZEEREX}}}default[@type='numberOfRecords']") == "10"
+
+
+# ---------------------------------------------------------------------------- searchRetrieve
+@pytest.mark.parametrize("version", ["1.1", "1.2", "2.0"])
+def test_isbn_search_hands_out_the_copy_safe_record(demo: TestClient, version: str) -> None:
+    root = search(demo, f"bath.isbn={E_STREET_ISBN}", version)
+    assert root.findtext(f"{{{ns(version)}}}version") == version
+    assert total(root) == 1
+    [record] = marc_records(root)
+    assert record["245"]["a"].startswith("E Street shuffle")
+    tags = {f.tag for f in record.fields}
+    assert not {t for t in tags if t.startswith("9")} and not tags & {"852", "876", "877", "878"}
+    assert all(s.code not in "95" for f in record.fields if not f.is_control_field() for s in f.subfields)
+    assert record["001"].data.startswith("union-") and record["003"].data == "UNIONCAT"
+    assert record["040"].get_subfields("d")[-1] == "UNIONCAT"
+    packing = "recordXMLEscaping" if version == "2.0" else "recordPacking"
+    assert root.findtext(f".//{{{ns(version)}}}{packing}") == "xml"
+    assert root.findtext(f".//{{{ns(version)}}}recordPosition") == "1"
+
+
+def test_the_indexes_koha_and_marcedit_send_without_a_prefix(demo: TestClient) -> None:
+    assert count(demo, f"isbn={E_STREET_ISBN}") == 1
+    assert count(demo, "title=jazz") == count(demo, "dc.title=jazz") > 0
+    assert count(demo, "author=davis") == count(demo, "dc.creator=davis") > 0
+    assert count(demo, "subject=jazz") == count(demo, "dc.subject=jazz") > 0
+    assert count(demo, "jazz") == count(demo, "cql.serverChoice=jazz") == count(demo, "cql.anywhere=jazz")
+    assert count(demo, 'dc.title="jazz" and dc.creator=davis') <= count(demo, "dc.title=jazz")
+
+
+def test_vietnamese_is_searched_folded(demo: TestClient) -> None:
+    marked = count(demo, 'dc.title="Việt Nam"')
+    assert marked > 0
+    assert count(demo, 'dc.title="viet nam"') == marked == count(demo, 'dc.title="VIỆT NAM"')
+
+
+def test_booleans_and_relations_combine_as_cql_says(demo: TestClient) -> None:
+    jazz, blues = count(demo, "dc.title=jazz"), count(demo, "dc.title=blues")
+    both = count(demo, "dc.title=jazz and dc.title=blues")
+    assert count(demo, "dc.title=jazz or dc.title=blues") == jazz + blues - both
+    assert count(demo, "dc.title=jazz not dc.title=blues") == jazz - both
+    assert count(demo, 'dc.title all "jazz blues"') == both
+    assert count(demo, 'dc.title any "jazz blues"') == jazz + blues - both
+    assert count(demo, "(dc.title=jazz or dc.title=blues) and dc.date<1990") <= jazz + blues - both
+    # years: a range by comparison is the range by 'within'
+    ranged = count(demo, "dc.date>=1990 and dc.date<=1999")
+    assert ranged == count(demo, 'dc.date within "1990 1999"') > 0
+    assert count(demo, "dc.date=1996") <= ranged
+    # a prefix assigned in the query, masking at the end of a word, a record by its number
+    assert count(demo, '> d = "info:srw/cql-context-set/1/dc-v1.1" d.title=jazz') == jazz
+    assert count(demo, "dc.title=jaz*") >= jazz
+    [record] = marc_records(search(demo, f"bath.isbn={E_STREET_ISBN}"))
+    number = record["001"].data.removeprefix("union-")
+    assert count(demo, f"rec.id={number}") == 1
+    assert count(demo, f"rec.id={number} and dc.title=jazz") == 0
+
+
+def test_paging_with_start_record_and_next_record_position(demo: TestClient) -> None:
+    everything = search(demo, "dc.title=jazz", maximumRecords=100)
+    ids = [r["001"].data for r in marc_records(everything)]
+    assert len(ids) == min(100, total(everything)) and total(everything) > 6
+    page = search(demo, "dc.title=jazz", startRecord=3, maximumRecords=4)
+    assert [r["001"].data for r in marc_records(page)] == ids[2:6]
+    assert [p.text for p in page.iter(f"{{{SRW}}}recordPosition")] == ["3", "4", "5", "6"]
+    assert page.findtext(f"{{{SRW}}}nextRecordPosition") == "7"
+    last = search(demo, "dc.title=jazz", startRecord=total(everything), maximumRecords=10)
+    assert len(marc_records(last)) == 1 and last.find(f"{{{SRW}}}nextRecordPosition") is None
+    # a billion records asked: the server's most, and the count alone with none
+    capped = search(demo, "dc.creator=a*", maximumRecords=10**9)
+    assert len(marc_records(capped)) == min(100, total(capped)) and diagnostics(capped) == []
+    assert marc_records(search(demo, "dc.title=jazz", maximumRecords=0)) == []
+
+
+def test_sort_by_year_and_title(demo: TestClient) -> None:
+    def years(root: etree._Element) -> list[int]:
+        return [int(d.text) for d in root.iter("{http://purl.org/dc/elements/1.1/}date")]
+
+    down = search(demo, "dc.title=jazz sortby dc.date/sort.descending", recordSchema="dc", maximumRecords=50)
+    assert years(down) == sorted(years(down), reverse=True) and len(years(down)) > 3
+    up = search(demo, "dc.title=jazz sortby dc.date", "2.0", recordSchema="dc", maximumRecords=50)
+    assert years(up) == sorted(years(up))
+    old = search(demo, "dc.title=jazz", "1.1", sortKeys="dc.date,,0", recordSchema="dc", maximumRecords=50)
+    assert years(old) == years(down)
+
+
+def test_dublin_core_and_records_packed_as_strings(demo: TestClient) -> None:
+    root = search(demo, f"bath.isbn={E_STREET_ISBN}", recordSchema="dc")
+    assert root.findtext(f".//{{{SRW}}}recordSchema") == "info:srw/schema/1/dc-v1.1"
+    assert root.findtext(".//{http://purl.org/dc/elements/1.1/}title").startswith("E Street shuffle")
+    packed = search(demo, f"bath.isbn={E_STREET_ISBN}", recordPacking="string")
+    data = packed.find(f".//{{{SRW}}}recordData")
+    assert len(data) == 0 and data.text.startswith(f'<record xmlns="{MARC}"')
+    assert etree.fromstring(data.text).tag == f"{{{MARC}}}record"
+    escaped = search(demo, f"bath.isbn={E_STREET_ISBN}", "2.0", recordXMLEscaping="string")
+    assert etree.fromstring(escaped.find(f".//{{{SRU2}}}recordData").text).tag == f"{{{MARC}}}record"
+
+
+# ------------------------------------------------------------------------------- diagnostics
+LONG_TERM = "x" * 600
+CASES = [
+    # what the query asks that the server does not have
+    ({"query": "foo.title=jazz"}, 15),
+    ({"query": "dc.nothing=jazz"}, 16),
+    ({"query": "nosuchindex=jazz"}, 16),
+    ({"query": "dc.title fuzzy jazz"}, 19),
+    ({"query": "dc.title within jazz"}, 22),
+    ({"query": "dc.title < jazz"}, 22),
+    ({"query": "dc.title =/respectCase jazz"}, 20),
+    ({"query": "dc.title=jazz prox dc.title=blues"}, 37),
+    ({"query": "dc.title=jazz and/rel.algorithm=x dc.title=blues"}, 46),
+    ({"query": "dc.date=nineteen"}, 36),
+    ({"query": 'dc.date within "1990"'}, 36),
+    ({"query": "rec.id=abc"}, 36),
+    ({"query": "dc.title=hist?ry"}, 28),
+    ({"query": "dc.title=*azz"}, 28),
+    ({"query": "dc.title=^jazz"}, 31),
+    ({"query": 'dc.title=""'}, 27),
+    ({"query": "dc.title=jazz sortby dc.subject"}, 88),
+    ({"query": "dc.title=jazz sortby dc.title dc.date"}, 84),
+    # what is not CQL
+    ({"query": "dc.title="}, 10),
+    ({"query": "dc.title=jazz and"}, 10),
+    ({"query": "jazz blues"}, 10),
+    ({"query": "(dc.title=jazz and dc.title=blues"}, 13),
+    ({"query": "dc.title=jazz)"}, 13),
+    ({"query": "(((((jazz"}, 13),
+    ({"query": '"jazz'}, 14),
+    ({"query": "(" * 40 + "jazz" + ")" * 40}, 38),
+    ({"query": " or ".join(["jazz"] * 70)}, 38),
+    ({"query": "jazz " * 2000}, 12),
+    ({"query": f"dc.title={LONG_TERM}"}, 23),
+    # parameters
+    ({"query": "jazz", "recordSchema": "mods-v9"}, 66),
+    ({"query": "jazz", "recordPacking": "zip"}, 71),
+    ({"query": "jazz", "maximumRecords": "-1"}, 6),
+    ({"query": "jazz", "maximumRecords": "ten"}, 6),
+    ({"query": "jazz", "startRecord": "0"}, 6),
+    ({"query": "jazz", "startRecord": "-5"}, 6),
+    ({"query": "jazz", "startRecord": "1e3"}, 6),
+    ({"query": "jazz", "startRecord": "99999999999999999999"}, 6),
+    ({"query": "jazz", "startRecord": "5000"}, 61),
+    ({"query": "jazz", "startRecord": str(10**9)}, 61),
+    ({"query": "jazz", "stylesheet": "http://example.org/x.xsl"}, 110),
+    ({"query": "jazz", "version": "3.0"}, 5),
+    ({"query": "jazz", "operation": "delete"}, 4),
+    ({"operation": "searchRetrieve"}, 7),
+    ({"query": "  "}, 7),
+    ({"scanClause": "dc.title=jazz", "operation": "scan"}, 4),
+]
+
+
+@pytest.mark.parametrize(("params", "number"), CASES, ids=[f"{n}-{i}" for i, (_p, n) in enumerate(CASES)])
+@pytest.mark.parametrize("version", ["1.2", "2.0"])
+def test_every_bad_request_is_a_diagnostic(
+    demo: TestClient, params: dict[str, str], number: int, version: str
+) -> None:
+    asked = {"version": version, "operation": "searchRetrieve", **params}
+    root = sru(demo, **asked)
+    assert diagnostics(root) == [f"info:srw/diagnostic/1/{number}"], etree.tostring(root)[:600]
+    diag = DIAG["2.0" if asked["version"] == "2.0" else "1.1"]
+    assert root.find(f".//{{{diag}}}diagnostic/{{{diag}}}message").text
+
+
+def test_a_diagnostic_echoes_no_character_xml_cannot_hold(demo: TestClient) -> None:
+    root = search(demo, "dc.nothing\x01\x0b=jazz")
+    details = root.findtext(".//{http://www.loc.gov/zing/srw/diagnostic/}details")
+    assert diagnostics(root) == ["info:srw/diagnostic/1/16"] and details == "dc.nothing"
+
+
+def test_a_trailing_slash_and_post_are_served_too(demo: TestClient) -> None:
+    assert total(etree.fromstring(demo.get("/sru/", params={"query": "jazz"}).content)) > 0
+    posted = demo.post("/sru", data={"version": "1.2", "operation": "searchRetrieve", "query": "jazz"})
+    assert posted.status_code == 200 and total(etree.fromstring(posted.content)) > 0
+
+
+# ---------------------------------------------------------------------------- export defaults
+def test_the_export_is_copy_safe_and_the_raw_one_is_an_admins(demo: TestClient) -> None:
+    [record] = marc_records(search(demo, f"bath.isbn={E_STREET_ISBN}"))
+    url = f"/api/v1/records/{record['001'].data.removeprefix('union-')}/export"
+    [safe] = parse_xml_to_array(io.BytesIO(demo.get(url).content))
+    assert not safe.get_fields("952", "942", "999") and safe["003"].data == "UNIONCAT"
+    assert demo.get(url, params={"raw": "true"}).status_code == 401
+    raw = demo.get(url, params={"raw": "true"}, headers={"Authorization": f"Bearer {ADMIN}"})
+    assert raw.status_code == 200
+    [full] = parse_xml_to_array(io.BytesIO(raw.content))
+    assert full.get_fields("952") and full.get_fields("999")
+
+
+# ------------------------------------------------------------------------------ a real client
+YAZ = shutil.which("yaz-client")
+
+
+@pytest.mark.skipif(YAZ is None, reason="YAZ's yaz-client is not installed (Debian package yaz)")
+@pytest.mark.parametrize("version", ["1.1", "1.2", "2.0"])
+def test_yaz_client_searches_and_retrieves_over_sru(demo: TestClient, tmp_path: Path, version: str) -> None:
+    commands = tmp_path / "commands"
+    with serving(demo.app_for_serving) as url:  # type: ignore[attr-defined]
+        commands.write_text(
+            "\n".join(
+                [
+                    f"sru get {version}",
+                    f"open {url}/sru",
+                    "querytype cql",
+                    f"find bath.isbn={E_STREET_ISBN}",
+                    "show 1",
+                    'find dc.title="Việt Nam" and dc.date>1900',
+                    "find (dc.title=jazz",
+                    "find dc.nothing=jazz",
+                    "quit",
+                ]
+            )
+            + "\n"
+        )
+        done = subprocess.run(
+            [str(YAZ), "-f", str(commands)], capture_output=True, text=True, timeout=60, check=False
+        )
+    out = done.stdout
+    assert "Number of hits: 1" in out, out
+    assert "E Street shuffle" in out and 'tag="952"' not in out and 'code="9"' not in out
+    assert '<controlfield tag="003">UNIONCAT</controlfield>' in out
+    hits = [int(line.split(":")[1]) for line in out.splitlines() if line.startswith("Number of hits")]
+    assert hits[1] > 0  # the Vietnamese title words, folded
+    assert "info:srw/diagnostic/1/13" in out and "info:srw/diagnostic/1/16" in out
