@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from lxml import etree
-from pymarc import parse_xml_to_array
+from pymarc import MARCReader, parse_xml_to_array
 
 from api.demo import build_demo
 from catalog.settings import Settings
@@ -282,6 +282,22 @@ def test_the_export_is_copy_safe_and_the_raw_one_is_an_admins(demo: TestClient) 
     assert raw.status_code == 200
     [full] = parse_xml_to_array(io.BytesIO(raw.content))
     assert full.get_fields("952") and full.get_fields("999")
+
+
+def test_the_record_page_offers_the_download_for_cataloguing(demo: TestClient) -> None:
+    [record] = marc_records(search(demo, f"bath.isbn={E_STREET_ISBN}"))
+    number = record["001"].data.removeprefix("union-")
+    page = demo.get(f"/records/{number}", params={"lang": "en"}).text
+    assert "Download for cataloguing" in page
+    for fmt in ("marcxml", "iso2709"):
+        assert f'href="/api/v1/records/{number}/export?format={fmt}"' in page
+    [xml] = parse_xml_to_array(
+        io.BytesIO(demo.get(f"/api/v1/records/{number}/export?format=marcxml").content)
+    )
+    assert not xml.get_fields("952", "942", "999") and xml["003"].data == "UNIONCAT"
+    [iso] = list(MARCReader(demo.get(f"/api/v1/records/{number}/export?format=iso2709").content))
+    assert not iso.get_fields("952", "942", "999") and iso["001"].data == f"union-{number}"
+    assert "Tải về để biên mục" in demo.get(f"/records/{number}", params={"lang": "vi"}).text
 
 
 # ------------------------------------------------------------------------------ a real client
