@@ -335,3 +335,59 @@ def test_yaz_client_searches_and_retrieves_over_sru(demo: TestClient, tmp_path: 
     hits = [int(line.split(":")[1]) for line in out.splitlines() if line.startswith("Number of hits")]
     assert hits[1] > 0  # the Vietnamese title words, folded
     assert "info:srw/diagnostic/1/13" in out and "info:srw/diagnostic/1/16" in out
+
+
+SIMPLE2ZOOM = shutil.which("simple2zoom")
+
+
+@pytest.mark.skipif(YAZ is None or SIMPLE2ZOOM is None, reason="yaz-client or simple2zoom is not installed")
+def test_z3950_clients_search_through_the_gateway(demo: TestClient, tmp_path: Path) -> None:
+    """yaz-client over Z39.50 (Bib-1 attributes, MARC 21 records) to the Simple2ZOOM gateway
+    configured by z3950/simple2zoom.xml, which asks a real server's /sru."""
+    import socket
+    import time
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with serving(demo.app_for_serving) as url:  # type: ignore[attr-defined]
+        config = tmp_path / "simple2zoom.xml"
+        text = (Path(__file__).resolve().parents[2] / "z3950" / "simple2zoom.xml").read_text()
+        config.write_text(text.replace("http://api:8000/sru", f"{url}/sru"))
+        gateway = subprocess.Popen(
+            [str(SIMPLE2ZOOM), "-c", str(config), "--", f"tcp:127.0.0.1:{port}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline, listening = time.time() + 20, False
+            while not listening and time.time() < deadline:
+                with socket.socket() as probe:
+                    listening = probe.connect_ex(("127.0.0.1", port)) == 0
+                time.sleep(0.1)
+            assert listening, "the gateway does not listen"
+            commands = tmp_path / "commands"
+            commands.write_text(
+                f"open tcp:127.0.0.1:{port}/unioncat\n"
+                f"find @attr 1=7 {E_STREET_ISBN}\n"
+                "format usmarc\n"
+                "show 1\n"
+                "find @and @attr 1=4 jazz @attr 1=1003 davis\n"
+                "quit\n"
+            )
+            done = subprocess.run(
+                [str(YAZ), "-f", str(commands)], capture_output=True, text=True, timeout=60, check=False
+            )
+        finally:
+            gateway.terminate()
+            gateway.wait(timeout=10)
+    out = done.stdout
+    assert "Number of hits: 1," in out, out
+    assert "Record type: USmarc" in out and "245 10 $a E Street shuffle" in out
+    assert "003 UNIONCAT" in out and "\n952 " not in out and "$9" not in out
+    hits = [
+        int(line.split(":")[1].split(",")[0])
+        for line in out.splitlines()
+        if line.startswith("Number of hits")
+    ]
+    assert hits[1] == count(demo, "dc.title=jazz and dc.creator=davis") > 0
