@@ -43,7 +43,7 @@ def record(base_url: str, version: str, settings: Settings, default: int, most: 
             indexes,
             f"{z}index",
             search="true",
-            scan="false",
+            scan=str(index.name in ("dc.title", "dc.creator", "dc.subject")).lower(),
             sort=str(index.name in ("dc.title", "dc.date")).lower(),
         )
         SubElement(element, f"{z}title", lang="en").text = index.title

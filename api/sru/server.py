@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from catalog.copy_safe import rules_from
 from catalog.lookup import InvalidIdentifier, identifier, union_ids_for
+from catalog.search import scan
 from catalog.search.engine import SearchEngine
 from catalog.search.errors import QueryError, SearchUnavailable
 from catalog.search.query import MAX_PAGE, SearchQuery
@@ -26,7 +27,7 @@ from catalog.settings import Settings
 from . import cql, explain
 from .diagnostics import Diagnostic
 from .schemas import Schema, clean, schema_named
-from .translate import Translator, sort_of
+from .translate import Translator, index_of, sort_of
 
 VERSIONS = ("1.1", "1.2", "2.0")
 NAMESPACES = {  # (the response's namespace and prefix, the diagnostics' namespace)
@@ -39,6 +40,9 @@ NAMESPACES = {  # (the response's namespace and prefix, the diagnostics' namespa
     ),
 }
 OPERATIONS = ("searchRetrieve", "explain", "scan")
+SCAN_2_0 = "http://docs.oasis-open.org/ns/search-ws/scan"
+SCANNED = {"title": "title", "authors": "authors", "subjects": "subjects"}  # index field -> column
+DEFAULT_TERMS = 20
 DEFAULT_RECORDS = 10
 MAX_CQL = 2000  # characters of a query
 MAX_DIGITS = 10  # of startRecord and maximumRecords
@@ -83,7 +87,7 @@ class SruServer:
             if operation == "explain":
                 return self._explain(request, base_url)
             if operation == "scan":
-                raise Diagnostic(4, "scan")
+                return self._scan(request)
             return self._search_retrieve(request)
         except Diagnostic as diagnostic:
             return self._fatal(request, diagnostic)
@@ -110,13 +114,16 @@ class SruServer:
     def _root(self, request: Request, name: str) -> tuple[etree._Element, str]:
         version = request.version if request.version in VERSIONS else "1.2"
         namespace, prefix, _diag = NAMESPACES[version]
+        if version == "2.0" and name == "scanResponse":
+            namespace, prefix = SCAN_2_0, "scan"
         root = etree.Element(f"{{{namespace}}}{name}", nsmap={prefix: namespace})
         SubElement(root, f"{{{namespace}}}version").text = version
         return root, namespace
 
     def _diagnostics(self, request: Request, parent: etree._Element, found: list[Diagnostic]) -> None:
         version = request.version if request.version in VERSIONS else "1.2"
-        namespace, _prefix, diag = NAMESPACES[version]
+        _namespace, _prefix, diag = NAMESPACES[version]
+        namespace = parent.tag[1:].partition("}")[0]
         box = SubElement(parent, f"{{{namespace}}}diagnostics")
         for diagnostic in found:
             element = SubElement(box, f"{{{diag}}}diagnostic", nsmap={"diag": diag})
@@ -146,6 +153,44 @@ class SruServer:
             base_url, request.version, self.settings, DEFAULT_RECORDS, self.settings.sru_max_records
         )
         _put(data, document, escaping)
+        return _serialise(root)
+
+    # ------------------------------------------------------------------------------------ scan
+    def _scan(self, request: Request) -> bytes:
+        """The words of dc.title, dc.creator or dc.subject in order from the scan clause's term, with
+        how many records hold each (the embedded engine's index)."""
+        args = request.args
+        clause = args.get("scanClause")
+        if clause is None or not clause.strip():
+            raise Diagnostic(7, "scanClause")
+        if len(clause) > MAX_CQL:
+            raise Diagnostic(12, f"{len(clause)} characters; at most {MAX_CQL}")
+        position = _number(args, "responsePosition", 1, minimum=0)
+        wanted = min(_number(args, "maximumTerms", DEFAULT_TERMS, minimum=1), scan.MAX_TERMS)
+        if position > wanted + 1:
+            raise Diagnostic(120, f"responsePosition={position}; at most maximumTerms + 1")
+        try:
+            parsed = cql.parse(clause, "1.1")
+        except cql.CqlSyntaxError as exc:
+            raise Diagnostic(exc.diagnostic, str(exc)) from None
+        root_clause = parsed.root
+        if not isinstance(root_clause, cql.SearchClause):
+            raise Diagnostic(10, "a scan clause is one index, relation and term")
+        index = index_of(root_clause.index, root_clause.prefixes)
+        if index.field not in SCANNED:
+            raise Diagnostic(16, f"{index.name} cannot be scanned; dc.title, dc.creator and dc.subject can")
+        if root_clause.relation.name not in ("=", "==", "all", "any", "exact", "adj"):
+            raise Diagnostic(22, f"{root_clause.relation.name} in a scan")
+        if self.search.name != "embedded" or self.catalogue.dialect.name != "sqlite":
+            raise Diagnostic(4, "scan reads the embedded search engine's index; this catalogue uses another")
+        terms = scan.scan(self.catalogue, SCANNED[index.field], root_clause.term, position, wanted)
+        root, namespace = self._root(request, "scanResponse")
+        if terms:
+            box = SubElement(root, f"{{{namespace}}}terms")
+            for word, records in terms:
+                term = SubElement(box, f"{{{namespace}}}term")
+                SubElement(term, f"{{{namespace}}}value").text = clean(word)
+                SubElement(term, f"{{{namespace}}}numberOfRecords").text = str(records)
         return _serialise(root)
 
     # -------------------------------------------------------------------------- searchRetrieve

@@ -243,7 +243,13 @@ CASES = [
     ({"query": "jazz", "operation": "delete"}, 4),
     ({"operation": "searchRetrieve"}, 7),
     ({"query": "  "}, 7),
-    ({"scanClause": "dc.title=jazz", "operation": "scan"}, 4),
+    # scan
+    ({"operation": "scan"}, 7),
+    ({"operation": "scan", "scanClause": "dc.date=1990"}, 16),
+    ({"operation": "scan", "scanClause": "dc.title=jazz and dc.title=blues"}, 10),
+    ({"operation": "scan", "scanClause": "dc.title<jazz"}, 22),
+    ({"operation": "scan", "scanClause": "dc.title=jazz", "maximumTerms": "0"}, 6),
+    ({"operation": "scan", "scanClause": "dc.title=jazz", "responsePosition": "30"}, 120),
 ]
 
 
@@ -269,6 +275,24 @@ def test_a_trailing_slash_and_post_are_served_too(demo: TestClient) -> None:
     assert total(etree.fromstring(demo.get("/sru/", params={"query": "jazz"}).content)) > 0
     posted = demo.post("/sru", data={"version": "1.2", "operation": "searchRetrieve", "query": "jazz"})
     assert posted.status_code == 200 and total(etree.fromstring(posted.content)) > 0
+
+
+@pytest.mark.parametrize("version", ["1.1", "1.2", "2.0"])
+def test_scan_lists_the_words_of_an_index_with_their_counts(demo: TestClient, version: str) -> None:
+    root = sru(
+        demo, version=version, operation="scan", scanClause="dc.title=JAZ", maximumTerms=4, responsePosition=2
+    )
+    assert root.tag.endswith("}scanResponse") and diagnostics(root) == []
+    namespace = root.tag[1:].partition("}")[0]
+    terms = [
+        (t.findtext(f"{{{namespace}}}value"), int(t.findtext(f"{{{namespace}}}numberOfRecords")))
+        for t in root.iter(f"{{{namespace}}}term")
+    ]
+    assert len(terms) == 4 and terms[0][0] < "jaz" <= terms[1][0]  # the term asked for comes second
+    assert [w for w, _n in terms] == sorted(w for w, _n in terms)
+    assert dict(terms)["jazz"] == count(demo, "dc.title=jazz")
+    authors = sru(demo, version=version, operation="scan", scanClause='dc.creator="Đavis"', maximumTerms=1)
+    assert [t.text for t in authors.iter(f"{{{namespace}}}value")] == ["davis"]
 
 
 # ---------------------------------------------------------------------------- export defaults
