@@ -8,6 +8,7 @@ lxml, and the characters XML cannot hold are dropped from what the request echoe
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,7 @@ from .diagnostics import Diagnostic
 from .schemas import Schema, clean, schema_named
 from .translate import Translator, index_of, sort_of
 
+log = logging.getLogger(__name__)
 VERSIONS = ("1.1", "1.2", "2.0")
 NAMESPACES = {  # (the response's namespace and prefix, the diagnostics' namespace)
     "1.1": ("http://www.loc.gov/zing/srw/", "srw", "http://www.loc.gov/zing/srw/diagnostic/"),
@@ -91,6 +93,9 @@ class SruServer:
             return self._search_retrieve(request)
         except Diagnostic as diagnostic:
             return self._fatal(request, diagnostic)
+        except Exception:  # the protocol answers every request with a response: a fault is diagnostic 1
+            log.exception("SRU request failed: %s", args)
+            return self._fatal(request, Diagnostic(1, "the server could not answer; the fault is in its log"))
 
     @staticmethod
     def _version(args: dict[str, str]) -> str:

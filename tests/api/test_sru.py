@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import etree
 from pymarc import MARCReader, parse_xml_to_array
 
@@ -263,6 +265,25 @@ def test_every_bad_request_is_a_diagnostic(
     assert diagnostics(root) == [f"info:srw/diagnostic/1/{number}"], etree.tostring(root)[:600]
     diag = DIAG["2.0" if asked["version"] == "2.0" else "1.1"]
     assert root.find(f".//{{{diag}}}diagnostic/{{{diag}}}message").text
+
+
+CQL_PIECES = st.sampled_from(
+    ["dc.title", "=", "jazz", '"viet nam"', "and", "or", "not", "prox", "(", ")", "/", "sortby", "dc.date",
+     ">", "<", "1990", "*", "?", "any", "bath.isbn", "9780670026623", ">", "x.y", "\\", "\"", "\x00", "Đại"]
+)  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(CQL_PIECES, max_size=12).map(" ".join), st.sampled_from(["1.1", "1.2", "2.0"]))
+def test_any_query_is_answered_with_records_or_a_diagnostic(
+    demo: TestClient, query: str, version: str
+) -> None:
+    root = search(demo, query, version, maximumRecords=2)
+    assert root.tag.endswith("}searchRetrieveResponse")
+    found = diagnostics(root)
+    assert found != ["info:srw/diagnostic/1/1"], query  # never a fault of the server
+    if not found:
+        assert len(root.findall(f".//{{{ns(version)}}}recordData")) == min(2, total(root)), query
 
 
 def test_a_diagnostic_echoes_no_character_xml_cannot_hold(demo: TestClient) -> None:
