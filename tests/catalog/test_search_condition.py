@@ -4,9 +4,11 @@ and filters where it can answer; every word quoted, so that no FTS5 operator can
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+import responses
 
 from catalog.search.condition import Both, Records, Words, Year, embedded_plan, meili_plan, words_of
 from catalog.search.errors import QueryError
@@ -73,3 +75,20 @@ def test_the_embedded_engine_answers_conditions_as_sets_do(tmp_path: Any) -> Non
     assert {h.id for h in found.hits} == set(some) and found.total == 3
     with pytest.raises(QueryError):
         search.search(SearchQuery(q="viet", condition=viet))
+
+
+@responses.activate
+def test_meilisearch_is_asked_the_condition_as_words_fields_and_filters() -> None:
+    from catalog.search.meili import MeiliSearchEngine
+    from tests.catalog.test_meili_contract import URL, _index_exists
+
+    _index_exists(responses)
+    search = responses.post(
+        f"{URL}/indexes/union_records/search",
+        json={"hits": [], "totalHits": 0, "page": 1, "hitsPerPage": 10, "totalPages": 0},
+    )
+    condition = Both("and", Words("title", ("dai", "hoc")), Both("and", Year(">=", 1990), Records((5, 9))))
+    MeiliSearchEngine(URL, None).search(SearchQuery(condition=condition, per_page=10, facets=False))
+    body = json.loads(search.calls[0].request.body)
+    assert body["q"] == "dai hoc" and body["attributesToSearchOn"] == ["title_folded"]
+    assert body["filter"] == ["year >= 1990", "id IN [5, 9]"]
