@@ -23,7 +23,7 @@ from catalog.search import documents as docs_module
 from catalog.search import embedded_facets as facet_store
 from catalog.search import matching, ranking
 from catalog.search import typos as typo_index
-from catalog.search.condition import embedded_plan
+from catalog.search.condition_fts import embedded_plan
 from catalog.search.facets import FILTERS
 from catalog.search.matching import Plan, Term, quote
 from catalog.search.query import (

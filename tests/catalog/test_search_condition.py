@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import responses
 
-from catalog.search.condition import Both, Records, Words, Year, embedded_plan, meili_plan, words_of
+from catalog.search.condition import Both, Records, Words, Year, meili_plan, words_of
+from catalog.search.condition_fts import embedded_plan
 from catalog.search.errors import QueryError
 from catalog.search.query import SearchQuery
 from tests.conftest import shared_catalogue
