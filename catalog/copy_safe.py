@@ -10,8 +10,9 @@ and in 040 ``$d`` (modifying agency). What is dropped is configured (catalog.set
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from pymarc import Field, Indicators, Record, Subfield
@@ -50,10 +51,16 @@ class CopySafeRules:
         return cls(org_code.strip(), patterns, codes)
 
     def drops_tag(self, tag: str) -> bool:
-        return any(
-            len(tag) == 3 and all(p == "X" or p == t for p, t in zip(pattern, tag, strict=True))
-            for pattern in self.drop_tags
-        )
+        return _tag_matcher(self.drop_tags)(tag) is not None
+
+
+@functools.lru_cache(maxsize=32)
+def _tag_matcher(patterns: tuple[str, ...]) -> Callable[[str], re.Match[str] | None]:
+    """One regular expression of the tag patterns ("9XX" -> "9[0-9][0-9]")."""
+    if not patterns:
+        return lambda _tag: None
+    alternatives = "|".join(p.replace("X", "[0-9]") for p in patterns)
+    return re.compile(f"(?:{alternatives})").fullmatch
 
 
 def rules_from(settings: object) -> CopySafeRules:

@@ -42,15 +42,10 @@ class Schema:
 
 
 def _marcxml(conn: Connection, ids: list[int], rules: CopySafeRules) -> dict[int, etree._Element]:
-    out = {}
-    for uid in ids:
-        try:
-            record = exports.union_marc(conn, uid)
-        except exports.ExportError:
-            continue
-        if record is not None:
-            out[uid] = etree.fromstring(marcxml.record_xml(copy_safe(record, uid, rules)))
-    return out
+    return {
+        uid: etree.fromstring(marcxml.record_xml(copy_safe(record, uid, rules)))
+        for uid, record in exports.union_marcs(conn, ids).items()
+    }
 
 
 def _dublin_core(conn: Connection, ids: list[int], rules: CopySafeRules) -> dict[int, etree._Element]:
