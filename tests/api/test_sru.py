@@ -128,6 +128,14 @@ def test_the_indexes_koha_and_marcedit_send_without_a_prefix(demo: TestClient) -
     assert count(demo, 'dc.title="jazz" and dc.creator=davis') <= count(demo, "dc.title=jazz")
 
 
+def test_the_query_koha_builds_from_its_search_form(demo: TestClient) -> None:
+    """C4::Breeding: each field of the form as [field]="value", joined by 'and', then mapped by the
+    server's 'SRU search fields mapping' (docs/sru.md)."""
+    assert count(demo, 'dc.title="E Street shuffle" and dc.creator="Heylin"') == 2  # two editions
+    assert count(demo, 'bath.isbn="978-0-670-02662-3" and dc.date="2013"') == 1
+    assert count(demo, 'cql.anywhere="ML420.S77"') >= 1  # a call number (Dewey, LC) through srchany
+
+
 def test_vietnamese_is_searched_folded(demo: TestClient) -> None:
     marked = count(demo, 'dc.title="Việt Nam"')
     assert marked > 0
