@@ -96,7 +96,7 @@ def test_explain_names_the_indexes_schemas_and_limits(demo: TestClient, params: 
         assert name in indexes
     assert {"bath.lccn", "rec.id", "cql.anywhere", "cql.serverChoice"} <= indexes
     schemas = {s.get("name") for s in explain.iterfind(f".//{{{ZEEREX}}}schema")}
-    assert schemas == {"marcxml", "dc"}
+    assert schemas == {"marcxml", "dc", "mods"}
     assert explain.findtext(f".//{{{ZEEREX}}}setting[@type='maximumRecords']") == "100"
     assert explain.findtext(f".//{{{ZEEREX}}}default[@type='numberOfRecords']") == "10"
 
@@ -191,10 +191,20 @@ def test_sort_by_year_and_title(demo: TestClient) -> None:
     assert years(old) == years(down)
 
 
-def test_dublin_core_and_records_packed_as_strings(demo: TestClient) -> None:
+def test_dublin_core_mods_and_records_packed_as_strings(demo: TestClient) -> None:
     root = search(demo, f"bath.isbn={E_STREET_ISBN}", recordSchema="dc")
     assert root.findtext(f".//{{{SRW}}}recordSchema") == "info:srw/schema/1/dc-v1.1"
     assert root.findtext(".//{http://purl.org/dc/elements/1.1/}title").startswith("E Street shuffle")
+    mods = search(demo, f"bath.isbn={E_STREET_ISBN}", recordSchema="mods").find(
+        ".//{http://www.loc.gov/mods/v3}mods"
+    )
+    m = "{http://www.loc.gov/mods/v3}"
+    assert mods.findtext(f"{m}titleInfo/{m}title").startswith("E Street shuffle")
+    assert mods.findtext(f"{m}identifier[@type='isbn']") == E_STREET_ISBN
+    assert (
+        mods.findtext(f"{m}typeOfResource") == "text"
+        and mods.findtext(f"{m}originInfo/{m}dateIssued") == "2013"
+    )
     packed = search(demo, f"bath.isbn={E_STREET_ISBN}", recordPacking="string")
     data = packed.find(f".//{{{SRW}}}recordData")
     assert len(data) == 0 and data.text.startswith(f'<record xmlns="{MARC}"')
