@@ -50,6 +50,9 @@ def sru_get_slash(request: Request, server: ServerDep) -> Response:
 
 @router.post("/sru", include_in_schema=False)
 async def sru_post(request: Request, server: ServerDep) -> Response:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind not in ("application/x-www-form-urlencoded", "multipart/form-data", ""):
+        return Response(server.refuse_soap(), media_type=XML)  # SRW's SOAP envelopes, or other bodies
     form = await request.form()
     pairs = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
     body = await run_in_threadpool(server.respond, base_url(request), pairs)

@@ -97,6 +97,12 @@ class SruServer:
             log.exception("SRU request failed: %s", args)
             return self._fatal(request, Diagnostic(1, "the server could not answer; the fault is in its log"))
 
+    def refuse_soap(self) -> bytes:
+        """The answer to an SRW (SOAP) request: diagnostic 4, for this server speaks SRU over GET and
+        POST only (a client such as Koha's is told so with ``sru=get`` in its options)."""
+        request = Request("1.2", "searchRetrieve", {})
+        return self._fatal(request, Diagnostic(4, "SRW (SOAP) is not supported: send SRU over GET or POST"))
+
     @staticmethod
     def _version(args: dict[str, str]) -> str:
         given = args.get("version")

@@ -314,6 +314,10 @@ def test_a_trailing_slash_and_post_are_served_too(demo: TestClient) -> None:
     assert total(etree.fromstring(demo.get("/sru/", params={"query": "jazz"}).content)) > 0
     posted = demo.post("/sru", data={"version": "1.2", "operation": "searchRetrieve", "query": "jazz"})
     assert posted.status_code == 200 and total(etree.fromstring(posted.content)) > 0
+    soap = demo.post("/sru", content=b"<Envelope/>", headers={"content-type": "text/xml"})
+    assert soap.status_code == 200 and diagnostics(etree.fromstring(soap.content)) == [
+        "info:srw/diagnostic/1/4"
+    ]
 
 
 @pytest.mark.parametrize("version", ["1.1", "1.2", "2.0"])
