@@ -75,7 +75,7 @@ class SruServer:
                 repeated = name
             args[name] = value
         version = self._version(args)
-        operation = self._operation(args, version)
+        operation = self._operation(args)
         request = Request(version, operation, args)
         try:
             if version not in VERSIONS:
@@ -111,7 +111,7 @@ class SruServer:
         return given.strip()
 
     @staticmethod
-    def _operation(args: dict[str, str], version: str) -> str:
+    def _operation(args: dict[str, str]) -> str:
         given = args.get("operation")
         if given:
             return given.strip()
@@ -212,8 +212,11 @@ class SruServer:
             raise Diagnostic(7, "query")
         if len(text) > MAX_CQL:
             raise Diagnostic(12, f"{len(text)} characters; at most {MAX_CQL}")
-        if args.get("queryType", "cql") not in ("cql", "searchTerms"):
-            raise Diagnostic(6, f"queryType={args['queryType']}")
+        query_type = args.get("queryType", "cql")
+        if query_type not in ("cql", "searchTerms"):
+            raise Diagnostic(6, f"queryType={query_type}")
+        if query_type == "searchTerms":  # SRU 2.0: words to find anywhere, not CQL
+            text = 'cql.serverChoice all "' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
         start = _number(args, "startRecord", 1, minimum=1)
         wanted = min(
             _number(args, "maximumRecords", DEFAULT_RECORDS, minimum=0), self.settings.sru_max_records

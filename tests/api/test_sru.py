@@ -136,6 +136,11 @@ def test_the_query_koha_builds_from_its_search_form(demo: TestClient) -> None:
     assert count(demo, 'cql.anywhere="ML420.S77"') >= 1  # a call number (Dewey, LC) through srchany
 
 
+def test_search_terms_in_sru_2_are_words_not_cql(demo: TestClient) -> None:
+    words = search(demo, 'jazz "blues', "2.0", queryType="searchTerms", maximumRecords=0)
+    assert diagnostics(words) == [] and total(words) == count(demo, 'cql.serverChoice all "jazz blues"') > 0
+
+
 def test_vietnamese_is_searched_folded(demo: TestClient) -> None:
     marked = count(demo, 'dc.title="Việt Nam"')
     assert marked > 0
