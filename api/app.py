@@ -22,7 +22,7 @@ from catalog.settings import Settings, get_settings
 from . import context, problems
 from .deps import API
 from .oai_provider import Provider
-from .routes import admin, docs, holdings, jobs, libraries, oai, records, search, service, web
+from .routes import admin, docs, holdings, jobs, libraries, oai, records, search, service, sru, web
 from .routes import analytics as analytics_api
 from .routes import analytics_pages as analytics_web
 from .routes import repository as repository_routes
@@ -31,7 +31,7 @@ from .sessions import Sessions
 from .uploads import clean_incoming
 from .worker import JobWorker
 
-ROUTERS = (service, search, records, holdings, libraries, jobs, admin, oai, web, docs)
+ROUTERS = (service, search, records, holdings, libraries, jobs, admin, oai, sru, web, docs)
 ROUTERS += (analytics_api, analytics_web, repository_routes)
 
 __all__ = ["API", "create_app"]

@@ -9,6 +9,7 @@ from typing import Any
 from pymarc import Field, Indicators, Record, Subfield
 from sqlalchemy import Connection, select
 
+from catalog.copy_safe import CopySafeRules, copy_safe
 from catalog.dedup.merge import completeness
 from catalog.models import Library, SourceRecord
 from harvest import sources
@@ -66,21 +67,51 @@ def source_export(raw: bytes, raw_format: str, fmt: str) -> bytes:
     return serialise(decode(raw, raw_format), fmt)
 
 
-def union_export(conn: Connection, union_id: int, fmt: str) -> bytes | None:
+def union_export(
+    conn: Connection, union_id: int, fmt: str, rules: CopySafeRules | None = None
+) -> bytes | None:
+    """The union record in ``fmt``; copy-safe (see catalog.copy_safe) with ``rules``, else with the
+    members' local fields as the chosen member sent them."""
     record = union_marc(conn, union_id)
-    return None if record is None else serialise(record, fmt)
+    if record is None:
+        return None
+    return serialise(copy_safe(record, union_id, rules) if rules else record, fmt)
 
 
 def union_marc(conn: Connection, union_id: int, holders: bool = False) -> Record | None:
     """The union record as one MARC record: its most complete member, renumbered, with every member's
     number (035) and every member's ISBN (020); with ``holders``, an 850 field per holding library."""
+    rows = _member_rows(conn, [union_id]).get(union_id)
+    return None if not rows else _merged(union_id, rows, holders)
+
+
+def union_marcs(conn: Connection, union_ids: list[int]) -> dict[int, Record]:
+    """:func:`union_marc` of several union records, their members read in one statement; a record
+    whose chosen member cannot be decoded is left out."""
+    out = {}
+    for union_id, rows in _member_rows(conn, union_ids).items():
+        try:
+            out[union_id] = _merged(union_id, rows, False)
+        except ExportError:
+            continue
+    return out
+
+
+def _member_rows(conn: Connection, union_ids: list[int]) -> dict[int, list[Any]]:
+    found: dict[int, list[Any]] = {}
+    if not union_ids:
+        return found
     rows = conn.execute(
-        select(SR.c.raw, SR.c.raw_format, SR.c.fields, SR.c.local_id, LIBRARY.c.code)
+        select(SR.c.union_record_id, SR.c.raw, SR.c.raw_format, SR.c.fields, SR.c.local_id, LIBRARY.c.code)
         .join(LIBRARY, LIBRARY.c.id == SR.c.library_id)
-        .where(SR.c.union_record_id == union_id, SR.c.status == "active")
+        .where(SR.c.union_record_id.in_(union_ids), SR.c.status == "active")
     ).all()
-    if not rows:
-        return None
+    for row in rows:
+        found.setdefault(row.union_record_id, []).append(row)
+    return found
+
+
+def _merged(union_id: int, rows: list[Any], holders: bool) -> Record:
     members: list[Any] = sorted(rows, key=lambda r: (-completeness(r.fields or {}), r.code, r.local_id))
     record = decode(members[0].raw, members[0].raw_format)
     for field in record.get_fields("001", "003"):

@@ -56,6 +56,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "digital": {"vi": "Bản số", "en": "Digital copies"},
     "other_editions": {"vi": "Các ấn bản khác", "en": "Other editions"},
     "export": {"vi": "Xuất biểu ghi", "en": "Export"},
+    "for_cataloguing": {
+        "vi": "Tải về để biên mục sao chép (không kèm dữ liệu riêng của thư viện: ĐKCB, 9XX, $9)",
+        "en": "Download for cataloguing (without the libraries' local data: items, 9XX, $9)",
+    },
     "permalink": {"vi": "Đường dẫn cố định", "en": "Permanent link"},
     "publication": {"vi": "Xuất bản", "en": "Publication"},
     "edition": {"vi": "Lần xuất bản", "en": "Edition"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -79,11 +80,45 @@ class Settings(BaseSettings):
         default=3, ge=1, le=20, description="How often an interrupted job is tried before it is failed."
     )
 
+    marc_org_code: str = Field(
+        default="UNIONCAT",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9:\-]{0,15}$",
+        description="The consortium's MARC organisation code: 003 and 040 $d of the records handed out "
+        "for cataloguing (SRU, exports).",
+    )
+    copy_safe_drop_tags: list[str] = Field(
+        default_factory=lambda: ["9XX", "852", "876", "877", "878"],
+        description="Fields dropped from records handed out for cataloguing (X: any digit).",
+    )
+    copy_safe_drop_subfields: list[str] = Field(
+        default_factory=lambda: ["9", "5"],
+        description="Subfields dropped from every field of records handed out for cataloguing.",
+    )
+    sru_max_records: int = Field(
+        default=100, ge=1, le=1000, description="The most records one SRU searchRetrieve answers."
+    )
+
     @field_validator("database_url", "meili_url", "meili_key", "admin_token", "secret_key", mode="before")
     @classmethod
     def _empty_is_absent(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
             return None
+        return value
+
+    @field_validator("copy_safe_drop_tags")
+    @classmethod
+    def _tag_patterns(cls, value: list[str]) -> list[str]:
+        for tag in value:
+            if not re.fullmatch(r"[0-9X]{3}", tag.strip().upper()):
+                raise ValueError(f"{tag!r} is not a MARC tag (three digits, X for any digit: 9XX)")
+        return [tag.strip().upper() for tag in value]
+
+    @field_validator("copy_safe_drop_subfields")
+    @classmethod
+    def _subfield_codes(cls, value: list[str]) -> list[str]:
+        for code in value:
+            if len(code) != 1:
+                raise ValueError(f"{code!r} is not a subfield code (one character)")
         return value
 
     @field_validator("database_url")

@@ -20,7 +20,7 @@ DOCKERFILE = (ROOT / "Dockerfile").read_text()
 
 def test_services_pinned_with_health_checks() -> None:
     services = COMPOSE["services"]
-    assert set(services) == {"proxy", "api", "worker", "postgres", "meilisearch"}
+    assert set(services) == {"proxy", "api", "worker", "postgres", "meilisearch", "z3950"}
     for name, service in services.items():
         assert "healthcheck" in service, name
         image = service.get("image", "")
@@ -56,7 +56,9 @@ def test_api_replicas_behind_one_port_and_workers_apart_sharing_the_uploads() ->
     services = COMPOSE["services"]
     api, worker, proxy = services["api"], services["worker"], services["proxy"]
     assert api["deploy"]["replicas"] >= 2 and "ports" not in api  # reached through the proxy only
-    assert [s for s in services if services[s].get("ports")] == ["proxy"]
+    # HTTP through the proxy only; Z39.50 (a protocol of its own) on its gateway's port
+    assert [s for s in services if services[s].get("ports")] == ["proxy", "z3950"]
+    assert services["z3950"]["ports"] == ["210:2100"]
     assert proxy["ports"] == ["8000:8000"] and "api:8000" in proxy["command"]
     assert worker["command"] == ["unioncat", "worker"] and worker["deploy"]["replicas"] >= 1
     assert "ports" not in worker

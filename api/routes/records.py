@@ -10,11 +10,21 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlmodel import Session
 
+from catalog.copy_safe import rules_from
 from catalog.lookup import holdings_of
 from catalog.models import Holding, Library, SourceRecord, UnionRecord
 
 from .. import exports
-from ..deps import API, RecordId, SessionDep, library_or_404, union_record_missing
+from ..deps import (
+    API,
+    PrincipalDep,
+    RecordId,
+    SessionDep,
+    SettingsDep,
+    library_or_404,
+    require,
+    union_record_missing,
+)
 from ..members import union_members
 from ..problems import Problem, errors
 from ..schemas.records import Explanation, SourceRecordAnswer, UnionRecordAnswer
@@ -63,12 +73,22 @@ def union_record_explain(record_id: RecordId, db: SessionDep) -> dict[str, Any]:
     responses={**_DOWNLOADS, **errors(404, 410, 422)},
 )
 def union_record_export(
-    record_id: RecordId, db: SessionDep, format: Annotated[str, Query(max_length=20)] = "marcxml"
+    record_id: RecordId,
+    db: SessionDep,
+    settings: SettingsDep,
+    who: PrincipalDep,
+    format: Annotated[str, Query(max_length=20)] = "marcxml",
+    raw: Annotated[bool, Query(description="with the members' local data (admins only)")] = False,
 ) -> Response:
-    """The union record as one merged MARC record (MARCXML, ISO 2709 or MARC-in-JSON)."""
+    """The union record as one merged MARC record (MARCXML, ISO 2709 or MARC-in-JSON), copy-safe
+    for cataloguing: without the members' items, local fields, $9 and $5 (see the SRU page of the
+    documentation); ``raw=true`` keeps them, for an admin."""
+    if raw and not require(who).admin:
+        raise Problem(403, "only an admin may export a union record with its members' local data")
     try:
         fmt = exports.normalise(format)
-        data = exports.union_export(db.connection(), record_id, fmt)
+        rules = None if raw else rules_from(settings)
+        data = exports.union_export(db.connection(), record_id, fmt, rules)
     except exports.ExportError as exc:
         raise Problem(422, str(exc)) from None
     if data is None:

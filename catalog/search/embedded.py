@@ -23,6 +23,7 @@ from catalog.search import documents as docs_module
 from catalog.search import embedded_facets as facet_store
 from catalog.search import matching, ranking
 from catalog.search import typos as typo_index
+from catalog.search.condition_fts import embedded_plan
 from catalog.search.facets import FILTERS
 from catalog.search.matching import Plan, Term, quote
 from catalog.search.query import (
@@ -371,12 +372,21 @@ class EmbeddedSearchEngine:
             return SearchResult(0, [], {}, query.page, query.per_page)
         params: dict[str, Any] = {}
         where = self._where(query, params)
+        if query.condition is not None:
+            condition_match, clauses = embedded_plan(query.condition, params)
+            where += clauses
         wanted = query.offset + query.per_page
         with self.catalogue.connect() as conn:
             scope = _Scope(conn, where, params)
-            plan, match, total, codes, did_you_mean = _matches(scope, parsed, query.facets)
+            if query.condition is not None:
+                plan, match, did_you_mean = None, condition_match, None
+                total, codes = _count(scope, match, query.facets)
+            else:
+                plan, match, total, codes, did_you_mean = _matches(scope, parsed, query.facets)
             if match and plan and query.sort == "relevance":
                 ids = _by_relevance(scope, plan, match, total, wanted)
+            elif match and query.sort == "relevance" and total <= RANK_ALL:
+                ids = scope.ids(match, _BY_SCORE, wanted)
             else:
                 ids = scope.ids(match, ORDERS[query.sort], wanted, doc=query.sort != "relevance")
             ids = ids[query.offset : wanted]

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from catalog.search import documents as docs_module
 from catalog.search import facets as registry
 from catalog.search import typos
+from catalog.search.condition import meili_plan
 from catalog.search.errors import SearchUnavailable
 from catalog.search.query import HIT_FIELDS, Hit, SearchQuery, SearchResult, highlight, parse
 from catalog.search.ranking import RANKING_RULES
@@ -42,7 +43,7 @@ SETTINGS: dict[str, Any] = {
         "isbns_as_printed",
         "issns",
     ],
-    "filterableAttributes": [*(f.field for f in registry.FILTERS), "year"],
+    "filterableAttributes": [*(f.field for f in registry.FILTERS), "year", "id"],
     "sortableAttributes": ["year", "title_sort"],
     "typoTolerance": {
         "disableOnAttributes": ["isbns", "isbns_as_printed", "issns"],
@@ -178,6 +179,11 @@ class MeiliSearchEngine:
         }
         if parsed.isbn or parsed.issn:
             params["attributesToSearchOn"] = ["isbns", "isbns_as_printed", "issns"]
+        if query.condition is not None:  # a fielded search (SRU): see catalog.search.condition
+            text, attributes, extra = meili_plan(query.condition)
+            params["filter"] = [*params["filter"], *extra]
+            if attributes:
+                params["attributesToSearchOn"] = attributes
         if SORT[query.sort]:
             params["sort"] = SORT[query.sort]
         if query.facets:

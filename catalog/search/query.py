@@ -6,12 +6,15 @@ import functools
 import html
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from catalog.identifiers import isbn13, isbn_candidate, issn
 from catalog.search.errors import QueryError
 from catalog.search.facets import NAMES
 from catalog.text import fold
+
+if TYPE_CHECKING:
+    from catalog.search.condition import Condition
 
 SORTS = ("relevance", "year_desc", "year_asc", "title")
 FACETS = NAMES  # the counted facets, declared in catalog.search.facets
@@ -60,8 +63,11 @@ class SearchQuery:
     per_page: int = 20
     facets: bool = True
     facet_limit: int = 20
+    condition: Condition | None = None  # a fielded, boolean search (SRU), in place of q
 
     def validate(self) -> SearchQuery:
+        if self.condition is not None and self.q.strip():
+            raise QueryError("a search asks either words (q) or a condition, not both")
         if len(self.q) > MAX_QUERY_LENGTH:
             raise QueryError(f"the query is longer than {MAX_QUERY_LENGTH} characters")
         if self.sort not in SORTS:
