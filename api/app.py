@@ -24,12 +24,15 @@ from . import context, problems
 from .deps import API
 from .oai_provider import Provider
 from .routes import admin, holdings, jobs, libraries, oai, records, search, service, web
+from .routes import corrections as correction_routes
+from .routes import record_marc as record_marc_routes
 from .security import SecurityHeaders, docs_page
 from .sessions import Sessions
 from .uploads import clean_incoming
 from .worker import JobWorker
 
 ROUTERS = (service, search, records, holdings, libraries, jobs, admin, oai, web)
+ROUTERS += (correction_routes, record_marc_routes)
 
 __all__ = ["API", "create_app"]
 

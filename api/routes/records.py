@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlmodel import Session
 
+from catalog.corrections import merged_into
 from catalog.lookup import holdings_of
 from catalog.models import Holding, Library, SourceRecord, UnionRecord
 
@@ -24,11 +25,22 @@ _DOWNLOADS = {200: {"content": {media: {} for media in exports.FORMATS.values()}
 HOLDING_FIELDS = ("call_number", "location", "sublocation", "barcode", "copies", "item_type", "status")
 
 
-@router.get("/records/{record_id}", response_model=UnionRecordAnswer, responses=errors(404, 410, 422))
-def union_record(record_id: RecordId, db: SessionDep) -> dict[str, Any]:
-    """A union record: its description, its member records, and per library the holdings."""
+_MOVED = {308: {"description": "Merged into another union record: Location names it"}}
+
+
+@router.get(
+    "/records/{record_id}",
+    response_model=UnionRecordAnswer,
+    responses={**_MOVED, **errors(404, 410, 422)},
+)
+def union_record(record_id: RecordId, db: SessionDep) -> Any:
+    """A union record: its description, its member records, and per library the holdings. A union
+    record merged into another answers 308 to it; one really deleted, 410."""
     union = db.get(UnionRecord, record_id)
     if union is None:
+        target = merged_into(db.connection(), record_id)
+        if target is not None:
+            return RedirectResponse(f"{API}/records/{target}", status_code=308)
         raise union_record_missing(db, record_id)
     [held] = holdings_of(db.connection(), [record_id]) or [{"libraries": []}]
     return {

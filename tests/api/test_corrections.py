@@ -1,0 +1,218 @@
+"""Corrections of union records through the API and the librarian's pages, the MARC view, and the
+URL of a union record merged into another."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from pymarc import MARCReader
+
+from harvest.ingest import ingest_file
+from harvest.iso2709 import split_records
+from tests.api.test_http import _admin, _library, _problem
+from tests.conftest import VIETNAMESE
+
+
+def _books(count: int = 6) -> list[tuple[str, bytes]]:
+    out = []
+    with open(VIETNAMESE, "rb") as fh:
+        for _offset, raw in split_records(fh):
+            record = next(MARCReader(raw, to_unicode=True, force_utf8=True))
+            out.append((record["001"].data.strip(), raw))
+            if len(out) == count:
+                break
+    return out
+
+
+BOOKS = _books()
+IDS = [local for local, _raw in BOOKS]
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def consortium(client: TestClient, tmp_path: Path) -> dict[str, str]:
+    """VNU-LIC and HUST-LIB hold books 0-2 (one union record of two each); HCM-LIB holds book 5."""
+    tokens = {code: _library(client, code) for code in ("VNU-LIC", "HUST-LIB", "HCM-LIB")}
+    engine = client.app_state.engine  # type: ignore[attr-defined]
+    search = client.app_state.search  # type: ignore[attr-defined]
+    for code, books in (("VNU-LIC", [0, 1, 2]), ("HUST-LIB", [0, 1, 2]), ("HCM-LIB", [5])):
+        path = tmp_path / f"{code}.mrc"
+        path.write_bytes(b"".join(BOOKS[n][1] for n in books))
+        ingest_file(engine, code, path, search=search)
+    return tokens
+
+
+def _union(client: TestClient, code: str, local_id: str) -> int:
+    answer = client.get(f"/api/v1/libraries/{code}/records/{local_id}")
+    assert answer.status_code == 200, answer.text
+    return int(answer.json()["union_record_id"])
+
+
+def test_split_by_the_owning_library_and_undo(client: TestClient, consortium: dict[str, str]) -> None:
+    vnu, hust = consortium["VNU-LIC"], consortium["HUST-LIB"]
+    old = _union(client, "VNU-LIC", IDS[0])
+    body = {"library": "VNU-LIC", "local_id": IDS[0], "note": "another printing"}
+    _problem(client.post("/api/v1/corrections/split", json=body), 401)
+    _problem(client.post("/api/v1/corrections/split", json=body, headers=_bearer(hust)), 403)
+    done = client.post("/api/v1/corrections/split", json=body, headers=_bearer(vnu))
+    assert done.status_code == 201, done.text
+    decision = done.json()["decision"]
+    assert decision["label"].startswith("manual: split by VNU-LIC on ")
+    assert decision["side_a"] == [["VNU-LIC", IDS[0]]] and decision["side_b"] == [["HUST-LIB", IDS[0]]]
+    new = _union(client, "VNU-LIC", IDS[0])
+    assert new != _union(client, "HUST-LIB", IDS[0]) and sorted(done.json()["union_records"]) == sorted(
+        {new, old}
+    )
+    explained = client.get(f"/api/v1/records/{new}/explain").json()
+    assert [c["label"] for c in explained["corrections"]] == [decision["label"]]
+    assert any(d["rule"] == "manual" and not d["accepted"] for d in explained["decisions"])
+    # splitting it again says why not
+    again = _problem(client.post("/api/v1/corrections/split", json=body, headers=_bearer(vnu)), 409)
+    assert "of its own" in again["detail"]
+    # the library lists its own decisions; another sees none of them
+    assert [d["id"] for d in client.get("/api/v1/corrections", headers=_bearer(vnu)).json()["decisions"]] == [
+        decision["id"]
+    ]
+    assert client.get("/api/v1/corrections", headers=_bearer(consortium["HCM-LIB"])).json()["decisions"] == []
+    _problem(client.delete(f"/api/v1/corrections/{decision['id']}", headers=_bearer(hust)), 403)
+    _problem(client.delete("/api/v1/corrections/99999", headers=_admin()), 404)
+    _problem(client.delete("/api/v1/corrections/99999999999999999999", headers=_admin()), 422)
+    undone = client.delete(f"/api/v1/corrections/{decision['id']}", headers=_bearer(vnu))
+    assert undone.status_code == 200 and undone.json()["undone"]
+    assert _union(client, "VNU-LIC", IDS[0]) == _union(client, "HUST-LIB", IDS[0])
+
+
+def test_merge_and_the_merged_records_url(client: TestClient, consortium: dict[str, str]) -> None:
+    book0, book1 = _union(client, "VNU-LIC", IDS[0]), _union(client, "VNU-LIC", IDS[1])
+    hcm = _union(client, "HCM-LIB", IDS[5])
+    # VNU-LIC and HUST-LIB hold a record of both: refused, with the reason
+    refused = _problem(
+        client.post("/api/v1/corrections/merge", json={"union_ids": [book0, book1]}, headers=_admin()), 409
+    )
+    assert "one record per library" in refused["detail"]
+    _problem(
+        client.post("/api/v1/corrections/merge", json={"union_ids": [book0, 99999]}, headers=_admin()), 404
+    )
+    _problem(client.post("/api/v1/corrections/merge", json={"union_ids": [book0]}, headers=_admin()), 422)
+    # a library holding a member of one of them may merge
+    done = client.post(
+        "/api/v1/corrections/merge", json={"union_ids": [book0, hcm]}, headers=_bearer(consortium["HCM-LIB"])
+    )
+    assert done.status_code == 201, done.text
+    [kept] = done.json()["union_records"]
+    gone = hcm if kept == book0 else book0
+    moved = client.get(f"/api/v1/records/{gone}", follow_redirects=False)
+    assert moved.status_code == 308 and moved.headers["location"] == f"/api/v1/records/{kept}"
+    page = client.get(f"/records/{gone}?lang=en", follow_redirects=False)
+    assert page.status_code == 301 and page.headers["location"].startswith(f"/records/{kept}")
+    members = client.get(f"/api/v1/records/{kept}").json()["members"]
+    assert {m["library"] for m in members} == {"VNU-LIC", "HUST-LIB", "HCM-LIB"}
+
+
+def test_a_record_really_deleted_stays_gone(
+    client: TestClient, consortium: dict[str, str], tmp_path: Path
+) -> None:
+    hcm = _union(client, "HCM-LIB", IDS[5])
+    path = tmp_path / "delete.mrc"
+    path.write_bytes(BOOKS[5][1])
+    ingest_file(client.app_state.engine, "HCM-LIB", path, mode="delete")  # type: ignore[attr-defined]
+    _problem(client.get(f"/api/v1/records/{hcm}", follow_redirects=False), 410)
+    assert client.get(f"/records/{hcm}", follow_redirects=False).status_code == 410
+
+
+def test_keep_apart_bodies_and_rights(client: TestClient, consortium: dict[str, str]) -> None:
+    vnu = consortium["VNU-LIC"]
+    book2 = _union(client, "VNU-LIC", IDS[2])
+    url = "/api/v1/corrections/keep-apart"
+    for bad in (
+        {"a": {"union_id": book2, "library": "VNU-LIC"}, "b": {"union_id": 1}},
+        {"a": {}, "b": {"union_id": 1}},
+        {"a": {"union_id": "x"}, "b": {"union_id": 1}},
+        {"a": {"union_id": book2}, "b": {"union_id": 1}, "extra": True},
+        {"a": {"union_id": book2}, "b": {"union_id": 1}, "note": "x" * 1001},
+    ):
+        _problem(client.post(url, json=bad, headers=_admin()), 422)
+    both = {"a": {"library": "VNU-LIC", "local_id": IDS[2]}, "b": {"library": "HUST-LIB", "local_id": IDS[2]}}
+    _problem(client.post(url, json=both, headers=_bearer(consortium["HCM-LIB"])), 403)
+    done = client.post(url, json=both, headers=_bearer(vnu))
+    assert done.status_code == 201, done.text
+    assert done.json()["decision"]["label"].startswith("manual: kept apart by VNU-LIC on ")
+    assert _union(client, "VNU-LIC", IDS[2]) != _union(client, "HUST-LIB", IDS[2])
+
+
+def _sign_in(client: TestClient, token: str) -> None:
+    login = client.post("/librarian/login", data={"token": token}, follow_redirects=False)
+    assert login.status_code == 303
+
+
+def test_marc_view_and_member_differences(
+    client: TestClient, consortium: dict[str, str], tmp_path: Path
+) -> None:
+    # HUST-LIB's copy of book 1 carries another note, and a title with markup in it
+    record = next(MARCReader(BOOKS[1][1], to_unicode=True, force_utf8=True))
+    from pymarc import Field, Subfield
+
+    record.add_ordered_field(
+        Field(tag="500", indicators=[" ", " "], subfields=[Subfield("a", "<b>Bản sao</b>")])
+    )
+    path = tmp_path / "hust-changed.mrc"
+    path.write_bytes(record.as_marc())
+    ingest_file(client.app_state.engine, "HUST-LIB", path)  # type: ignore[attr-defined]
+    union = _union(client, "VNU-LIC", IDS[1])
+    for lang, words in (
+        ("vi", ("Xem dạng MARC", "Trường con khác nhau")),
+        ("en", ("MARC view", "Subfields that differ")),
+    ):
+        page = client.get(f"/records/{union}/marc?lang={lang}")
+        assert page.status_code == 200
+        for word in words:
+            assert word in page.text
+        assert "&lt;b&gt;Bản sao&lt;/b&gt;" in page.text and "<b>Bản sao" not in page.text
+        assert f"VNU-LIC: {IDS[1]}" in page.text and f"HUST-LIB: {IDS[1]}" in page.text
+        assert ">245<" in page.text and ">500<" in page.text
+    record_page = client.get(f"/records/{union}?lang=en")
+    assert f'href="/records/{union}/marc?lang=en"' in record_page.text
+    assert "Split this record out" not in record_page.text  # nobody signed in
+    assert client.get("/records/99999/marc").status_code == 404
+
+
+def test_librarian_splits_on_the_web_pages(client: TestClient, consortium: dict[str, str]) -> None:
+    union = _union(client, "VNU-LIC", IDS[0])
+    assert (
+        client.get(
+            f"/librarian/corrections/confirm?action=split&record={union}&target=VNU-LIC:{IDS[0]}",
+            follow_redirects=False,
+        ).status_code
+        == 303
+    )
+    _sign_in(client, consortium["VNU-LIC"])
+    record_page = client.get(f"/records/{union}?lang=en")
+    assert "Split this record out" in record_page.text
+    confirm = client.get(
+        "/librarian/corrections/confirm",
+        params={"action": "split", "record": union, "target": f"VNU-LIC:{IDS[0]}", "lang": "en"},
+    )
+    assert confirm.status_code == 200 and "becomes a union record of its own" in confirm.text
+    form = {
+        "action": "split",
+        "record": str(union),
+        "target": f"VNU-LIC:{IDS[0]}",
+        "note": "tập 2",
+        "lang": "en",
+    }
+    cross = client.post("/librarian/corrections", data=form, headers={"Origin": "https://evil.example"})
+    assert cross.status_code == 403 and _union(client, "VNU-LIC", IDS[0]) == union
+    foreign = client.post("/librarian/corrections", data=dict(form, target=f"HUST-LIB:{IDS[0]}"))
+    assert foreign.status_code == 403
+    done = client.post("/librarian/corrections", data=form, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    assert _union(client, "VNU-LIC", IDS[0]) != _union(client, "HUST-LIB", IDS[0])
+    marc = client.get(done.headers["location"])
+    assert "manual: split by VNU-LIC on" in marc.text and "(tập 2)" in marc.text
+    wrong = client.post("/librarian/corrections", data=dict(form, action="explode"))
+    assert wrong.status_code == 422
