@@ -216,3 +216,62 @@ def test_librarian_splits_on_the_web_pages(client: TestClient, consortium: dict[
     assert "manual: split by VNU-LIC on" in marc.text and "(tập 2)" in marc.text
     wrong = client.post("/librarian/corrections", data=dict(form, action="explode"))
     assert wrong.status_code == 422
+
+
+def test_command_line_corrections_and_their_export(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    def ok(*args: str):  # type: ignore[no-untyped-def]
+        result = run_cli(*args)
+        assert result.returncode == 0, result.stderr
+        return result
+
+    files = {}
+    for code, books in (("VNU-LIC", [0, 1]), ("HUST-LIB", [0, 1]), ("HCM-LIB", [5])):
+        ok("library", "add", code, "--name", f"Thư viện {code}")
+        files[code] = tmp_path / f"{code}.mrc"
+        files[code].write_bytes(b"".join(BOOKS[n][1] for n in books))
+        ok("ingest", str(files[code]), "--library", code)
+    listed = [json.loads(line) for line in ok("dedup", "--list", "--json").stdout.splitlines()]
+    union_of = {(code, local): entry["id"] for entry in listed for code, local in entry["members"]}
+    split = json.loads(ok("dedup", "--split", f"VNU-LIC:{IDS[0]}", "--note", "tập 2", "--json").stdout)
+    assert split["decision"]["label"].startswith("manual: split by admin on ")
+    merged = json.loads(
+        ok(
+            "dedup",
+            "--merge",
+            str(union_of[("VNU-LIC", IDS[1])]),
+            str(union_of[("HCM-LIB", IDS[5])]),
+            "--json",
+        ).stdout
+    )
+    assert len(merged["union_records"]) == 1
+    explained = ok("dedup", "--explain", str(union_of[("HUST-LIB", IDS[0])])).stdout
+    assert "manual: split by admin on" in explained and "(tập 2)" in explained
+    refused = run_cli(
+        "dedup", "--merge", str(union_of[("VNU-LIC", IDS[1])]), str(union_of[("HUST-LIB", IDS[0])])
+    )
+    assert (
+        refused.returncode == 1
+        and "one record per library" in refused.stderr
+        and "Traceback" not in refused.stderr
+    )
+    bad = run_cli("dedup", "--never", "nonsense", "1")
+    assert bad.returncode == 1 and "CODE:LOCAL_ID" in bad.stderr
+    assert run_cli("dedup", "--undo", "999").returncode == 1
+
+    exported = tmp_path / "decisions.json"
+    ok("dedup", "--export-decisions", str(exported))
+    assert len(json.loads(exported.read_text())["decisions"]) == 2
+    before = sorted(ok("dedup", "--list", "--json").stdout.splitlines())
+    ok("dedup", "--undo", str(split["decision"]["id"]))
+    assert sorted(ok("dedup", "--list", "--json").stdout.splitlines()) != before
+    imported = json.loads(ok("dedup", "--import-decisions", str(exported), "--json").stdout)
+    assert imported["added"] == 1 and imported["decisions"] == 2
+    ok("dedup", "--rebuild")
+    after = [json.loads(line)["members"] for line in ok("dedup", "--list", "--json").stdout.splitlines()]
+    assert sorted(after) == sorted(json.loads(line)["members"] for line in before)
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    result = run_cli("dedup", "--import-decisions", str(broken))
+    assert result.returncode == 1 and "not JSON" in result.stderr
