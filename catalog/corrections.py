@@ -20,13 +20,14 @@ from sqlalchemy import Connection, select
 from catalog.db import as_utc
 from catalog.dedup import manual
 from catalog.dedup.manual import Correction, Key
-from catalog.models import Library, SourceRecord, UnionRecord, utcnow
+from catalog.models import Library, SourceRecord, UnionRecord, UnionTombstone, utcnow
 from catalog.search.engine import SearchEngine
 from catalog.updates import CatalogueUpdater
 
 SR = SourceRecord.__table__  # type: ignore[attr-defined]
 UNION = UnionRecord.__table__  # type: ignore[attr-defined]
 LIBRARY = Library.__table__  # type: ignore[attr-defined]
+TOMB = UnionTombstone.__table__  # type: ignore[attr-defined]
 
 ADMIN = "admin"
 EXPORT_FORMAT = "unioncat-manual-decisions"
@@ -102,6 +103,7 @@ def _members(conn: Connection, union_id: int) -> list[tuple[Key, int]]:
 
 def _source(conn: Connection, key: Key) -> tuple[int, int | None]:
     """(record id, union record id) of an active source record."""
+    _checked(key)
     row = conn.execute(
         select(SR.c.id, SR.c.union_record_id)
         .join(LIBRARY, LIBRARY.c.id == SR.c.library_id)
@@ -135,6 +137,24 @@ def _where(conn: Connection, keys: Iterable[Key]) -> list[int]:
     )
 
 
+def merged_into(conn: Connection, union_id: int, hops: int = 20) -> int | None:
+    """The union record that a deleted union record's members went into (following later merges),
+    or None when it was really deleted or is not deleted at all."""
+    seen = {union_id}
+    current = union_id
+    for _ in range(hops):
+        if not 0 < current <= MAX_ID:
+            return None
+        target = conn.execute(select(TOMB.c.merged_into).where(TOMB.c.id == current)).scalar()
+        if target is None or target in seen:
+            return None
+        if conn.execute(select(UNION.c.id).where(UNION.c.id == target)).first() is not None:
+            return int(target)
+        seen.add(target)
+        current = target
+    return None
+
+
 # ---------------------------------------------------------------------------------- who may
 def check_allowed(conn: Connection, who: str, action: str, targets: Sequence[Target]) -> None:
     """Raise Forbidden unless ``who`` (a library code, or ``admin``) may make this correction: a
@@ -160,7 +180,19 @@ def _holds(conn: Connection, code: str, union_id: int) -> bool:
 def _note(note: str | None) -> str | None:
     if note is not None and len(note) > MAX_NOTE:
         raise CorrectionError(f"the note is longer than {MAX_NOTE} characters")
+    if note and any((ord(ch) < 32 and ch not in "\t\n\r") or ord(ch) == 127 for ch in note):
+        raise CorrectionError("the note holds control characters")
     return note.strip() or None if note else None
+
+
+def _checked(key: Key) -> Key:
+    """A record's key, refused when no record can have it (control characters, too long)."""
+    code, local = key
+    if not code or not local or len(code) > 16 or len(local) > 255:
+        raise NotFound(f"library {code} has no record {local!r}")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in code + local):
+        raise CorrectionError("a library code or local id holds control characters")
+    return key
 
 
 def _apply(
@@ -298,7 +330,7 @@ def _read_side(value: Any, where: str) -> list[Key]:
             or not all(isinstance(x, str) and x and len(x) <= 255 for x in item)
         ):
             raise CorrectionError(f"{where}: {item!r} is not [library code, local id]")
-        keys.append((item[0], item[1]))
+        keys.append(_checked((item[0], item[1])))
     return keys
 
 

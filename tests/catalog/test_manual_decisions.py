@@ -260,3 +260,11 @@ def test_import_rejects_what_is_not_an_export(catalogue: Engine) -> None:
         ):
             with pytest.raises(corrections.CorrectionError):
                 corrections.import_decisions(conn, bad)
+
+
+def test_control_characters_are_refused_before_the_database(catalogue: Engine) -> None:
+    with writing(catalogue) as conn:
+        with pytest.raises(corrections.CorrectionError, match="control characters"):
+            corrections.split(conn, ("LIB-A", "x\x00y"), corrections.ADMIN)
+        with pytest.raises(corrections.CorrectionError, match="control characters"):
+            corrections.split(conn, ("LIB-A", IDS[0]), corrections.ADMIN, note="a\x00b")
