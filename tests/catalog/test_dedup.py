@@ -441,3 +441,13 @@ def test_peer_copies_without_a_year_on_one_side_merge(engine: Engine, tmp_path: 
     with Session(engine) as session:
         [union] = session.scalars(select(UnionRecord)).all()
     assert union.year == 1999 and union.library_count == 2
+
+
+def test_quality_when_peers_leave_the_year_out(tmp_path: Path) -> None:
+    """The simulated libraries again, a tenth of the copies without a publication year."""
+    from bench.dedup_quality import evaluate
+
+    report = evaluate(fixture("sample-2000.mrc"), 2000, 4, tmp_path, missing_year=0.1)
+    assert report["true_pairs"] > 1500
+    assert report["precision"] >= 0.995, report["false_merges"]
+    assert report["recall"] >= 0.98
