@@ -55,7 +55,7 @@ def dedup(
     """Union records: audit the merges, explain one, correct them, or rebuild them all."""
     from catalog.dedup import clusters, report
 
-    from . import corrections
+    from .corrections import correct, export_decisions, import_decisions
 
     chosen = [
         explain_id is not None,
@@ -74,17 +74,17 @@ def dedup(
             "--never A B, --undo DECISION_ID, --export-decisions FILE or --import-decisions FILE"
         )
     if split is not None:
-        return corrections.correct("split", [split], note, as_json)
+        return correct("split", [split], note, as_json)
     if merge is not None:
-        return corrections.correct("merge", list(merge), note, as_json)
+        return correct("merge", list(merge), note, as_json)
     if never is not None:
-        return corrections.correct("never", list(never), note, as_json)
+        return correct("never", list(never), note, as_json)
     if undo is not None:
-        return corrections.correct("undo", [undo], note, as_json)
+        return correct("undo", [undo], note, as_json)
     if export_file is not None:
-        return corrections.export_decisions(export_file, as_json)
+        return export_decisions(export_file, as_json)
     if import_file is not None:
-        return corrections.import_decisions(import_file, as_json)
+        return import_decisions(import_file, as_json)
     settings = load_settings()
     engine = open_catalogue()
     if list_all:
