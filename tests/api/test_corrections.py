@@ -275,3 +275,28 @@ def test_command_line_corrections_and_their_export(run_cli, tmp_path: Path) -> N
     broken.write_text("{not json")
     result = run_cli("dedup", "--import-decisions", str(broken))
     assert result.returncode == 1 and "not JSON" in result.stderr
+
+
+def test_librarian_merges_and_undoes_on_the_web_pages(client: TestClient, consortium: dict[str, str]) -> None:
+    book0, hcm = _union(client, "VNU-LIC", IDS[0]), _union(client, "HCM-LIB", IDS[5])
+    _sign_in(client, consortium["HCM-LIB"])
+    marc = client.get(f"/records/{hcm}/marc?lang=vi")
+    assert "Gộp với biểu ghi liên hợp số" in marc.text and "Không bao giờ gộp" in marc.text
+    confirm = client.get(
+        "/librarian/corrections/confirm",
+        params={"action": "merge", "record": hcm, "target": book0, "lang": "vi"},
+    )
+    assert f"Gộp biểu ghi liên hợp {hcm} và {book0} thành một." in confirm.text
+    form = {"action": "merge", "record": str(hcm), "target": str(book0), "lang": "vi"}
+    assert client.post("/librarian/corrections", data=dict(form, target="abc")).status_code == 409
+    done = client.post("/librarian/corrections", data=form, follow_redirects=False)
+    assert done.status_code == 303
+    kept = _union(client, "HCM-LIB", IDS[5])
+    assert kept == _union(client, "VNU-LIC", IDS[0]) and kept in (book0, hcm)
+    decisions = client.get("/api/v1/corrections", headers=_bearer(consortium["HCM-LIB"])).json()["decisions"]
+    [decision] = decisions
+    page = client.get(f"/records/{kept}/marc?lang=vi")
+    assert "Huỷ hiệu chỉnh" in page.text and f"#{decision['id']} manual: merged by HCM-LIB on" in page.text
+    undo = {"action": "undo", "record": str(kept), "target": str(decision["id"]), "lang": "vi"}
+    assert client.post("/librarian/corrections", data=undo, follow_redirects=False).status_code == 303
+    assert _union(client, "HCM-LIB", IDS[5]) != _union(client, "VNU-LIC", IDS[0])
