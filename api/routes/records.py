@@ -38,10 +38,7 @@ def union_record(record_id: RecordId, db: SessionDep) -> Any:
     record merged into another answers 308 to it; one really deleted, 410."""
     union = db.get(UnionRecord, record_id)
     if union is None:
-        target = merged_into(db.connection(), record_id)
-        if target is not None:
-            return RedirectResponse(f"{API}/records/{target}", status_code=308)
-        raise union_record_missing(db, record_id)
+        return _moved(db, record_id, "")
     [held] = holdings_of(db.connection(), [record_id]) or [{"libraries": []}]
     return {
         "id": union.id,
@@ -57,16 +54,28 @@ def union_record(record_id: RecordId, db: SessionDep) -> Any:
     }
 
 
-@router.get("/records/{record_id}/explain", response_model=Explanation, responses=errors(404, 410, 422))
-def union_record_explain(record_id: RecordId, db: SessionDep) -> dict[str, Any]:
+def _moved(db: Session, record_id: int, suffix: str) -> RedirectResponse:
+    """308 to the union record that ``record_id`` was merged into; else its 410 or 404 problem."""
+    target = merged_into(db.connection(), record_id)
+    if target is None:
+        raise union_record_missing(db, record_id)
+    return RedirectResponse(f"{API}/records/{target}{suffix}", status_code=308)
+
+
+@router.get(
+    "/records/{record_id}/explain",
+    response_model=Explanation,
+    responses={**_MOVED, **errors(404, 410, 422)},
+)
+def union_record_explain(record_id: RecordId, db: SessionDep) -> Any:
     """Why the union record holds these records: every decision about its members, with the rule
-    and the reason (merged, or kept apart)."""
+    and the reason (merged, or kept apart), and the librarians' corrections that name them."""
     from catalog.dedup.report import UnknownUnionRecord, explain
 
     try:
         return explain(db.connection(), record_id)
     except UnknownUnionRecord:
-        raise union_record_missing(db, record_id) from None
+        return _moved(db, record_id, "/explain")
 
 
 @router.get(

@@ -108,6 +108,9 @@ def test_merge_and_the_merged_records_url(client: TestClient, consortium: dict[s
     gone = hcm if kept == book0 else book0
     moved = client.get(f"/api/v1/records/{gone}", follow_redirects=False)
     assert moved.status_code == 308 and moved.headers["location"] == f"/api/v1/records/{kept}"
+    explained = client.get(f"/api/v1/records/{gone}/explain", follow_redirects=False)
+    assert explained.status_code == 308 and explained.headers["location"] == f"/api/v1/records/{kept}/explain"
+    assert client.get(f"/api/v1/records/{gone}/explain").json()["id"] == kept
     page = client.get(f"/records/{gone}?lang=en", follow_redirects=False)
     assert page.status_code == 301 and page.headers["location"].startswith(f"/records/{kept}")
     members = client.get(f"/api/v1/records/{kept}").json()["members"]
@@ -122,6 +125,7 @@ def test_a_record_really_deleted_stays_gone(
     path.write_bytes(BOOKS[5][1])
     ingest_file(client.app_state.engine, "HCM-LIB", path, mode="delete")  # type: ignore[attr-defined]
     _problem(client.get(f"/api/v1/records/{hcm}", follow_redirects=False), 410)
+    _problem(client.get(f"/api/v1/records/{hcm}/explain", follow_redirects=False), 410)
     assert client.get(f"/records/{hcm}", follow_redirects=False).status_code == 410
 
 
