@@ -70,7 +70,7 @@ class Outcome:
 def parse_target(text: str) -> Target:
     """``123`` (a union record) or ``CODE:LOCAL_ID`` (a library's record)."""
     text = text.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         number = int(text)
         if not 0 < number <= MAX_ID:
             raise NotFound(f"no union record {text}")
@@ -78,7 +78,7 @@ def parse_target(text: str) -> Target:
     code, sep, local = text.partition(":")
     if not sep or not code or not local:
         raise CorrectionError(f"{text!r} is neither a union record id nor CODE:LOCAL_ID")
-    return (code, local)
+    return (code.strip().upper(), local)
 
 
 def target_text(target: Target) -> str:

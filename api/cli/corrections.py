@@ -50,7 +50,7 @@ def correct(action: str, values: list[str], note: str | None, as_json: bool) -> 
 
 
 def _number(text: str) -> int:
-    if not text.strip().isdigit():
+    if not (text.strip().isascii() and text.strip().isdigit()):
         raise CliError(f"{text!r} is not a decision id")
     return int(text)
 

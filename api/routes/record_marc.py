@@ -149,7 +149,7 @@ def correct(
                     raise corrections.CorrectionError("give the record to split as CODE:LOCAL_ID")
                 done = corrections.split(conn, key, code, note, **kw)
             elif action == "undo":
-                if not target.strip().isdigit():
+                if not (target.strip().isascii() and target.strip().isdigit()):
                     raise corrections.NotFound(f"no manual decision {target}")
                 done = corrections.undo(conn, int(target), code, **kw)
             elif record is None:

@@ -202,7 +202,8 @@ def test_a_library_corrects_its_own_records_only(catalogue: Engine) -> None:
 def test_parse_target() -> None:
     assert corrections.parse_target("42") == 42
     assert corrections.parse_target("VNU-LIC:b:12") == ("VNU-LIC", "b:12")
-    for bad in ("", "x", ":1", "A:", "99999999999999999999"):
+    assert corrections.parse_target(" vnu-lic:b12 ") == ("VNU-LIC", "b12")
+    for bad in ("", "x", ":1", "A:", "99999999999999999999", "²"):
         with pytest.raises(corrections.CorrectionError):
             corrections.parse_target(bad)
 
