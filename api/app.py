@@ -25,6 +25,8 @@ from .oai_provider import Provider
 from .routes import admin, docs, holdings, jobs, libraries, oai, records, search, service, sru, web
 from .routes import analytics as analytics_api
 from .routes import analytics_pages as analytics_web
+from .routes import corrections as correction_routes
+from .routes import record_marc as record_marc_routes
 from .routes import repository as repository_routes
 from .security import SecurityHeaders
 from .sessions import Sessions
@@ -33,6 +35,7 @@ from .worker import JobWorker
 
 ROUTERS = (service, search, records, holdings, libraries, jobs, admin, oai, sru, web, docs)
 ROUTERS += (analytics_api, analytics_web, repository_routes)
+ROUTERS += (correction_routes, record_marc_routes)
 
 __all__ = ["API", "create_app"]
 

@@ -182,6 +182,72 @@ TEXTS: dict[str, dict[str, str]] = {
     "analytics_csv": {"vi": "Tải CSV", "en": "Download CSV"},
     "analytics_table": {"vi": "bảng số liệu", "en": "table"},
     "analytics_none": {"vi": "Chưa có số liệu.", "en": "No figures yet."},
+    # the cataloguer's MARC view and the corrections of union records
+    "marc_view": {"vi": "Xem dạng MARC", "en": "MARC view"},
+    "union_marc": {"vi": "Biểu ghi liên hợp (MARC)", "en": "Union record (MARC)"},
+    "member_marc": {"vi": "Biểu ghi của từng thư viện (MARC)", "en": "Each member record (MARC)"},
+    "tag": {"vi": "Trường", "en": "Tag"},
+    "indicators": {"vi": "Chỉ thị", "en": "Indicators"},
+    "subfields": {"vi": "Trường con", "en": "Subfields"},
+    "differences": {
+        "vi": "Khác biệt giữa các biểu ghi thành viên",
+        "en": "Differences between member records",
+    },
+    "differing_subfields": {"vi": "Trường con khác nhau", "en": "Subfields that differ"},
+    "no_differences": {
+        "vi": "Các biểu ghi thành viên giống hệt nhau (trừ trường 005).",
+        "en": "The member records are identical (005 aside).",
+    },
+    "one_member": {
+        "vi": "Biểu ghi liên hợp này chỉ có một biểu ghi thành viên.",
+        "en": "This union record has one member.",
+    },
+    "corrections": {"vi": "Hiệu chỉnh của thủ thư", "en": "Librarians' corrections"},
+    "no_corrections": {"vi": "Chưa có hiệu chỉnh nào.", "en": "No corrections."},
+    "split_this": {"vi": "Tách biểu ghi này ra", "en": "Split this record out"},
+    "merge": {"vi": "Gộp", "en": "Merge"},
+    "merge_with": {"vi": "Gộp với biểu ghi liên hợp số", "en": "Merge with union record number"},
+    "keep_apart": {"vi": "Không bao giờ gộp", "en": "Never merge"},
+    "keep_apart_from": {
+        "vi": "Không bao giờ gộp với (số biểu ghi liên hợp hoặc MÃ:SỐ)",
+        "en": "Never merge with (union record number or CODE:LOCAL_ID)",
+    },
+    "undo": {"vi": "Huỷ hiệu chỉnh", "en": "Undo"},
+    "confirm_correction": {"vi": "Xác nhận hiệu chỉnh", "en": "Confirm the correction"},
+    "confirm_split": {
+        "vi": "Tách biểu ghi {target} ra khỏi biểu ghi liên hợp {record}: nó sẽ thành một biểu ghi "
+        "liên hợp riêng và không được gộp lại theo quy tắc.",
+        "en": "Split record {target} out of union record {record}: it becomes a union record of its own and "
+        "the rules will not merge it back.",
+    },
+    "confirm_merge": {
+        "vi": "Gộp biểu ghi liên hợp {record} và {target} thành một.",
+        "en": "Merge union records {record} and {target} into one.",
+    },
+    "confirm_never": {
+        "vi": "Không bao giờ gộp biểu ghi liên hợp {record} với {target}.",
+        "en": "Never merge union record {record} with {target}.",
+    },
+    "confirm_undo": {
+        "vi": "Huỷ hiệu chỉnh số {target}: các quy tắc sẽ quyết định lại.",
+        "en": "Undo correction {target}: the rules decide again.",
+    },
+    "note": {"vi": "Ghi chú (lý do)", "en": "Note (why)"},
+    "confirm": {"vi": "Xác nhận", "en": "Confirm"},
+    "cancel": {"vi": "Huỷ", "en": "Cancel"},
+    "decided_as": {
+        "vi": "Hiệu chỉnh được ghi nhận với tên thư viện {who}.",
+        "en": "Recorded as made by {who}.",
+    },
+    "bad_correction": {"vi": "Yêu cầu hiệu chỉnh không hợp lệ.", "en": "Not a valid correction."},
+    "cross_site": {
+        "vi": "Biểu mẫu được gửi từ trang khác: đã từ chối.",
+        "en": "The form was posted from another site: refused.",
+    },
+    "busy": {
+        "vi": "Mục lục đang bận ghi dữ liệu khác: vui lòng thử lại sau ít phút.",
+        "en": "The catalogue is busy with another write: please try again shortly.",
+    },
 }
 
 

@@ -1,11 +1,13 @@
 """Deduplication quality on real records: Library of Congress records spread over simulated member
 libraries, each catalogued the way different systems do; pairwise precision and recall.
 
-    python -m bench.dedup_quality [--records N] [--libraries K]
+    python -m bench.dedup_quality [--records N] [--libraries K] [--missing-year SHARE]
 
 Every library holds an overlapping random subset of the records; each copy gets the variations real
 exports show (ISBN-10 vs -13, hyphens, no ISBN, no LCCN or OCLC number, NFD text, capitals, no ISBD
-punctuation, 260 vs 264, no subtitle or statement of responsibility, its own 001). The ground truth
+punctuation, 260 vs 264, no subtitle or statement of responsibility, its own 001; with
+``--missing-year``, that share of copies also leaves the publication year out, as some peers' OAI-PMH
+records do). The ground truth
 is the original record: two copies are the same edition exactly when they come from the same LoC
 record, so distinct LoC records with the same title (other editions, years, volumes) stay apart.
 """
@@ -47,9 +49,10 @@ def _isbn_variant(value: str, rng: random.Random) -> str:
     return norm
 
 
-def vary(record: Record, library: str, rng: random.Random) -> Record:
+def vary(record: Record, library: str, rng: random.Random, missing_year: float = 0.0) -> Record:
     """A copy of ``record`` as another library's system would have exported it."""
     copy = Record(leader=str(record.leader))
+    no_year = missing_year > 0 and rng.random() < missing_year
     copy.leader = copy.leader[:9] + "a" + copy.leader[10:]
     nfd = rng.random() < 0.3
     upper = rng.random() < 0.1
@@ -62,6 +65,8 @@ def vary(record: Record, library: str, rng: random.Random) -> Record:
     for field in record.fields:
         if field.is_control_field():
             data = f"{library}-{field.data.strip()}" if field.tag == "001" else field.data
+            if field.tag == "008" and no_year and len(data) > 10:
+                data = data[:6] + "n    " + data[11:]
             copy.add_field(Field(tag=field.tag, data=data))
             continue
         if (field.tag == "020" and drop_isbn) or (field.tag in ("010", "035") and drop_control_numbers):
@@ -81,6 +86,8 @@ def vary(record: Record, library: str, rng: random.Random) -> Record:
                     value = value.upper()
                 if no_isbd:
                     value = value.rstrip(" /:;=,.")
+            if field.tag in ("260", "264") and sf.code == "c" and no_year:
+                continue
             if nfd:
                 value = unicodedata.normalize("NFD", value)
             subfields.append(Subfield(sf.code, value))
@@ -101,7 +108,7 @@ def load_originals(path: Path, limit: int) -> list[Record]:
 
 
 def simulate(
-    originals: list[Record], libraries: int, share: float, seed: int, workdir: Path
+    originals: list[Record], libraries: int, share: float, seed: int, workdir: Path, missing_year: float = 0.0
 ) -> dict[str, Path]:
     rng = random.Random(seed)
     files: dict[str, Any] = {}
@@ -111,7 +118,7 @@ def simulate(
         for record in originals:
             for code in codes:
                 if rng.random() < share:
-                    handles[code].write(vary(record, code, rng).as_marc())
+                    handles[code].write(vary(record, code, rng, missing_year).as_marc())
     finally:
         for handle in handles.values():
             handle.close()
@@ -155,10 +162,16 @@ def measure(engine: Engine) -> dict[str, Any]:
 
 
 def evaluate(
-    source: Path, records: int, libraries: int, workdir: Path, share: float = 0.4, seed: int = 7
+    source: Path,
+    records: int,
+    libraries: int,
+    workdir: Path,
+    share: float = 0.4,
+    seed: int = 7,
+    missing_year: float = 0.0,
 ) -> dict[str, Any]:
     originals = load_originals(source, records)
-    files = simulate(originals, libraries, share, seed, workdir)
+    files = simulate(originals, libraries, share, seed, workdir, missing_year)
     engine = db.make_engine(f"sqlite:///{workdir / 'eval.db'}")
     db.upgrade(engine)
     with session_scope(engine) as session:
@@ -169,7 +182,12 @@ def evaluate(
         ingest_file(engine, code, path, workers=0)
     seconds = time.perf_counter() - start
     result = measure(engine)
-    result.update(originals=len(originals), libraries=libraries, ingest_seconds=round(seconds, 1))
+    result.update(
+        originals=len(originals),
+        libraries=libraries,
+        missing_year=missing_year,
+        ingest_seconds=round(seconds, 1),
+    )
     engine.dispose()
     return result
 
@@ -180,9 +198,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--records", type=int, default=20000, help="LoC records to spread (default 20,000)")
     parser.add_argument("--libraries", type=int, default=5)
+    parser.add_argument(
+        "--missing-year", type=float, default=0.0, help="share of copies without a publication year"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        report = evaluate(data.loc_file(), args.records, args.libraries, Path(tmp))
+        report = evaluate(
+            data.loc_file(), args.records, args.libraries, Path(tmp), missing_year=args.missing_year
+        )
     print(json.dumps(report, indent=2, ensure_ascii=False))
 
 

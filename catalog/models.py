@@ -162,6 +162,7 @@ class UnionTombstone(SQLModel, table=True):
 
     id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     deleted_at: datetime = _when(index=True)
+    merged_into: int | None = Field(default=None, description="The union record its members went to")
 
 
 class IdCounter(SQLModel, table=True):
@@ -335,6 +336,24 @@ class MatchDecision(SQLModel, table=True):
     accepted: bool
     rule: str = Field(max_length=64)
     reason: str
+    decided_at: datetime = _when(default_factory=utcnow)
+
+
+class ManualDecision(SQLModel, table=True):
+    """A librarian's correction of union records, which wins over the rules (catalog.dedup.manual):
+    ``split`` keeps side_a's one record apart from side_b (its union record's other members then),
+    ``merge`` puts side_a and side_b in one union record, ``never`` keeps them apart. Sides are lists
+    of [library code, local id], so that a decision survives re-ingest and rebuild (migration 0017)."""
+
+    __tablename__ = "manual_decision"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: int | None = Field(default=None, primary_key=True)
+    action: str = Field(max_length=16)
+    side_a: list[list[str]] = Field(sa_column=Column(JSON, nullable=False))
+    side_b: list[list[str]] = Field(sa_column=Column(JSON, nullable=False))
+    decided_by: str = Field(max_length=32, description="a library code, or 'admin'")
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     decided_at: datetime = _when(default_factory=utcnow)
 
 

@@ -1,7 +1,8 @@
-"""``unioncat dedup``: audit, explain and rebuild the union records."""
+"""``unioncat dedup``: audit, explain, correct and rebuild the union records."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -20,14 +21,71 @@ def dedup(
     rebuild_all: Annotated[
         bool, typer.Option("--rebuild", help="Decide every pair again, rebuild all.")
     ] = False,
+    split: Annotated[
+        str | None,
+        typer.Option("--split", metavar="CODE:LOCAL_ID", help="Take this record out of its union record."),
+    ] = None,
+    merge: Annotated[
+        tuple[str, str] | None,
+        typer.Option("--merge", metavar="ID ID", help="Merge two union records into one."),
+    ] = None,
+    never: Annotated[
+        tuple[str, str] | None,
+        typer.Option(
+            "--never",
+            "--keep-apart",
+            metavar="A B",
+            help="Never merge these two (union record ids or CODE:LOCAL_ID).",
+        ),
+    ] = None,
+    undo: Annotated[
+        str | None, typer.Option("--undo", metavar="DECISION_ID", help="Delete a manual decision.")
+    ] = None,
+    note: Annotated[str | None, typer.Option("--note", help="Why (kept with the decision).")] = None,
+    export_file: Annotated[
+        Path | None,
+        typer.Option("--export-decisions", metavar="FILE", help="Write the manual decisions as JSON."),
+    ] = None,
+    import_file: Annotated[
+        Path | None,
+        typer.Option("--import-decisions", metavar="FILE", help="Read manual decisions written by export."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Union records: audit the merges, explain one, or rebuild them all."""
+    """Union records: audit the merges, explain one, correct them, or rebuild them all."""
     from catalog.analytics.cache import refresh
     from catalog.dedup import clusters, report
 
-    if sum([explain_id is not None, list_all, rebuild_all]) != 1:
-        raise CliError("give exactly one of --explain ID, --list or --rebuild")
+    from .corrections import correct, export_decisions, import_decisions
+
+    chosen = [
+        explain_id is not None,
+        list_all,
+        rebuild_all,
+        split is not None,
+        merge is not None,
+        never is not None,
+        undo is not None,
+        export_file is not None,
+        import_file is not None,
+    ]
+    if sum(chosen) != 1:
+        raise CliError(
+            "give exactly one of --explain ID, --list, --rebuild, --split CODE:LOCAL_ID, --merge ID ID, "
+            "--never A B, --undo DECISION_ID, --export-decisions FILE or --import-decisions FILE"
+        )
+    if split is not None:
+        return correct("split", [split], note, as_json)
+    if merge is not None:
+        return correct("merge", list(merge), note, as_json)
+    if never is not None:
+        return correct("never", list(never), note, as_json)
+    if undo is not None:
+        return correct("undo", [undo], note, as_json)
+    if export_file is not None:
+        return export_decisions(export_file, as_json)
+    if import_file is not None:
+        return import_decisions(import_file, as_json)
     settings = load_settings()
     engine = open_catalogue()
     if list_all:
@@ -51,6 +109,8 @@ def dedup(
         out.print(f"union record {data['id']}: {data['title']} ({data['year']})", markup=False)
         for member in data["members"]:
             out.print(f"  member {member['library']}:{member['local_id']}  {member['title']}", markup=False)
+        for c in data["corrections"]:
+            out.print(f"  decision {c['id']}: {c['label']}", markup=False)
         for d in data["decisions"]:
             verdict = "merged" if d["accepted"] else "kept apart"
             out.print(

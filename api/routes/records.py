@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlmodel import Session
 
 from catalog.copy_safe import rules_from
+from catalog.corrections import merged_into
 from catalog.lookup import holdings_of
 from catalog.models import Holding, Library, SourceRecord, UnionRecord
 
@@ -34,12 +35,20 @@ _DOWNLOADS = {200: {"content": {media: {} for media in exports.FORMATS.values()}
 HOLDING_FIELDS = ("call_number", "location", "sublocation", "barcode", "copies", "item_type", "status")
 
 
-@router.get("/records/{record_id}", response_model=UnionRecordAnswer, responses=errors(404, 410, 422))
-def union_record(record_id: RecordId, db: SessionDep) -> dict[str, Any]:
-    """A union record: its description, its member records, and per library the holdings."""
+_MOVED = {308: {"description": "Merged into another union record: Location names it"}}
+
+
+@router.get(
+    "/records/{record_id}",
+    response_model=UnionRecordAnswer,
+    responses={**_MOVED, **errors(404, 410, 422)},
+)
+def union_record(record_id: RecordId, db: SessionDep) -> Any:
+    """A union record: its description, its member records, and per library the holdings. A union
+    record merged into another answers 308 to it; one really deleted, 410."""
     union = db.get(UnionRecord, record_id)
     if union is None:
-        raise union_record_missing(db, record_id)
+        return _moved(db, record_id, "")
     [held] = holdings_of(db.connection(), [record_id]) or [{"libraries": []}]
     return {
         "id": union.id,
@@ -55,16 +64,28 @@ def union_record(record_id: RecordId, db: SessionDep) -> dict[str, Any]:
     }
 
 
-@router.get("/records/{record_id}/explain", response_model=Explanation, responses=errors(404, 410, 422))
-def union_record_explain(record_id: RecordId, db: SessionDep) -> dict[str, Any]:
+def _moved(db: Session, record_id: int, suffix: str) -> RedirectResponse:
+    """308 to the union record that ``record_id`` was merged into; else its 410 or 404 problem."""
+    target = merged_into(db.connection(), record_id)
+    if target is None:
+        raise union_record_missing(db, record_id)
+    return RedirectResponse(f"{API}/records/{target}{suffix}", status_code=308)
+
+
+@router.get(
+    "/records/{record_id}/explain",
+    response_model=Explanation,
+    responses={**_MOVED, **errors(404, 410, 422)},
+)
+def union_record_explain(record_id: RecordId, db: SessionDep) -> Any:
     """Why the union record holds these records: every decision about its members, with the rule
-    and the reason (merged, or kept apart)."""
+    and the reason (merged, or kept apart), and the librarians' corrections that name them."""
     from catalog.dedup.report import UnknownUnionRecord, explain
 
     try:
         return explain(db.connection(), record_id)
     except UnknownUnionRecord:
-        raise union_record_missing(db, record_id) from None
+        return _moved(db, record_id, "/explain")
 
 
 @router.get(

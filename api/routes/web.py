@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from catalog import jobs as job_records
 from catalog import tokens
+from catalog.corrections import merged_into
 from catalog.libraries import UnknownLibrary, get_library, library_dict, library_stats, list_libraries
 from catalog.links import linkable
 from catalog.lookup import holdings_of, other_editions
@@ -180,6 +181,9 @@ def record(request: Request, catalogue: EngineDep, record_id: int, lang: str | N
     with Session(catalogue) as db:
         union = db.get(UnionRecord, record_id) if 0 < record_id <= MAX_ID else None
         if union is None:
+            target = merged_into(db.connection(), record_id) if 0 < record_id <= MAX_ID else None
+            if target is not None:
+                return RedirectResponse(f"/records/{target}?lang={language}", status_code=301)  # type: ignore[return-value]
             missing = union_record_missing(db, record_id)
             message = Reason(translator(language)("gone" if missing.status == 410 else "not_found"), language)
             return render(request, "search.html", language, missing.status, q="", sort="relevance",
@@ -204,6 +208,7 @@ def record(request: Request, catalogue: EngineDep, record_id: int, lang: str | N
         members=[{"code": m.library, "local_id": m.local_id} for m in members],
         digital=digital,
         permalink=str(request.url_for("record", record_id=record_id)),
+        librarian=signed_in(request),
     )
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from .corrections import CorrectionAnswer
 from .holdings import HeldBy, Item
 
 
@@ -53,6 +54,7 @@ class Explanation(BaseModel):
     year: int | None
     members: list[MemberRef]
     decisions: list[Decision]
+    corrections: list[CorrectionAnswer] = []
 
 
 class SourceRecordAnswer(BaseModel):

@@ -5,6 +5,11 @@ Clusters are the connected components of accepted pairs, split where needed so t
 holds two records of one library (strongest evidence joins first; ties are broken by library code
 and local id, never by database ids or ingest order, so the result does not depend on the order in
 which libraries were ingested). A union record keeps its id while most of its members stay together.
+
+Librarians' manual decisions (catalog.dedup.manual) win over the rules: their verdict replaces the
+rules' on every pair they name, their merges join first, and the records they keep apart are never
+put in one union record, however the accepted pairs connect them. A union record that disappears
+because its members went into another remembers which in its tombstone (``merged_into``).
 """
 
 from __future__ import annotations
@@ -23,10 +28,19 @@ from catalog.db import allocate_ids, bind_datetime, chunks, placeholder, rows_in
 from catalog.dedup import keys as blocking
 from catalog.dedup import union_keys
 from catalog.dedup.joining import Joiner
+from catalog.dedup.manual import ManualIndex
 from catalog.dedup.merge import merge
 from catalog.dedup.rules import STRENGTH, Decision, MatchView, decide, ignored_isbns, view
 from catalog.marc_fields import display_title
-from catalog.models import Library, MatchDecision, RecordKey, SourceRecord, UnionRecord, utcnow
+from catalog.models import (
+    Library,
+    MatchDecision,
+    RecordKey,
+    SourceRecord,
+    UnionRecord,
+    UnionTombstone,
+    utcnow,
+)
 from catalog.text import fold
 
 SR = SourceRecord.__table__  # type: ignore[attr-defined]
@@ -34,6 +48,7 @@ KEY = RecordKey.__table__  # type: ignore[attr-defined]
 DECISION = MatchDecision.__table__  # type: ignore[attr-defined]
 UNION = UnionRecord.__table__  # type: ignore[attr-defined]
 LIBRARY = Library.__table__  # type: ignore[attr-defined]
+TOMB = UnionTombstone.__table__  # type: ignore[attr-defined]
 
 MAX_BLOCK = 200  # a key shared by more records than this is too common to say anything
 MAX_REDECIDE_BLOCK = 50  # identifier blocks up to this size are re-decided whole when one member changes
@@ -64,6 +79,7 @@ class Deduplicator:
         self._views: dict[int, MatchView] = {}
         self._fields: dict[int, dict[str, Any]] = {}
         self._library_of: dict[int, int] = {}
+        self.manual = ManualIndex()
 
     # ----------------------------------------------------------------------------------- loading
     @property
@@ -146,12 +162,17 @@ class Deduplicator:
                     pairs.add((a, b))
         return pairs
 
+    def _decide(self, a: int, b: int, untrusted: frozenset[str]) -> Decision:
+        """The manual decision on the pair where there is one, else the rules'."""
+        return self.manual.get(a, b) or decide(self._views[a], self._views[b], untrusted)
+
     def explain_pair(self, a: int, b: int) -> Decision:
+        self.manual = ManualIndex.load(self.conn)
         self._meta([a, b])
         self._load([a, b])
         blocks = self._blocks([a, b])
         self._load({m for members in blocks.values() for m in members})
-        return decide(self._views[a], self._views[b], self._untrusted(blocks))
+        return self._decide(a, b, self._untrusted(blocks))
 
     # ------------------------------------------------------------------------------- clustering
     def _accepted_edges(self, nodes: set[int]) -> list[tuple[int, int, str]]:
@@ -176,6 +197,8 @@ class Deduplicator:
         """Connected components, joined strongest edge first, never two records of one library."""
         parent = {n: n for n in nodes}
         libraries = {n: {self._views[n].library} for n in nodes}
+        apart = self.manual.apart_among(nodes)  # kept apart by a librarian, even through other records
+        grouped = {n: {n} for n in nodes} if apart else {}
 
         def root(n: int) -> int:
             while parent[n] != n:
@@ -192,9 +215,13 @@ class Deduplicator:
             ra, rb = root(a), root(b)
             if ra == rb or libraries[ra] & libraries[rb]:
                 continue
+            if apart and any(apart.get(n, set()) & grouped[rb] for n in grouped[ra]):
+                continue
             keep, gone = sorted((ra, rb), key=lambda r: self._views[r].order_key)
             parent[gone] = keep
             libraries[keep] |= libraries.pop(gone)
+            if apart:
+                grouped[keep] |= grouped.pop(gone)
         groups: dict[int, list[int]] = defaultdict(list)
         for n in nodes:
             groups[root(n)].append(n)
@@ -244,10 +271,14 @@ class Deduplicator:
         self._fields.clear()  # what other jobs or batches changed is read afresh; memory stays bounded
         self._views.clear()
         self._library_of.clear()
+        self.manual = ManualIndex.load(self.conn)
         fresh = {rid: value for rid, value in (fresh or {}).items() if rid in touched}
         placed: set[int] = set()
         if fresh:  # new records placed against their candidates' states where that decides them
-            left = Joiner(self).place(fresh, result)
+            # a record a librarian's decision names is placed by the member-level clustering
+            held = {rid for rid in fresh if rid in self.manual.partners}
+            rest = {rid: value for rid, value in fresh.items() if rid not in held}
+            left = (Joiner(self).place(rest, result) if rest else set()) | held
             placed = set(result.union_ids)
             touched = (touched - fresh.keys()) | left
             fresh = {rid: fresh[rid] for rid in left}
@@ -269,6 +300,10 @@ class Deduplicator:
         blocks = self._blocks(sorted(active), fresh)
         self._meta({m for members in blocks.values() if len(members) <= MAX_BLOCK for m in members})
         pairs = self._pairs(active, blocks)
+        manual_pairs = self.manual.pairs_of(active)
+        if manual_pairs:
+            self._meta({n for pair in manual_pairs for n in pair})
+            pairs |= {(a, b) for a, b in manual_pairs if a in self._library_of and b in self._library_of}
         in_pairs = {n for pair in pairs for n in pair}
         self._load(in_pairs)
         untrusted = self._untrusted(blocks)
@@ -306,7 +341,7 @@ class Deduplicator:
         rows = []
         now = utcnow()
         for a, b in sorted(pairs):
-            decision = decide(self._views[a], self._views[b], untrusted)
+            decision = self._decide(a, b, untrusted)
             rows.append(decision.row(a, b, now))
         if rows:
             self.conn.execute(insert(DECISION), rows)
@@ -381,7 +416,7 @@ class Deduplicator:
         now = utcnow()
         rows = []
         for a, b in todo:
-            decision = decide(self._views[a], self._views[b], untrusted)
+            decision = self._decide(a, b, untrusted)
             rows.append(decision.row(a, b, now))
         self.conn.execute(insert(DECISION), rows)
         result.decisions += len(rows)
@@ -503,6 +538,30 @@ class Deduplicator:
                 )
                 self.conn.execute(delete(UNION).where(UNION.c.id.in_(dead)))
                 result.union_ids.update(dead)
+                self._remember_merges(dead, previous, assignment)
+
+    def _remember_merges(
+        self, dead: Sequence[int], previous: dict[int, int | None], assignment: dict[int, int | None]
+    ) -> None:
+        """The tombstones of union records whose members went into another: where most of them went
+        (a union record whose members were all deleted has none, and its URL answers Gone)."""
+        went: dict[int, Counter[int]] = defaultdict(Counter)
+        for m, u in previous.items():
+            target = assignment.get(m)
+            if u is not None and target is not None and target != u:
+                went[u][target] += 1
+        rows = [
+            {"tomb_id": u, "merged_into": sorted(went[u].items(), key=lambda x: (-x[1], x[0]))[0][0]}
+            for u in dead
+            if went.get(u)
+        ]
+        if rows:
+            self.conn.execute(
+                update(TOMB)
+                .where(TOMB.c.id == bindparam("tomb_id"))
+                .values(merged_into=bindparam("merged_into")),
+                rows,
+            )
 
 
 def _runs(pairs: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:

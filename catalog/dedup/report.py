@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, or_, select
 
+from catalog.dedup import manual
 from catalog.models import Library, MatchDecision, SourceRecord, UnionRecord
 
 SR = SourceRecord.__table__  # type: ignore[attr-defined]
@@ -40,7 +41,8 @@ def iter_unions(conn: Connection) -> Iterator[dict[str, Any]]:
 
 
 def explain(conn: Connection, union_id: int) -> dict[str, Any]:
-    """The union record, its members, and every decision about a member: accepted and rejected."""
+    """The union record, its members, every decision about a member (accepted and rejected), and the
+    librarians' corrections that name one of them."""
     union = conn.execute(
         select(UNION.c.id, UNION.c.title, UNION.c.year).where(UNION.c.id == union_id)
     ).first()
@@ -80,11 +82,13 @@ def explain(conn: Connection, union_id: int) -> dict[str, Any]:
         code, local_id, uid = names.get(rid, ("?", "?", None))
         return {"library": code, "local_id": local_id, "union_record_id": uid}
 
+    corrections = manual.touching(conn, [(r.code, r.local_id) for r in member_rows])
     return {
         "id": union.id,
         "title": union.title,
         "year": union.year,
         "members": [{"library": r.code, "local_id": r.local_id, "title": r.title} for r in member_rows],
+        "corrections": [c.as_dict() for c in corrections],
         "decisions": [
             {
                 "a": who(d["record_a_id"]),

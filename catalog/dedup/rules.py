@@ -5,7 +5,8 @@ a wrong merge would tell a reader that a library holds a book it does not:
 
 * a shared trusted identifier (ISBN-13, LCCN, OCLC number; ISSN with a similar title) accepts the pair
   unless a hard conflict says otherwise;
-* without one, the title, main author, year, publisher and extent must all agree;
+* without one, the title, main author, year, publisher and extent must all agree (a year missing on
+  one side is no conflict when title, main author and publisher agree);
 * hard conflicts reject: different material type or carrier, publication years more than a year apart
   (a year apart only when an identifier and everything else agree), different edition statements,
   different volume or part numbers, page counts more than 10 % apart, titles too far apart, authors
@@ -66,8 +67,9 @@ _PUBLISHER_NOISE = frozenset(
 _VIETNAMESE_MARKS = frozenset("\u0306\u031b\u0309\u0323")
 _VIETNAMESE_LETTERS = frozenset("ăâđêôơư")
 
-# Rule names, strongest evidence first: the clustering joins strong edges before weak ones.
-STRENGTH = {"isbn": 3, "lccn": 3, "oclc": 3, "issn": 2, "title": 1}
+# Rule names, strongest evidence first: the clustering joins strong edges before weak ones (a
+# librarian's merge, catalog.dedup.manual, first of all).
+STRENGTH = {"manual": 4, "isbn": 3, "lccn": 3, "oclc": 3, "issn": 2, "title": 1}
 
 
 @dataclass(slots=True)
@@ -320,10 +322,23 @@ def decide(a: MatchView, b: MatchView, untrusted: frozenset[str] = frozenset()) 
         return Decision(False, "title", f"titles too different ({title_score:.0f}%)")
     if a.subtitle and b.subtitle and fuzz.ratio(a.subtitle, b.subtitle) < 80:
         return Decision(False, "title", "subtitles differ")
-    if a.year is None or b.year is None:
-        return Decision(False, "title", "no shared identifier and a publication year is missing")
     authors = authors_compatible(a, b)
     publishers = _publishers_similar(a, b)
+    if a.year is None and b.year is None:
+        return Decision(False, "title", "no shared identifier and no publication year")
+    if a.year is None or b.year is None:
+        # A year left out on one side is no conflict when title, main author and publisher agree.
+        if not (authors and publishers):
+            return Decision(
+                False, "title", "no shared identifier, a publication year missing and too little else agrees"
+            )
+        return Decision(
+            True,
+            "title",
+            f"same title ({title_score:.0f}%), main author, publisher"
+            + (", extent" if a.pages and b.pages else "")
+            + f"; year {a.year or b.year} on one side only",
+        )
     if publishers is False:
         return Decision(False, "title", "no shared identifier and different publishers")
     if authors is None and (a.author or b.author) and (publishers is not True or not (a.pages and b.pages)):

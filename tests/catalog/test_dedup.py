@@ -383,3 +383,71 @@ def test_quality_on_simulated_libraries(tmp_path: Path) -> None:
     assert report["true_pairs"] > 1500
     assert report["precision"] >= 0.995, report["false_merges"]
     assert report["recall"] >= 0.98
+
+
+def _without(record: Record, *tags: str) -> Record:
+    for tag in tags:
+        for f in record.get_fields(tag):
+            record.remove_field(f)
+    return record
+
+
+def _without_year(record: Record) -> Record:
+    record["008"].data = record["008"].data[:6] + "n    " + record["008"].data[11:]
+    for f in record.get_fields("260", "264"):
+        f.delete_subfield("c")
+    return record
+
+
+def _peer_copies() -> tuple[Record, Record]:
+    """A record as two peers harvested it: no identifiers, the year left out on one side."""
+    raw = _raws(VIETNAMESE)[24]  # a real record with a main author and a publisher
+
+    def read() -> Record:
+        return _without(next(MARCReader(raw, to_unicode=True, force_utf8=True)), "010", "020", "035")
+
+    return read(), _without_year(read())
+
+
+def test_a_year_missing_on_one_side_is_no_conflict_when_all_else_agrees() -> None:
+    """Labelled: identical records harvested from two peers were kept apart because one left out the
+    publication year. Title, main author and publisher agreeing, they are one edition."""
+    a, b = _peer_copies()
+    assert extract(a)["year"] == 1999 and extract(b).get("year") is None
+    decision = decide(_view(a, "A"), _view(b, "B", 2))
+    assert decision.accepted and decision.rule == "title", decision
+    assert "year 1999 on one side only" in decision.reason
+    # the rest of the evidence must stay strong: no author, no publisher, or another author: apart
+    for change, reason in (
+        (lambda r: _without(r, "100"), "too little else agrees"),
+        (lambda r: _without(r, "260", "264"), "too little else agrees"),
+    ):
+        other = change(_peer_copies()[1])
+        decision = decide(_view(a, "A"), _view(other, "B", 2))
+        assert not decision.accepted and reason in decision.reason, decision
+    renamed = _peer_copies()[1]
+    renamed["100"]["a"] = "Nguyễn, Văn An"
+    assert not decide(_view(a, "A"), _view(renamed, "B", 2)).accepted
+    both = _without_year(_peer_copies()[0])
+    assert not decide(_view(both, "A"), _view(_peer_copies()[1], "B", 2)).accepted
+
+
+def test_peer_copies_without_a_year_on_one_side_merge(engine: Engine, tmp_path: Path) -> None:
+    a, b = _peer_copies()
+    _libraries(engine, "PEER-A", "PEER-B")
+    ingest_file(engine, "PEER-A", _write(tmp_path / "a.mrc", [a.as_marc()]))
+    ingest_file(engine, "PEER-B", _write(tmp_path / "b.mrc", [b.as_marc()]))
+    assert len(_clusters(engine)) == 1
+    with Session(engine) as session:
+        [union] = session.scalars(select(UnionRecord)).all()
+    assert union.year == 1999 and union.library_count == 2
+
+
+def test_quality_when_peers_leave_the_year_out(tmp_path: Path) -> None:
+    """The simulated libraries again, a tenth of the copies without a publication year."""
+    from bench.dedup_quality import evaluate
+
+    report = evaluate(fixture("sample-2000.mrc"), 2000, 4, tmp_path, missing_year=0.1)
+    assert report["true_pairs"] > 1500
+    assert report["precision"] >= 0.995, report["false_merges"]
+    assert report["recall"] >= 0.98
