@@ -17,6 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse
 from sqlalchemy.engine import Engine
 
+from catalog.db import write_waiting
 from catalog.search.engine import ConfigurationError, SearchEngine, open_search
 from catalog.settings import Settings, get_settings
 
@@ -70,11 +71,11 @@ def create_app(
     except ConfigurationError as exc:
         raise context.CatalogueUnavailable(str(exc)) from None
     app.state.settings = settings
-    app.state.engine = catalogue
+    app.state.engine = write_waiting(catalogue)  # a request never waits long for a job's write lock
     app.state.search = search_engine
     app.state.worker = JobWorker(catalogue, settings, search_engine)
     app.state.oai = Provider(catalogue, settings)
-    app.state.sessions = Sessions(settings.signing_key(), catalogue)
+    app.state.sessions = Sessions(settings.signing_key(), app.state.engine)
     app.state.health_counts = {}
     for module in ROUTERS:
         app.include_router(module.router)

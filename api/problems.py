@@ -9,9 +9,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from catalog.db import is_lock_timeout
+
 log = logging.getLogger("unioncat.api")
+# When a write gave up waiting for another writer (a job holds the catalogue): ask again after this.
+RETRY_AFTER_S = 10
 MEDIA_TYPE = "application/problem+json"
 TITLES = {
     400: "Bad request",
@@ -88,10 +93,26 @@ def install(app: FastAPI) -> None:
         detail = "; ".join(f"{e['location']}: {e['message']}" for e in errors) or "invalid request"
         return problem_response(422, detail, request, errors=errors)
 
+    @app.exception_handler(OperationalError)
+    async def _busy(request: Request, exc: OperationalError) -> JSONResponse:
+        if not is_lock_timeout(exc):
+            return await _unexpected(request, exc)
+        return busy(request)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s", request.url.path)
         return problem_response(500, "the server could not complete the request", request)
+
+
+def busy(request: Request) -> JSONResponse:
+    """503: another writer (an ingest job) holds the catalogue; reading goes on, writing waits."""
+    return problem_response(
+        503,
+        "the catalogue is busy with a job that writes to it; try again shortly",
+        request,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
 
 
 class FieldError(BaseModel):

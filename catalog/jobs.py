@@ -26,7 +26,7 @@ from sqlalchemy import Connection, and_, exists, func, insert, or_, select, upda
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 
-from catalog.db import SQLITE_BUSY_TIMEOUT_S, writing
+from catalog.db import SQLITE_BUSY_TIMEOUT_S, write_waiting, writing
 from catalog.models import IngestJob, JobMode, JobRejection, JobStatus, Library, utcnow
 
 JOB = IngestJob.__table__  # type: ignore[attr-defined]
@@ -81,20 +81,9 @@ def create_job(
 
 @contextmanager
 def _writing(engine: Engine, wait_seconds: float | None) -> Iterator[Connection]:
-    """:func:`catalog.db.writing`, waiting at most ``wait_seconds`` for SQLite's write lock."""
-    if wait_seconds is None or engine.dialect.name != "sqlite":
-        with writing(engine) as conn:
-            yield conn
-        return
-    with engine.connect() as conn:
-        driver = conn.connection.driver_connection  # outside SQLAlchemy's transaction
-        assert driver is not None
-        driver.execute(f"PRAGMA busy_timeout={int(wait_seconds * 1000)}")
-        try:
-            with conn.execution_options(sqlite_begin="IMMEDIATE").begin():
-                yield conn
-        finally:
-            driver.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
+    """:func:`catalog.db.writing`, waiting at most ``wait_seconds`` for another writer."""
+    with writing(engine if wait_seconds is None else write_waiting(engine, wait_seconds)) as conn:
+        yield conn
 
 
 def _id_file(engine: Engine) -> Path | None:
