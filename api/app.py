@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from catalog.db import write_waiting
 from catalog.search.engine import ConfigurationError, SearchEngine, open_search
 from catalog.settings import Settings, get_settings
+from catalog.token_usage import TokenUsage
 
 from . import context, problems
 from .deps import API
@@ -50,6 +51,7 @@ def create_app(
             app.state.worker.start()
         yield
         app.state.worker.stop()
+        app.state.token_usage.flush()
 
     app = FastAPI(
         title="unioncat",
@@ -76,6 +78,7 @@ def create_app(
     app.state.worker = JobWorker(catalogue, settings, search_engine)
     app.state.oai = Provider(catalogue, settings)
     app.state.sessions = Sessions(settings.signing_key(), app.state.engine)
+    app.state.token_usage = TokenUsage(catalogue)
     app.state.health_counts = {}
     for module in ROUTERS:
         app.include_router(module.router)

@@ -27,6 +27,7 @@ from ..deps import (
     SearchDep,
     SettingsDep,
     WorkerDep,
+    noted_use,
     owned_job,
     union_record_missing,
 )
@@ -248,7 +249,9 @@ def _sessions(request: Request) -> Sessions:
 
 def signed_in(request: Request) -> tokens.Principal | None:
     """The library whose token the librarian signed in with (only a library's token signs in)."""
-    return _sessions(request).principal(request.cookies.get(COOKIE))
+    who = _sessions(request).principal(request.cookies.get(COOKIE))
+    noted_use(request, who)
+    return who
 
 
 LibrarianDep = Annotated[tokens.Principal | None, Depends(signed_in)]
@@ -284,6 +287,7 @@ def login(
         principal = tokens.authenticate(db, token.strip(), None)
     if principal is None or principal.library_code is None:
         return RedirectResponse(f"/librarian?lang={lang or 'vi'}&error=token", status_code=303)
+    noted_use(request, principal)
     response = RedirectResponse(f"/librarian?lang={lang or 'vi'}", status_code=303)
     response.set_cookie(
         COOKIE,

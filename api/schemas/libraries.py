@@ -90,7 +90,9 @@ class Token(BaseModel):
     name: str
     prefix: str = Field(description="The token's first characters, to tell tokens apart")
     created_at: str | None
-    last_used_at: str | None
+    last_used_at: str | None = Field(
+        description="When the token was last used (kept to within a few minutes); null: never"
+    )
     revoked: bool
 
 
