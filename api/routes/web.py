@@ -20,6 +20,7 @@ from catalog.search.errors import QueryError
 from catalog.search.facets import COUNTED, Kind
 from catalog.search.query import MAX_QUERY_INPUT, MAX_QUERY_LENGTH, SORTS
 
+from .. import csrf
 from ..deps import (
     MAX_ID,
     EngineDep,
@@ -78,12 +79,20 @@ def render(request: Request, name: str, lang: str, status: int = 200, **context:
             "lang": lang,
             "t": translator(lang),
             "switch_url": f"{request.url.path}?{urlencode(query)}",
+            "csrf_token": lambda: csrf.form_token(request),
             **context,
         },
         status_code=status,
     )
     response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax")
+    csrf.set_cookie(request, response)  # when a form of the page needed a new one
     return response
+
+
+def refused_form(request: Request, language: str, who: str | None) -> HTMLResponse:
+    """403: a librarian's form without its CSRF token, or with another's (see :mod:`api.csrf`)."""
+    message = translator(language)("csrf_refused")
+    return render(request, "librarian.html", language, 403, who=who, jobs=[], error=message)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -281,8 +290,11 @@ def login(
     request: Request,
     catalogue: EngineDep,
     token: Annotated[str, Form(max_length=200)],
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
     lang: str | None = None,
-) -> RedirectResponse:
+) -> Response:
+    if not csrf.valid(request, csrf_token):
+        return refused_form(request, _lang(request, lang), None)
     with Session(catalogue) as db:
         principal = tokens.authenticate(db, token.strip(), None)
     if principal is None or principal.library_code is None:
@@ -300,8 +312,13 @@ def login(
     return response
 
 
-@router.get("/librarian/logout")
-def logout(request: Request, lang: str | None = None) -> RedirectResponse:
+@router.post("/librarian/logout")
+def logout(
+    request: Request, csrf_token: Annotated[str, Form(max_length=200)] = "", lang: str | None = None
+) -> Response:
+    if not csrf.valid(request, csrf_token):  # another site must not sign the librarian out
+        who = signed_in(request)
+        return refused_form(request, _lang(request, lang), who.library_code if who else None)
     _sessions(request).end(request.cookies.get(COOKIE))  # ended here, not only forgotten by the browser
     response = RedirectResponse(f"/librarian?lang={lang or 'vi'}", status_code=303)
     response.delete_cookie(COOKIE)
@@ -323,6 +340,9 @@ async def librarian_upload(request: Request, catalogue: EngineDep, settings: Set
         received = await receive(request, settings, multipart_only=True)
     except Problem as exc:
         return render(request, "librarian.html", language, exc.status, who=code, jobs=[], error=exc.detail)
+    if not csrf.valid(request, received.fields.get(csrf.FIELD)):
+        received.discard()
+        return refused_form(request, language, code)
     mode = received.fields.get("mode", "update")
     if mode not in ("update", "snapshot", "delete"):
         received.discard()

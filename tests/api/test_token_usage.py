@@ -42,7 +42,9 @@ def test_a_tokens_use_is_shown_by_the_admin_api_and_the_command_line(client: Tes
 
 def test_a_librarian_session_counts_as_a_use_of_its_token(client: TestClient) -> None:
     token = _library(client, "VNU-LIC")
-    client.post("/librarian/login", data={"token": token}, follow_redirects=False)
+    from tests.api.test_hostile import _login
+
+    _login(client, token)
     [listed] = client.get("/api/v1/tokens", headers=_admin()).json()
     assert listed["last_used_at"] is not None
 
