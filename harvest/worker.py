@@ -6,7 +6,9 @@ folder (one beside the service on the embedded SQLite default). Between jobs a w
 uploads that came while SQLite's write lock was held (see :mod:`harvest.queue`), marks the jobs of
 dead workers for another try, claims the next job that may run and runs it: an upload (the file
 ingest), a harvest, a reindex or a dedup-rebuild. While a job runs on PostgreSQL, a thread renews
-its lease. Every ``harvest_check_minutes`` it queues the harvests of the libraries due one.
+its lease. Every ``harvest_check_minutes`` it queues the harvests of the libraries due one. With
+nothing to do it waits its poll interval, woken at once on PostgreSQL by a job queued or ended
+(:mod:`catalog.job_signals`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sqlalchemy.engine import Engine
 
 from catalog import jobs
 from catalog.db import writing
+from catalog.job_signals import JobSignals
 from catalog.models import UnionRecord
 from catalog.search.engine import SearchEngine
 from catalog.settings import Settings
@@ -53,19 +56,24 @@ class Worker:
         interval = self.settings.harvest_check_minutes * 60
         next_check = time.monotonic() if interval else float("inf")
         ran = 0
-        while not stop.is_set() and (max_jobs is None or ran < max_jobs):
-            if time.monotonic() >= next_check:
-                self._queue_due_harvests()
-                next_check = time.monotonic() + interval
-            try:
-                job_id = self.run_once()
-            except Exception:  # a database hiccup must not end the worker: it tries again
-                log.exception("worker %s: could not take a job", self.name)
-                job_id = None
-            if job_id is None:
-                stop.wait(self.settings.worker_poll_seconds)
-            else:
-                ran += 1
+        signals = JobSignals(self.engine)
+        signals.listen()  # before the first look at the queue: no job queued meanwhile is missed
+        try:
+            while not stop.is_set() and (max_jobs is None or ran < max_jobs):
+                if time.monotonic() >= next_check:
+                    self._queue_due_harvests()
+                    next_check = time.monotonic() + interval
+                try:
+                    job_id = self.run_once()
+                except Exception:  # a database hiccup must not end the worker: it tries again
+                    log.exception("worker %s: could not take a job", self.name)
+                    job_id = None
+                if job_id is None:
+                    signals.wait(min(self.settings.worker_poll_seconds, next_check - time.monotonic()), stop)
+                else:
+                    ran += 1
+        finally:
+            signals.close()
         return ran
 
     def run_once(self) -> int | None:
