@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 
 from catalog import jobs
 from catalog.db import writing
+from catalog.job_progress import WRITE_EVERY_S, ProgressWriter
 from catalog.job_signals import JobSignals
 from catalog.models import UnionRecord
 from catalog.search.engine import SearchEngine
@@ -38,7 +39,8 @@ VANISHED = "the uploaded file is gone; upload it again"
 
 
 class Worker:
-    """Runs queued jobs; ``progress`` holds the records read of the job it runs (by job id)."""
+    """Runs queued jobs; ``progress`` holds how far the job it runs got (by job id), which is also
+    written every ``progress_every`` seconds for the other processes (:mod:`catalog.job_progress`)."""
 
     def __init__(
         self, engine: Engine, settings: Settings, search: SearchEngine | None, name: str | None = None
@@ -48,6 +50,7 @@ class Worker:
         self.search = search
         self.name = name or jobs.worker_name()
         self.progress: dict[int, dict[str, Any]] = {}
+        self.progress_every = WRITE_EVERY_S  # how often a job's progress is written for other processes
         self.busy = False
 
     # ------------------------------------------------------------------ the loop
@@ -134,11 +137,10 @@ class Worker:
         if not path.is_file():
             jobs.fail(self.engine, job_id, VANISHED)
             return
-        state = self.progress.setdefault(job_id, {"records": 0})
-
-        def progress(records: int, _offset: int | None) -> None:
-            state["records"] = records
-
+        progress = ProgressWriter(
+            self.engine, self.settings.uploads_dir, job_id, path.stat().st_size, self.progress_every
+        )
+        self.progress[job_id] = progress.state
         try:
             source = FileIngest(path, row["mode"], row["format"], self.settings.ingest_batch_size, workers=0)
             run_job(
@@ -151,6 +153,7 @@ class Worker:
             )
         finally:  # the job ended (succeeded or failed): its file is no longer needed
             path.unlink(missing_ok=True)
+            progress.close()
 
     def _harvest(self, job_id: int, row: dict[str, Any]) -> None:
         options = row["options"] or {}

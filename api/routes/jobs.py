@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from catalog import jobs as job_records
+from catalog.job_progress import read_progress
 from catalog.models import JobMode
 from catalog.tokens import Principal
 from harvest import sources
@@ -107,7 +108,12 @@ def job(
     else:
         visible_job(who, row["library_code"], job_id)
         data = job_records.job_dict(db.connection(), job_id, row["library_code"])
-    data["progress"] = worker.progress.get(job_id)
+    if data["status"] in ("queued", "running"):  # from this process, or as its worker last wrote it
+        data["progress"] = worker.progress.get(job_id) or read_progress(
+            db.connection(), settings.uploads_dir, job_id
+        )
+    else:
+        data["progress"] = None
     data["rejections_url"] = f"{API}/jobs/{job_id}/rejections"
     return data
 

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from catalog import jobs as job_records
 from catalog import tokens
+from catalog.job_progress import read_progress
 from catalog.libraries import UnknownLibrary, get_library, library_dict, library_stats, list_libraries
 from catalog.links import linkable
 from catalog.lookup import holdings_of, other_editions
@@ -388,8 +389,11 @@ def job_page(
         conn = db.connection()
         data = job_records.job_dict(conn, job_id, code)
         rejected = job_records.rejections(conn, job_id, limit=200)
-    return render(request, "job.html", language, job=data, rejections=rejected,
-                  progress=worker.progress.get(job_id))  # fmt: skip
+        running = data["status"] in ("queued", "running")
+        progress = worker.progress.get(job_id) or (
+            read_progress(conn, request.app.state.settings.uploads_dir, job_id) if running else None
+        )
+    return render(request, "job.html", language, job=data, rejections=rejected, progress=progress)
 
 
 class _Obj(dict):  # type: ignore[type-arg]
