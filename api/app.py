@@ -26,12 +26,14 @@ from . import context, problems
 from .deps import API
 from .oai_provider import Provider
 from .routes import admin, holdings, jobs, libraries, oai, records, search, service, web
+from .routes import feeds as feed_routes
 from .security import SecurityHeaders, docs_page
 from .sessions import Sessions
 from .uploads import clean_incoming
 from .worker import JobWorker
 
 ROUTERS = (service, search, records, holdings, libraries, jobs, admin, oai, web)
+ROUTERS += (feed_routes,)  # citations and Atom feeds
 
 __all__ = ["API", "create_app"]
 

@@ -1,5 +1,6 @@
 """The web pages for readers and librarians, server-rendered (no build step), Vietnamese by default."""
 
+import logging
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -48,6 +49,7 @@ from ..search_params import SearchParams, problem_text
 from ..sessions import COOKIE, LIFETIME_S, Sessions
 from ..uploads import queue_upload, receive
 
+log = logging.getLogger("unioncat.web")
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
 TEMPLATES.env.globals.update(
     label=facet_value_label,
@@ -192,7 +194,22 @@ def record(request: Request, catalogue: EngineDep, record_id: int, lang: str | N
         members=[{"code": m.library, "local_id": m.local_id} for m in members],
         digital=digital,
         permalink=str(request.url_for("record", record_id=record_id)),
+        cite=_citations(record_id, fields),
     )
+
+
+def _citations(record_id: int, fields: dict[str, Any]) -> dict[str, str | None]:
+    """The record's references in each style, as HTML escaped by citeproc-py (None: one failed)."""
+    from .. import citations
+
+    shown: dict[str, str | None] = {}
+    for style in citations.STYLES:
+        try:
+            shown[style] = citations.formatted(record_id, fields, style, html=True)
+        except Exception:  # a record citeproc-py cannot format still has its page
+            log.exception("record %s: no %s citation", record_id, style)
+            shown[style] = None
+    return shown
 
 
 @router.get("/records/{record_id}/citation.ris")
