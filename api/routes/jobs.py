@@ -36,7 +36,10 @@ router = APIRouter(prefix=API)
 _UPLOAD_BODY = {
     "requestBody": {
         "description": "A MARC file (ISO 2709, MARCXML, MARC-in-JSON): the body, or multipart 'file'",
-        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        "required": True,
+        "content": {
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary", "minLength": 1}}
+        },
     }
 }
 
@@ -58,7 +61,7 @@ async def upload(
     settings: SettingsDep,
     worker: WorkerDep,
     mode: Annotated[str, Query(pattern="^(snapshot|update|delete)$")] = JobMode.UPDATE.value,
-    format: Annotated[str, Query(max_length=20)] = "auto",
+    format: Annotated[str, Query(max_length=20, json_schema_extra={"enum": sources.FORMAT_NAMES})] = "auto",
 ) -> dict[str, Any]:
     """Upload a MARC export of the library (multipart field 'file', or the raw body). The file is
     streamed to disk and ingested in the background; the answer points at the job at once."""

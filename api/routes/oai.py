@@ -48,8 +48,41 @@ def oai_get(
     return Response(body, media_type=XML)
 
 
-@router.post("/oai", include_in_schema=False)
+_FORM = {
+    "requestBody": {
+        "description": "The OAI-PMH arguments as a form (the protocol allows GET and POST alike)",
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        name: {"type": "string"}
+                        for name in (
+                            "verb",
+                            "metadataPrefix",
+                            "identifier",
+                            "set",
+                            "from",
+                            "until",
+                            "resumptionToken",
+                        )
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/oai",
+    response_class=Response,
+    summary="OAI-PMH 2.0 provider (arguments as a form)",
+    responses={200: {"content": {XML: {}}, "description": "An OAI-PMH response (errors included)"}},
+    openapi_extra=_FORM,
+)
 async def oai_post(request: Request, provider: ProviderDep) -> Response:
+    """The same as GET, with the arguments in a form body."""
     form = await request.form()
     pairs = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
     body = await run_in_threadpool(provider.respond, base_url(request), pairs)

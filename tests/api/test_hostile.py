@@ -623,6 +623,17 @@ def test_an_unsupported_method_is_405_with_allow(client: TestClient, method: str
 
 # --- admin bodies: wrong types are 422 problem details, never stored --------------------------------
 
+
+@hostile("admin")
+def test_a_new_library_named_under_both_spellings_is_added(client: TestClient) -> None:
+    """Found by schemathesis: 'name' beside 'name_vi' was a 500."""
+    from tests.api.test_http import _admin
+
+    body = {"code": "BOTH", "name_vi": "Thư viện", "name": "Thu vien"}
+    answer = client.post("/api/v1/libraries", json=body, headers=_admin())
+    assert answer.status_code == 201 and answer.json()["name_vi"] == "Thư viện", answer.text
+
+
 ADMIN_BODIES = [
     {"active": "yes"},
     {"name_vi": 123},
