@@ -165,7 +165,7 @@ def library_jobs(
     tags=["jobs"],
     status_code=202,
     response_model=HarvestQueued,
-    responses=errors(401, 403, 404, 409, 422),
+    responses=errors(401, 403, 404, 409, 422, 503),
 )
 def library_harvest(
     code: str,

@@ -951,3 +951,20 @@ def test_the_librarian_forms_work_with_their_csrf_token(client: TestClient) -> N
     assert client.get("/librarian/logout").status_code == 405  # a link cannot sign anyone out
     _logout(client, cookie)
     assert not _signed_in(client, cookie)
+
+
+@hostile("query")
+@pytest.mark.parametrize("same", [True, False])
+def test_a_lookup_by_several_identifiers_answers_what_all_of_them_lead_to(
+    client: TestClient, same: bool
+) -> None:
+    """Schema-valid, so never refused: the records every identifier given leads to (maybe none)."""
+    token = _library(client, "VNU-LIC")
+    isbn = Field(tag="020", indicators=[" ", " "], subfields=[Subfield("a", "9780306406157")])
+    upload(client, "VNU-LIC", token, marc("L1", "Sách một", isbn) + marc("L2", "Sách hai"))
+    first, second = union_id(client, "VNU-LIC", "L1"), union_id(client, "VNU-LIC", "L2")
+    answer = client.get(
+        "/api/v1/holdings", params={"isbn": "978-0-306-40615-7", "id": first if same else second}
+    )
+    assert answer.status_code == 200, answer.text
+    assert [r["id"] for r in answer.json()["records"]] == ([first] if same else [])
