@@ -75,6 +75,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "sign_out": {"vi": "Đăng xuất", "en": "Sign out"},
     "bad_token": {"vi": "Mã truy cập không đúng hoặc đã bị thu hồi.", "en": "Unknown or revoked token."},
     "cite": {"vi": "Trích dẫn", "en": "Cite"},
+    "new_acquisitions": {"vi": "Tài liệu mới", "en": "New acquisitions"},
     "cite_moet": {"vi": "Bộ GD&ĐT (tiếng Việt)", "en": "Vietnam MOET (Vietnamese)"},
     "csrf_refused": {
         "vi": "Biểu mẫu đã hết hạn hoặc không được gửi từ trang này. Hãy tải lại trang và thử lại.",

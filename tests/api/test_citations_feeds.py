@@ -151,6 +151,8 @@ def test_a_members_new_acquisitions_feed(client: TestClient, books: dict[str, in
     assert entry.findtext(f"{ATOM}id") == f"http://testserver/records/{books['hostile']}"
     assert entry.findtext(f"{ATOM}author/{ATOM}name") == "Vũ, Trọng Phụng"
     assert _titles(_feed(client, "/libraries/hust/feed.atom")) == ["Bỉ vỏ"]
+    page = client.get("/libraries/VNU-LIC?lang=en").text
+    assert 'type="application/atom+xml" href="/libraries/VNU-LIC/feed.atom"' in page
     missing = client.get("/libraries/NOPE/feed.atom")
     assert missing.status_code == 404
 
