@@ -968,3 +968,9 @@ def test_a_lookup_by_several_identifiers_answers_what_all_of_them_lead_to(
     )
     assert answer.status_code == 200, answer.text
     assert [r["id"] for r in answer.json()["records"]] == ([first] if same else [])
+
+
+@hostile("oai")
+def test_a_post_to_oai_whose_body_is_no_form_is_422(client: TestClient) -> None:
+    answer = client.post("/oai", content=b"x", headers={"content-type": "multipart/form-data"})
+    assert answer.status_code == 422 and answer.headers["content-type"].startswith("application/problem+json")
