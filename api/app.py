@@ -16,8 +16,10 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.engine import Engine
 
+from catalog.db import write_waiting
 from catalog.search.engine import ConfigurationError, SearchEngine, open_search
 from catalog.settings import Settings, get_settings
+from catalog.token_usage import TokenUsage
 
 from . import context, problems
 from .deps import API
@@ -26,6 +28,7 @@ from .routes import admin, docs, holdings, jobs, libraries, oai, records, search
 from .routes import analytics as analytics_api
 from .routes import analytics_pages as analytics_web
 from .routes import corrections as correction_routes
+from .routes import feeds as feed_routes
 from .routes import record_marc as record_marc_routes
 from .routes import repository as repository_routes
 from .security import SecurityHeaders
@@ -36,6 +39,7 @@ from .worker import JobWorker
 ROUTERS = (service, search, records, holdings, libraries, jobs, admin, oai, sru, web, docs)
 ROUTERS += (analytics_api, analytics_web, repository_routes)
 ROUTERS += (correction_routes, record_marc_routes)
+ROUTERS += (feed_routes,)  # citations and Atom feeds
 
 __all__ = ["API", "create_app"]
 
@@ -55,6 +59,7 @@ def create_app(
             app.state.worker.start()
         yield
         app.state.worker.stop()
+        app.state.token_usage.flush()
 
     app = FastAPI(
         title="unioncat",
@@ -76,11 +81,12 @@ def create_app(
     except ConfigurationError as exc:
         raise context.CatalogueUnavailable(str(exc)) from None
     app.state.settings = settings
-    app.state.engine = catalogue
+    app.state.engine = write_waiting(catalogue)  # a request never waits long for a job's write lock
     app.state.search = search_engine
     app.state.worker = JobWorker(catalogue, settings, search_engine)
     app.state.oai = Provider(catalogue, settings)
-    app.state.sessions = Sessions(settings.signing_key(), catalogue)
+    app.state.sessions = Sessions(settings.signing_key(), app.state.engine)
+    app.state.token_usage = TokenUsage(catalogue)
     app.state.health_counts = {}
     for module in ROUTERS:
         app.include_router(module.router)

@@ -74,7 +74,14 @@ def principal(request: Request, db: SessionDep, settings: SettingsDep) -> tokens
     found = tokens.authenticate(db, value.strip(), settings.admin_token)
     if found is None:
         raise Problem(401, "unknown or revoked token")
+    noted_use(request, found)
     return found
+
+
+def noted_use(request: Request, who: tokens.Principal | None) -> None:
+    """Note the use of a library's token (its ``last_used_at``, written now and then)."""
+    if who is not None and who.token_id is not None:
+        request.app.state.token_usage.seen(who.token_id)
 
 
 def require(who: tokens.Principal | None) -> tokens.Principal:

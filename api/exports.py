@@ -23,6 +23,8 @@ FORMATS = {
     "marcjson": "application/json",
 }
 ALIASES = {"xml": "marcxml", "marc": "iso2709", "mrc": "iso2709", "json": "marcjson"}
+# What the ``format`` parameter of an export takes (in any case), as the OpenAPI document lists it.
+FORMAT_NAMES = [*FORMATS, *ALIASES]
 SR = SourceRecord.__table__  # type: ignore[attr-defined]
 LIBRARY = Library.__table__  # type: ignore[attr-defined]
 

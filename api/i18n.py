@@ -78,6 +78,13 @@ TEXTS: dict[str, dict[str, str]] = {
     "sign_in": {"vi": "Đăng nhập", "en": "Sign in"},
     "sign_out": {"vi": "Đăng xuất", "en": "Sign out"},
     "bad_token": {"vi": "Mã truy cập không đúng hoặc đã bị thu hồi.", "en": "Unknown or revoked token."},
+    "cite": {"vi": "Trích dẫn", "en": "Cite"},
+    "new_acquisitions": {"vi": "Tài liệu mới", "en": "New acquisitions"},
+    "cite_moet": {"vi": "Bộ GD&ĐT (tiếng Việt)", "en": "Vietnam MOET (Vietnamese)"},
+    "csrf_refused": {
+        "vi": "Biểu mẫu đã hết hạn hoặc không được gửi từ trang này. Hãy tải lại trang và thử lại.",
+        "en": "The form has expired or was not sent from this site. Reload the page and try again.",
+    },
     "upload": {"vi": "Tải lên tệp MARC", "en": "Upload a MARC export"},
     "file": {
         "vi": "Tệp (ISO 2709, MARCXML, MARC-in-JSON, có thể nén)",

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from catalog.db import is_lock_timeout
+
 log = logging.getLogger("unioncat.api")
+_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"}
+# When a write gave up waiting for another writer (a job holds the catalogue): ask again after this.
+RETRY_AFTER_S = 10
 MEDIA_TYPE = "application/problem+json"
 TITLES = {
     400: "Bad request",
@@ -77,7 +84,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         # its headers kept: a 405's Allow, say
-        return problem_response(exc.status_code, str(exc.detail), request, headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed(request) or headers.get("Allow", "")
+        return problem_response(exc.status_code, str(exc.detail), request, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -88,10 +98,42 @@ def install(app: FastAPI) -> None:
         detail = "; ".join(f"{e['location']}: {e['message']}" for e in errors) or "invalid request"
         return problem_response(422, detail, request, errors=errors)
 
+    @app.exception_handler(OperationalError)
+    async def _busy(request: Request, exc: OperationalError) -> JSONResponse:
+        if not is_lock_timeout(exc):
+            return await _unexpected(request, exc)
+        return busy(request)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s", request.url.path)
         return problem_response(500, "the server could not complete the request", request)
+
+
+def _allowed(request: Request) -> str:
+    """The methods the OpenAPI document lists for the request's path ('' for a path it does not
+    list): a resource's methods are declared by more than one router, and the router that refused
+    the method names only its own."""
+    path = request.url.path
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        pattern = "".join(
+            "[^/]+" if part.startswith("{") else re.escape(part)
+            for part in re.split(r"(\{[^}]+\})", template)
+        )
+        if re.fullmatch(pattern, path):
+            methods = {m.upper() for m in operations if m.upper() in _METHODS}
+            return ", ".join(sorted(methods | ({"HEAD"} if "GET" in methods else set())))
+    return ""
+
+
+def busy(request: Request) -> JSONResponse:
+    """503: another writer (an ingest job) holds the catalogue; reading goes on, writing waits."""
+    return problem_response(
+        503,
+        "the catalogue is busy with a job that writes to it; try again shortly",
+        request,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
 
 
 class FieldError(BaseModel):

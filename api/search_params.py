@@ -37,7 +37,9 @@ class SearchBase(BaseModel):
     )
     year_from: int | None = Field(None, ge=0, le=9999)
     year_to: int | None = Field(None, ge=0, le=9999)
-    sort: str = Field("relevance", description=f"One of: {', '.join(SORTS)}")
+    sort: str = Field(
+        "relevance", description=f"One of: {', '.join(SORTS)}", json_schema_extra={"enum": list(SORTS)}
+    )
     page: int = Field(1, ge=1, le=MAX_PAGE)
     per_page: int = Field(20, ge=1, le=MAX_PER_PAGE)
     facets: bool = Field(True, description="Count the facets' values")

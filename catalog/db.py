@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -21,6 +22,9 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 # A job holds the SQLite write lock for its whole (atomic) run; another writer waits this long.
 SQLITE_BUSY_TIMEOUT_S = 60
+# A write made for a web request waits at most this long for the lock (see :func:`write_waiting`),
+# then gives up with :func:`is_lock_timeout` true: the request answers 503 with Retry-After.
+REQUEST_WRITE_WAIT_S = 2.0
 
 
 # Pages of a new SQLite catalogue (one made before keeps its own: the page size of a WAL database
@@ -57,7 +61,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    if sa_url.get_backend_name() == "postgresql":
+        event.listen(engine, "begin", _postgres_on_begin)
+    return engine
 
 
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -79,7 +86,35 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
 def _sqlite_on_begin(conn: Any) -> None:
     # Writers take the write lock when they begin (see writing()): a transaction that read first and
     # then wants to write could otherwise be refused at once while another writer is at work.
-    conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get('sqlite_begin', 'DEFERRED')}")
+    options = conn.get_execution_options()
+    wait_ms = int(options.get("write_wait_ms", SQLITE_BUSY_TIMEOUT_S * 1000))
+    info = conn.connection.info  # the pooled connection's own: its busy timeout is set only on change
+    if info.get("busy_timeout_ms", SQLITE_BUSY_TIMEOUT_S * 1000) != wait_ms:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={wait_ms}")
+        info["busy_timeout_ms"] = wait_ms
+    conn.exec_driver_sql(f"BEGIN {options.get('sqlite_begin', 'DEFERRED')}")
+
+
+def _postgres_on_begin(conn: Any) -> None:
+    # A request's write waits for a row lock (a job holds its library's) at most its write_wait_ms.
+    wait_ms = conn.get_execution_options().get("write_wait_ms")
+    if wait_ms is not None:
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(wait_ms)}")
+
+
+def write_waiting(engine: Engine, seconds: float = REQUEST_WRITE_WAIT_S) -> Engine:
+    """``engine`` (sharing its connections) whose writes wait at most ``seconds`` for another
+    writer: SQLite's write lock, which a job holds for its whole run, or a PostgreSQL row lock.
+    What the web service writes goes through it, so that no request waits long."""
+    return engine.execution_options(write_wait_ms=int(seconds * 1000))
+
+
+def is_lock_timeout(exc: BaseException) -> bool:
+    """Whether ``exc`` is a write that gave up waiting for another writer (see :func:`write_waiting`)."""
+    original = getattr(exc, "orig", exc)
+    if isinstance(original, sqlite3.OperationalError):
+        return "locked" in str(original) or "busy" in str(original)
+    return type(original).__name__ in ("LockNotAvailable", "QueryCanceled")
 
 
 @contextmanager

@@ -9,6 +9,10 @@ are locked ``FOR UPDATE SKIP LOCKED``; SQLite: the claim is one write transactio
 single writer). The worker renews its lease (``heartbeat_at``) while the job runs on PostgreSQL; a
 job whose worker died (kill -9, a lost machine) is found by its expired lease, or on its own host
 by its dead process, and queued again until it has had ``max_attempts``, then failed with the reason.
+
+On PostgreSQL every change that may let a worker start a job (a job queued, queued again, or ended)
+also sends a NOTIFY on :data:`CHANNEL` with its transaction, and waiting workers LISTEN to it
+(:class:`catalog.job_signals.JobSignals`): they wake at once instead of at their next poll.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from sqlalchemy import Connection, and_, exists, func, insert, or_, select, upda
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 
-from catalog.db import SQLITE_BUSY_TIMEOUT_S, writing
+from catalog.db import SQLITE_BUSY_TIMEOUT_S, write_waiting, writing
 from catalog.models import IngestJob, JobMode, JobRejection, JobStatus, Library, utcnow
 
 JOB = IngestJob.__table__  # type: ignore[attr-defined]
@@ -37,6 +41,8 @@ QUEUED_KINDS = ("upload", "oai", "repository", "reindex", "dedup-rebuild")
 CATALOGUE_KINDS = ("reindex", "dedup-rebuild")  # jobs of the whole catalogue, of no library
 # Claims of all PostgreSQL workers take turns on this advisory lock (a claim lasts milliseconds).
 _CLAIM_LOCK = 0x756E696F6E636174 & 0x7FFFFFFFFFFFFFFF
+# The PostgreSQL channel that tells waiting workers a job may start (see the module).
+CHANNEL = "unioncat_jobs"
 
 
 class JobError(RuntimeError):
@@ -76,25 +82,22 @@ def create_job(
     if job_id is not None:
         values["id"] = job_id
     with _writing(engine, wait_seconds) as conn:
-        return conn.execute(insert(JOB).values(**values).returning(JOB.c.id)).scalar_one()
+        new = conn.execute(insert(JOB).values(**values).returning(JOB.c.id)).scalar_one()
+        _notify(conn)
+        return new
+
+
+def _notify(conn: Connection) -> None:
+    """Wake the workers waiting on PostgreSQL when this transaction commits (see the module)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"NOTIFY {CHANNEL}")
 
 
 @contextmanager
 def _writing(engine: Engine, wait_seconds: float | None) -> Iterator[Connection]:
-    """:func:`catalog.db.writing`, waiting at most ``wait_seconds`` for SQLite's write lock."""
-    if wait_seconds is None or engine.dialect.name != "sqlite":
-        with writing(engine) as conn:
-            yield conn
-        return
-    with engine.connect() as conn:
-        driver = conn.connection.driver_connection  # outside SQLAlchemy's transaction
-        assert driver is not None
-        driver.execute(f"PRAGMA busy_timeout={int(wait_seconds * 1000)}")
-        try:
-            with conn.execution_options(sqlite_begin="IMMEDIATE").begin():
-                yield conn
-        finally:
-            driver.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
+    """:func:`catalog.db.writing`, waiting at most ``wait_seconds`` for another writer."""
+    with writing(engine if wait_seconds is None else write_waiting(engine, wait_seconds)) as conn:
+        yield conn
 
 
 def _id_file(engine: Engine) -> Path | None:
@@ -189,7 +192,10 @@ def _transition(
     statement = update(JOB).where(JOB.c.id == job_id)
     if only_if is not None:
         statement = statement.where(JOB.c.status == only_if.value)
-    return bool(conn.execute(statement.values(status=status.value, **values)).rowcount)
+    changed = bool(conn.execute(statement.values(status=status.value, **values)).rowcount)
+    if changed and status is not JobStatus.RUNNING:  # a job waiting for this one may start now
+        _notify(conn)
+    return changed
 
 
 def worker_name() -> str:

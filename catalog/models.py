@@ -138,6 +138,8 @@ class IngestJob(SQLModel, table=True):
     claimed_by: str | None = Field(default=None, max_length=255, description="host:pid of the worker")
     heartbeat_at: datetime | None = _when(default=None)
     attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # How far a running job got, written by its worker every few seconds (see catalog.job_progress).
+    progress: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class JobRejection(SQLModel, table=True):

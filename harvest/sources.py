@@ -41,6 +41,8 @@ _FORMAT_ALIASES = {
     "json": "marcjson",
     "marc-in-json": "marcjson",
 }
+# What a format option may name (in any case), as the API's OpenAPI document lists it.
+FORMAT_NAMES = [AUTO, *FORMATS, *_FORMAT_ALIASES]
 
 
 def normalise_format(name: str | None) -> str:

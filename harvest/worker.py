@@ -7,7 +7,8 @@ uploads that came while SQLite's write lock was held (see :mod:`harvest.queue`),
 dead workers for another try, claims the next job that may run and runs it: an upload (the file
 ingest), a harvest, a harvest of a digital repository, a reindex or a dedup-rebuild. While a job
 runs on PostgreSQL, a thread renews its lease. Every ``harvest_check_minutes`` it queues the
-harvests of the libraries due one.
+harvests of the libraries due one. With nothing to do it waits its poll interval, woken at once on
+PostgreSQL by a job queued or ended (:mod:`catalog.job_signals`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from sqlalchemy.engine import Engine
 from catalog import jobs
 from catalog.analytics import cache
 from catalog.db import writing
+from catalog.job_progress import WRITE_EVERY_S, ProgressWriter
+from catalog.job_signals import JobSignals
 from catalog.models import UnionRecord
 from catalog.search.engine import SearchEngine
 from catalog.settings import Settings
@@ -39,7 +42,8 @@ VANISHED = "the uploaded file is gone; upload it again"
 
 
 class Worker:
-    """Runs queued jobs; ``progress`` holds the records read of the job it runs (by job id)."""
+    """Runs queued jobs; ``progress`` holds how far the job it runs got (by job id), which is also
+    written every ``progress_every`` seconds for the other processes (:mod:`catalog.job_progress`)."""
 
     def __init__(
         self, engine: Engine, settings: Settings, search: SearchEngine | None, name: str | None = None
@@ -49,6 +53,7 @@ class Worker:
         self.search = search
         self.name = name or jobs.worker_name()
         self.progress: dict[int, dict[str, Any]] = {}
+        self.progress_every = WRITE_EVERY_S  # how often a job's progress is written for other processes
         self.busy = False
 
     # ------------------------------------------------------------------ the loop
@@ -57,19 +62,24 @@ class Worker:
         interval = self.settings.harvest_check_minutes * 60
         next_check = time.monotonic() if interval else float("inf")
         ran = 0
-        while not stop.is_set() and (max_jobs is None or ran < max_jobs):
-            if time.monotonic() >= next_check:
-                self._queue_due_harvests()
-                next_check = time.monotonic() + interval
-            try:
-                job_id = self.run_once()
-            except Exception:  # a database hiccup must not end the worker: it tries again
-                log.exception("worker %s: could not take a job", self.name)
-                job_id = None
-            if job_id is None:
-                stop.wait(self.settings.worker_poll_seconds)
-            else:
-                ran += 1
+        signals = JobSignals(self.engine)
+        signals.listen()  # before the first look at the queue: no job queued meanwhile is missed
+        try:
+            while not stop.is_set() and (max_jobs is None or ran < max_jobs):
+                if time.monotonic() >= next_check:
+                    self._queue_due_harvests()
+                    next_check = time.monotonic() + interval
+                try:
+                    job_id = self.run_once()
+                except Exception:  # a database hiccup must not end the worker: it tries again
+                    log.exception("worker %s: could not take a job", self.name)
+                    job_id = None
+                if job_id is None:
+                    signals.wait(min(self.settings.worker_poll_seconds, next_check - time.monotonic()), stop)
+                else:
+                    ran += 1
+        finally:
+            signals.close()
         return ran
 
     def run_once(self) -> int | None:
@@ -145,11 +155,10 @@ class Worker:
         if not path.is_file():
             jobs.fail(self.engine, job_id, VANISHED)
             return
-        state = self.progress.setdefault(job_id, {"records": 0})
-
-        def progress(records: int, _offset: int | None) -> None:
-            state["records"] = records
-
+        progress = ProgressWriter(
+            self.engine, self.settings.uploads_dir, job_id, path.stat().st_size, self.progress_every
+        )
+        self.progress[job_id] = progress.state
         try:
             source = FileIngest(path, row["mode"], row["format"], self.settings.ingest_batch_size, workers=0)
             run_job(
@@ -162,6 +171,7 @@ class Worker:
             )
         finally:  # the job ended (succeeded or failed): its file is no longer needed
             path.unlink(missing_ok=True)
+            progress.close()
 
     def _harvest(self, job_id: int, row: dict[str, Any]) -> None:
         options = row["options"] or {}

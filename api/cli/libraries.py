@@ -260,9 +260,15 @@ def token_list(
     if as_json:
         print_json(rows)
         return
-    table = Table("id", "library", "name", "prefix", "created", "revoked")
+    table = Table("id", "library", "name", "prefix", "created", "last used", "revoked")
     for row in rows:
         table.add_row(
-            str(row["id"]), row["library"], row["name"], row["prefix"], row["created_at"], str(row["revoked"])
+            str(row["id"]),
+            row["library"],
+            row["name"],
+            row["prefix"],
+            row["created_at"],
+            row["last_used_at"] or "never",
+            str(row["revoked"]),
         )
     out.print(table)

@@ -22,7 +22,10 @@ router = APIRouter(prefix=API, tags=["admin"])
 
 
 @router.post(
-    "/libraries/{code}/tokens", status_code=201, response_model=NewToken, responses=errors(401, 403, 404, 422)
+    "/libraries/{code}/tokens",
+    status_code=201,
+    response_model=NewToken,
+    responses=errors(401, 403, 404, 422, 503),
 )
 def create_token(
     code: str, _admin: AdminDep, catalogue: EngineDep, name: Annotated[str, Query(max_length=200)] = ""
@@ -42,7 +45,7 @@ def list_api_tokens(db: SessionDep, _admin: AdminDep) -> list[dict[str, Any]]:
     return tokens.list_tokens(db)
 
 
-@router.delete("/tokens/{token_id}", response_model=Token, responses=errors(401, 403, 404, 422))
+@router.delete("/tokens/{token_id}", response_model=Token, responses=errors(401, 403, 404, 422, 503))
 def revoke_token(token_id: TokenId, _admin: AdminDep, catalogue: EngineDep) -> dict[str, Any]:
     """Revoke a token: it is refused from now on (admin)."""
     try:
@@ -61,14 +64,16 @@ def _queued(catalogue: Engine, kind: str, response: Response) -> dict[str, Any]:
     return {"job_id": job_id, "status": "queued", "url": url}
 
 
-@router.post("/admin/reindex", status_code=202, response_model=JobQueued, responses=errors(401, 403))
+@router.post("/admin/reindex", status_code=202, response_model=JobQueued, responses=errors(401, 403, 503))
 def admin_reindex(_admin: AdminDep, catalogue: EngineDep, response: Response) -> dict[str, Any]:
     """Rebuild the search index from the catalogue, as a job of the workers (searches keep working
     meanwhile); the answer points at the job (its ``read``: the documents indexed)."""
     return _queued(catalogue, "reindex", response)
 
 
-@router.post("/admin/dedup-rebuild", status_code=202, response_model=JobQueued, responses=errors(401, 403))
+@router.post(
+    "/admin/dedup-rebuild", status_code=202, response_model=JobQueued, responses=errors(401, 403, 503)
+)
 def admin_dedup(_admin: AdminDep, catalogue: EngineDep, response: Response) -> dict[str, Any]:
     """Decide every candidate pair again, rebuild all union records, then the index, as a job of the
     workers; the answer points at the job (its ``read``: the union records)."""

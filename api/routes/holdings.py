@@ -28,8 +28,9 @@ def holdings(
     region: Annotated[str | None, Query(max_length=100)] = None,
     all_editions: bool = False,
 ) -> JSONResponse:
-    """Who holds this? By ISBN (10 or 13, hyphens allowed), ISSN, LCCN, OCLC number or union record id;
-    optionally only some libraries or a region, and widened to every edition of the work.
+    """Who holds this? By ISBN (10 or 13, hyphens allowed), ISSN, LCCN, OCLC number or union record id
+    (several: the records every one of them leads to); optionally only some libraries or a region, and
+    widened to every edition of the work.
 
     It runs in the thread pool, never on the event loop: a database call that waits (a connection
     of a busy pool, a lock) must not hold up every other request. (The answer is written as the
@@ -39,14 +40,26 @@ def holdings(
         for k, v in (("isbn", isbn), ("issn", issn), ("lccn", lccn), ("oclc", oclc), ("id", id))
         if v is not None
     ]
-    if len(given) != 1:
-        raise Problem(422, "give exactly one of isbn, issn, lccn, oclc or id")
-    kind, value = given[0]
+    if not given:
+        raise Problem(422, "give one of isbn, issn, lccn, oclc or id")
     try:
         with catalogue.connect() as conn:
-            found = lookup(
-                conn, kind, str(value), libraries=library or None, region=region, all_editions=all_editions
-            )
-        return JSONResponse(found)
+            answers = [
+                lookup(
+                    conn,
+                    kind,
+                    str(value),
+                    libraries=library or None,
+                    region=region,
+                    all_editions=all_editions,
+                )
+                for kind, value in given
+            ]
     except InvalidIdentifier as exc:
         raise Problem(422, str(exc)) from None
+    found = answers[0]
+    if len(answers) > 1:  # the records that every identifier given leads to
+        common = set.intersection(*({record["id"] for record in a["records"]} for a in answers))
+        found["records"] = [record for record in found["records"] if record["id"] in common]
+        found["library_count"] = len({lib["code"] for r in found["records"] for lib in r["libraries"]})
+    return JSONResponse(found)

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from catalog import jobs as job_records
+from catalog.job_progress import read_progress
 from catalog.models import JobMode
 from catalog.tokens import Principal
 from harvest import sources
@@ -35,7 +36,10 @@ router = APIRouter(prefix=API)
 _UPLOAD_BODY = {
     "requestBody": {
         "description": "A MARC file (ISO 2709, MARCXML, MARC-in-JSON): the body, or multipart 'file'",
-        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        "required": True,
+        "content": {
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary", "minLength": 1}}
+        },
     }
 }
 
@@ -57,7 +61,7 @@ async def upload(
     settings: SettingsDep,
     worker: WorkerDep,
     mode: Annotated[str, Query(pattern="^(snapshot|update|delete)$")] = JobMode.UPDATE.value,
-    format: Annotated[str, Query(max_length=20)] = "auto",
+    format: Annotated[str, Query(max_length=20, json_schema_extra={"enum": sources.FORMAT_NAMES})] = "auto",
 ) -> dict[str, Any]:
     """Upload a MARC export of the library (multipart field 'file', or the raw body). The file is
     streamed to disk and ingested in the background; the answer points at the job at once."""
@@ -107,7 +111,12 @@ def job(
     else:
         visible_job(who, row["library_code"], job_id)
         data = job_records.job_dict(db.connection(), job_id, row["library_code"])
-    data["progress"] = worker.progress.get(job_id)
+    if data["status"] in ("queued", "running"):  # from this process, or as its worker last wrote it
+        data["progress"] = worker.progress.get(job_id) or read_progress(
+            db.connection(), settings.uploads_dir, job_id
+        )
+    else:
+        data["progress"] = None
     data["rejections_url"] = f"{API}/jobs/{job_id}/rejections"
     return data
 
@@ -156,7 +165,7 @@ def library_jobs(
     tags=["jobs"],
     status_code=202,
     response_model=HarvestQueued,
-    responses=errors(401, 403, 404, 409, 422),
+    responses=errors(401, 403, 404, 409, 422, 503),
 )
 def library_harvest(
     code: str,

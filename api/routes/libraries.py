@@ -50,12 +50,13 @@ def _public(lib: Library, db: Session) -> dict[str, Any]:
     tags=["admin"],
     status_code=201,
     response_model=LibrarySettings,
-    responses=errors(401, 403, 409, 422),
+    responses=errors(400, 401, 403, 409, 422, 503),
 )
 def create_library(body: LibraryCreate, _admin: AdminDep, catalogue: EngineDep) -> dict[str, Any]:
     """Add a member library (admin)."""
     values = body.values()
-    code, name = values.pop("code"), values.pop("name_vi", None) or values.pop("name", None)
+    name_vi, name = values.pop("name_vi", None), values.pop("name", None)  # both taken out of the settings
+    code, name = values.pop("code"), name_vi or name
     try:
         with session_scope(catalogue) as db:
             return library_dict(add_library(db, code, name, **values))
@@ -69,7 +70,7 @@ def create_library(body: LibraryCreate, _admin: AdminDep, catalogue: EngineDep) 
     "/libraries/{code}",
     tags=["admin"],
     response_model=LibrarySettings,
-    responses=errors(401, 403, 404, 422),
+    responses=errors(400, 401, 403, 404, 422, 503),
 )
 def change_library(code: str, body: LibraryChange, _admin: AdminDep, catalogue: EngineDep) -> dict[str, Any]:
     """Change a library's settings (admin); the settings left out stay as they are."""

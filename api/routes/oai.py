@@ -7,8 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
+from starlette.exceptions import HTTPException
 
 from ..oai_provider import Provider
+from ..problems import Problem, errors
 
 router = APIRouter(tags=["oai-pmh"])
 XML = "text/xml; charset=utf-8"
@@ -48,9 +50,48 @@ def oai_get(
     return Response(body, media_type=XML)
 
 
-@router.post("/oai", include_in_schema=False)
+_FORM = {
+    "requestBody": {
+        "description": "The OAI-PMH arguments as a form (the protocol allows GET and POST alike)",
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        name: {"type": "string"}
+                        for name in (
+                            "verb",
+                            "metadataPrefix",
+                            "identifier",
+                            "set",
+                            "from",
+                            "until",
+                            "resumptionToken",
+                        )
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/oai",
+    response_class=Response,
+    summary="OAI-PMH 2.0 provider (arguments as a form)",
+    responses={
+        200: {"content": {XML: {}}, "description": "An OAI-PMH response (errors included)"},
+        **errors(422),
+    },
+    openapi_extra=_FORM,
+)
 async def oai_post(request: Request, provider: ProviderDep) -> Response:
-    form = await request.form()
+    """The same as GET, with the arguments in a form body (422: a body that is not a form)."""
+    try:
+        form = await request.form()
+    except (HTTPException, ValueError) as exc:  # a broken multipart body, say
+        raise Problem(422, f"the body is not a readable form: {getattr(exc, 'detail', exc)}") from None
     pairs = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
     body = await run_in_threadpool(provider.respond, base_url(request), pairs)
     return Response(body, media_type=XML)

@@ -32,6 +32,7 @@ from ..schemas.records import Explanation, SourceRecordAnswer, UnionRecordAnswer
 
 router = APIRouter(prefix=API, tags=["records"])
 _DOWNLOADS = {200: {"content": {media: {} for media in exports.FORMATS.values()}, "description": "MARC"}}
+FORMAT_QUERY = Query(max_length=20, json_schema_extra={"enum": exports.FORMAT_NAMES})
 HOLDING_FIELDS = ("call_number", "location", "sublocation", "barcode", "copies", "item_type", "status")
 
 
@@ -98,7 +99,7 @@ def union_record_export(
     db: SessionDep,
     settings: SettingsDep,
     who: PrincipalDep,
-    format: Annotated[str, Query(max_length=20)] = "marcxml",
+    format: Annotated[str, FORMAT_QUERY] = "marcxml",
     raw: Annotated[bool, Query(description="with the members' local data (admins only)")] = False,
 ) -> Response:
     """The union record as one merged MARC record (MARCXML, ISO 2709 or MARC-in-JSON), copy-safe
@@ -150,7 +151,7 @@ def source_record(code: str, local_id: str, db: SessionDep) -> dict[str, Any]:
     responses={**_DOWNLOADS, **errors(404, 422)},
 )
 def source_record_export(
-    code: str, local_id: str, db: SessionDep, format: Annotated[str | None, Query(max_length=20)] = None
+    code: str, local_id: str, db: SessionDep, format: Annotated[str | None, FORMAT_QUERY] = None
 ) -> Response:
     """The record byte for byte as received (in its own format, the default), or converted."""
     library = library_or_404(db, code)

@@ -1,5 +1,6 @@
 """The web pages for readers and librarians, server-rendered (no build step), Vietnamese by default."""
 
+import logging
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -13,6 +14,7 @@ from sqlmodel import Session
 from catalog import jobs as job_records
 from catalog import tokens
 from catalog.corrections import merged_into
+from catalog.job_progress import read_progress
 from catalog.libraries import UnknownLibrary, get_library, library_dict, library_stats, list_libraries
 from catalog.links import linkable
 from catalog.lookup import holdings_of, other_editions
@@ -21,6 +23,7 @@ from catalog.search.errors import QueryError
 from catalog.search.facets import COUNTED, Kind
 from catalog.search.query import MAX_QUERY_INPUT, MAX_QUERY_LENGTH, SORTS
 
+from .. import csrf
 from ..deps import (
     MAX_ID,
     EngineDep,
@@ -28,6 +31,7 @@ from ..deps import (
     SettingsDep,
     WorkerDep,
     library_names,
+    noted_use,
     owned_job,
     union_record_missing,
 )
@@ -48,6 +52,7 @@ from ..search_params import SearchParams, problem_text
 from ..sessions import COOKIE, LIFETIME_S, Sessions
 from ..uploads import queue_upload, receive
 
+log = logging.getLogger("unioncat.web")
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
 TEMPLATES.env.globals.update(
     label=facet_value_label,
@@ -82,12 +87,20 @@ def render(request: Request, name: str, lang: str, status: int = 200, **context:
             "lang": lang,
             "t": translator(lang),
             "switch_url": f"{request.url.path}?{urlencode(query)}",
+            "csrf_token": lambda: csrf.form_token(request),
             **context,
         },
         status_code=status,
     )
     response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax")
+    csrf.set_cookie(request, response)  # when a form of the page needed a new one
     return response
+
+
+def refused_form(request: Request, language: str, who: str | None) -> HTMLResponse:
+    """403: a librarian's form without its CSRF token, or with another's (see :mod:`api.csrf`)."""
+    message = translator(language)("csrf_refused")
+    return render(request, "librarian.html", language, 403, who=who, jobs=[], error=message)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -209,7 +222,22 @@ def record(request: Request, catalogue: EngineDep, record_id: int, lang: str | N
         digital=digital,
         permalink=str(request.url_for("record", record_id=record_id)),
         librarian=signed_in(request),
+        cite=_citations(record_id, fields),
     )
+
+
+def _citations(record_id: int, fields: dict[str, Any]) -> dict[str, str | None]:
+    """The record's references in each style, as HTML escaped by citeproc-py (None: one failed)."""
+    from .. import citations
+
+    shown: dict[str, str | None] = {}
+    for style in citations.STYLES:
+        try:
+            shown[style] = citations.formatted(record_id, fields, style, html=True)
+        except Exception:  # a record citeproc-py cannot format still has its page
+            log.exception("record %s: no %s citation", record_id, style)
+            shown[style] = None
+    return shown
 
 
 @router.get("/records/{record_id}/citation.ris")
@@ -276,7 +304,9 @@ def _sessions(request: Request) -> Sessions:
 
 def signed_in(request: Request) -> tokens.Principal | None:
     """The library whose token the librarian signed in with (only a library's token signs in)."""
-    return _sessions(request).principal(request.cookies.get(COOKIE))
+    who = _sessions(request).principal(request.cookies.get(COOKIE))
+    noted_use(request, who)
+    return who
 
 
 LibrarianDep = Annotated[tokens.Principal | None, Depends(signed_in)]
@@ -306,12 +336,16 @@ def login(
     request: Request,
     catalogue: EngineDep,
     token: Annotated[str, Form(max_length=200)],
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
     lang: str | None = None,
-) -> RedirectResponse:
+) -> Response:
+    if not csrf.valid(request, csrf_token):
+        return refused_form(request, _lang(request, lang), None)
     with Session(catalogue) as db:
         principal = tokens.authenticate(db, token.strip(), None)
     if principal is None or principal.library_code is None:
         return RedirectResponse(f"/librarian?lang={lang or 'vi'}&error=token", status_code=303)
+    noted_use(request, principal)
     response = RedirectResponse(f"/librarian?lang={lang or 'vi'}", status_code=303)
     response.set_cookie(
         COOKIE,
@@ -324,8 +358,13 @@ def login(
     return response
 
 
-@router.get("/librarian/logout")
-def logout(request: Request, lang: str | None = None) -> RedirectResponse:
+@router.post("/librarian/logout")
+def logout(
+    request: Request, csrf_token: Annotated[str, Form(max_length=200)] = "", lang: str | None = None
+) -> Response:
+    if not csrf.valid(request, csrf_token):  # another site must not sign the librarian out
+        who = signed_in(request)
+        return refused_form(request, _lang(request, lang), who.library_code if who else None)
     _sessions(request).end(request.cookies.get(COOKIE))  # ended here, not only forgotten by the browser
     response = RedirectResponse(f"/librarian?lang={lang or 'vi'}", status_code=303)
     response.delete_cookie(COOKIE)
@@ -363,6 +402,9 @@ async def librarian_upload(request: Request, catalogue: EngineDep, settings: Set
             jobs=[],
             error=reason_text(exc.detail, language),
         )
+    if not csrf.valid(request, received.fields.get(csrf.FIELD)):
+        received.discard()
+        return refused_form(request, language, code)
     mode = received.fields.get("mode", "update")
     if mode not in ("update", "snapshot", "delete"):
         received.discard()
@@ -409,13 +451,17 @@ def job_page(
         conn = db.connection()
         data = job_records.job_dict(conn, job_id, code)
         rejected = job_records.rejections(conn, job_id, limit=200)
+        running = data["status"] in ("queued", "running")
+        progress = worker.progress.get(job_id) or (
+            read_progress(conn, request.app.state.settings.uploads_dir, job_id) if running else None
+        )
     refresh = None
-    if data["status"] in ("queued", "running"):  # polite: each look waits twice as long, up to a limit
+    if running:  # polite: each look waits twice as long, up to a limit
         seconds = min(max(int(wait), 1), MAX_REFRESH_S) if wait.isdigit() and len(wait) < 6 else 1
         after = min(seconds * 2, MAX_REFRESH_S)
         refresh = {"seconds": seconds, "url": f"/librarian/jobs/{job_id}?lang={language}&wait={after}"}
     return render(request, "job.html", language, job=data, rejections=rejected,
-                  progress=worker.progress.get(job_id), refresh=refresh)  # fmt: skip
+                  progress=progress, refresh=refresh)  # fmt: skip
 
 
 class _Obj(dict):  # type: ignore[type-arg]

@@ -29,7 +29,11 @@ class Job(BaseModel):
 
 
 class JobStatus(Job):
-    progress: dict[str, Any] | None = Field(description="While it runs: the records read so far")
+    progress: dict[str, Any] | None = Field(
+        description="While it runs, as its worker last wrote it (every few seconds): 'records' read so "
+        "far, the byte 'offset' reached in the file (of the decompressed stream when compressed) and "
+        "the uploaded 'file_bytes', when known, and 'at', when it was noted"
+    )
     rejections_url: str
 
 

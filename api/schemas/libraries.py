@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
+
+from catalog.holdings import AUTO, HoldingsProfile, profile_names
+
+HTTP_URL = r"^$|^https?://"  # an http(s) URL, or empty (none)
+# The settings of a holdings profile a library may override.
+OVERRIDABLE = [f.name for f in fields(HoldingsProfile) if f.name not in ("name", "description")]
 
 
 class LibraryChange(BaseModel):
@@ -12,19 +19,31 @@ class LibraryChange(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name_vi: StrictStr | None = Field(None, max_length=300, description="Name in Vietnamese")
+    name_vi: StrictStr | None = Field(None, max_length=300, pattern=r"\S", description="Name in Vietnamese")
     name_en: StrictStr | None = Field(None, max_length=300)
     region: StrictStr | None = Field(None, max_length=100)
     city: StrictStr | None = Field(None, max_length=100)
-    website: StrictStr | None = Field(None, max_length=500)
+    website: StrictStr | None = Field(None, max_length=500, pattern=HTTP_URL)
     opac_url_pattern: StrictStr | None = Field(
-        None, max_length=500, description="Link to a local record; {id} is replaced by its local id"
+        None,
+        max_length=500,
+        pattern=r"^$|^https?://[\s\S]*\{id\}",
+        description="Link to a local record; {id} is replaced by its local id",
     )
     contact: StrictStr | None = Field(None, max_length=300)
     active: StrictBool | None = None
-    holdings_profile: StrictStr | None = Field(None, max_length=32, description="Named holdings mapping")
-    holdings_config: dict[str, Any] | None = Field(None, description="Overrides of the named profile")
-    oai_base_url: StrictStr | None = Field(None, max_length=500)
+    holdings_profile: StrictStr | None = Field(
+        None,
+        max_length=32,
+        description="Named holdings mapping",
+        json_schema_extra={"enum": [*profile_names(), AUTO, "", None]},
+    )
+    holdings_config: dict[str, Any] | None = Field(
+        None,
+        description="Overrides of the named profile (not of 'auto')",
+        json_schema_extra={"propertyNames": {"enum": OVERRIDABLE}},
+    )
+    oai_base_url: StrictStr | None = Field(None, max_length=500, pattern=HTTP_URL)
     oai_metadata_prefix: StrictStr | None = Field(None, max_length=64)
     oai_set: StrictStr | None = Field(None, max_length=200)
     harvest_interval_hours: StrictInt | None = Field(
@@ -55,8 +74,25 @@ class LibraryChange(BaseModel):
 class LibraryCreate(LibraryChange):
     """A new member library: its code and its name, and any of its settings."""
 
-    code: StrictStr = Field(max_length=16, description="ISIL-like code, e.g. VNU-LIC")
-    name: StrictStr | None = Field(None, max_length=300, description="Another spelling of name_vi")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [  # a name, under either spelling
+                {"required": ["name_vi"], "properties": {"name_vi": {"type": "string"}}},
+                {"required": ["name"], "properties": {"name": {"type": "string"}}},
+            ]
+        },
+    )
+
+    code: StrictStr = Field(
+        min_length=2,
+        max_length=16,
+        pattern=r"^[A-Za-z0-9]+(?:[-:/][A-Za-z0-9]+){0,3}$",
+        description="ISIL-like code, e.g. VNU-LIC",
+    )
+    name: StrictStr | None = Field(
+        None, max_length=300, pattern=r"\S", description="Another spelling of name_vi"
+    )
 
     @model_validator(mode="after")
     def _named(self) -> LibraryCreate:
@@ -115,7 +151,9 @@ class Token(BaseModel):
     name: str
     prefix: str = Field(description="The token's first characters, to tell tokens apart")
     created_at: str | None
-    last_used_at: str | None
+    last_used_at: str | None = Field(
+        description="When the token was last used (kept to within a few minutes); null: never"
+    )
     revoked: bool
 
 

@@ -241,7 +241,9 @@ HUGE_IDS = ["99999999999999999999", "9223372036854775808", "2147483648", "0", "-
 @pytest.mark.parametrize("job_id", HUGE_IDS)
 def test_a_job_number_past_any_integer_is_not_found(client: TestClient, job_id: str) -> None:
     token = _library(client, "VNU-LIC")
-    login = client.post("/librarian/login", data={"token": token}, follow_redirects=False)
+    login = client.post(
+        "/librarian/login", data={"token": token, "csrf_token": form_token(client)}, follow_redirects=False
+    )
     assert login.status_code == 303
     page = client.get(f"/librarian/jobs/{job_id}")
     assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
@@ -621,6 +623,17 @@ def test_an_unsupported_method_is_405_with_allow(client: TestClient, method: str
 
 # --- admin bodies: wrong types are 422 problem details, never stored --------------------------------
 
+
+@hostile("admin")
+def test_a_new_library_named_under_both_spellings_is_added(client: TestClient) -> None:
+    """Found by schemathesis: 'name' beside 'name_vi' was a 500."""
+    from tests.api.test_http import _admin
+
+    body = {"code": "BOTH", "name_vi": "Thư viện", "name": "Thu vien"}
+    answer = client.post("/api/v1/libraries", json=body, headers=_admin())
+    assert answer.status_code == 201 and answer.json()["name_vi"] == "Thư viện", answer.text
+
+
 ADMIN_BODIES = [
     {"active": "yes"},
     {"name_vi": 123},
@@ -727,8 +740,27 @@ def test_xml_attacks_stay_inside_the_record(client: TestClient, name: str) -> No
 # --- auth: the librarian's session ------------------------------------------------------------------
 
 
+def form_token(client: TestClient, session: str | None = None, base: str = "") -> str:
+    """The CSRF field of the librarian's forms, as the page gives it (with the session ``session``)."""
+    if session is not None:
+        client.cookies.set("unioncat_session", session)
+    page = client.get(f"{base}/librarian")
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert found, page.text[:500]
+    return found.group(1)
+
+
+def _logout(client: TestClient, cookie: str) -> None:
+    client.cookies.clear()
+    csrf = form_token(client, cookie)
+    answer = client.post("/librarian/logout", data={"csrf_token": csrf}, follow_redirects=False)
+    assert answer.status_code == 303
+
+
 def _login(client: TestClient, token: str) -> str:
-    answer = client.post("/librarian/login", data={"token": token}, follow_redirects=False)
+    answer = client.post(
+        "/librarian/login", data={"token": token, "csrf_token": form_token(client)}, follow_redirects=False
+    )
     assert answer.status_code == 303
     cookie = answer.cookies.get("unioncat_session")
     assert cookie
@@ -764,7 +796,7 @@ def test_the_session_cookie_is_a_signed_id_not_the_token(client: TestClient, for
 def test_logout_ends_the_session_on_the_server(client: TestClient) -> None:
     token = _library(client, "VNU-LIC")
     cookie = _login(client, token)
-    client.get("/librarian/logout", cookies={"unioncat_session": cookie}, follow_redirects=False)
+    _logout(client, cookie)
     assert not _signed_in(client, cookie)  # the copied cookie is worth nothing now
 
 
@@ -792,7 +824,7 @@ def test_a_session_is_known_to_every_replica_and_outlives_a_restart(
     engine = db.make_engine(settings.resolved_database_url)
     with TestClient(create_app(engine, settings, start_worker=False)) as replica:
         assert _signed_in(replica, cookie)
-        replica.get("/librarian/logout", cookies={"unioncat_session": cookie}, follow_redirects=False)
+        _logout(replica, cookie)
     assert not _signed_in(client, cookie)
     engine.dispose()
 
@@ -816,7 +848,12 @@ def test_an_expired_session_is_refused(client: TestClient, tmp_path: Path) -> No
 @hostile("auth")
 def test_the_session_cookie_is_secure_over_https(client: TestClient) -> None:
     token = _library(client, "VNU-LIC")
-    answer = client.post("https://testserver/librarian/login", data={"token": token}, follow_redirects=False)
+    csrf = form_token(client, base="https://testserver")
+    answer = client.post(
+        "https://testserver/librarian/login",
+        data={"token": token, "csrf_token": csrf},
+        follow_redirects=False,
+    )
     assert (
         "secure" in answer.headers["set-cookie"].lower()
         and "httponly" in answer.headers["set-cookie"].lower()
@@ -839,12 +876,101 @@ def test_a_cross_site_upload_form_is_refused(client: TestClient, header: str) ->
     )
     assert answer.status_code == 403
     assert not list(client.app_state.settings.uploads_dir.glob("*"))  # type: ignore[attr-defined]
+    csrf = form_token(client, cookie)
+    client.cookies.clear()
     same = client.post(
         "/librarian/upload",
         files={"file": ("x.mrc", GOOD, "application/marc")},
-        data={"mode": "update"},
+        data={"mode": "update", "csrf_token": csrf},
         headers={header: "http://testserver" + ("/librarian" if header == "referer" else "")},
         cookies={"unioncat_session": cookie},
         follow_redirects=False,
     )
     assert same.status_code == 303 and "/librarian/jobs/" in same.headers["location"]
+
+
+# --- web: every librarian form carries a CSRF token ------------------------------------------------
+
+CSRF_FORGERIES = ["missing", "wrong", "another session's", "the pre-session one"]
+
+
+@hostile("web")
+@pytest.mark.parametrize("form", ["login", "upload", "logout"])
+@pytest.mark.parametrize("forgery", CSRF_FORGERIES)
+def test_a_librarian_form_without_its_csrf_token_is_refused(
+    client: TestClient, form: str, forgery: str
+) -> None:
+    token = _library(client, "VNU-LIC")
+    client.cookies.clear()
+    anonymous = form_token(client)  # the sign-in page's, before any session
+    other = _login(client, token)
+    other_token = form_token(client, other)
+    cookie = _login(client, token) if form != "login" else None
+    client.cookies.clear()
+    if cookie:
+        client.cookies.set("unioncat_session", cookie)
+    else:
+        form_token(client)  # the pre-session cookie of this browser
+    presented = {
+        "missing": None,
+        "wrong": "x" * 43,
+        "another session's": other_token,
+        "the pre-session one": anonymous,  # another browser's, or before signing in
+    }[forgery]
+    data = {"csrf_token": presented} if presented is not None else {}
+    if form == "login":
+        answer = client.post("/librarian/login", data={"token": token, **data}, follow_redirects=False)
+    elif form == "upload":
+        answer = client.post(
+            "/librarian/upload",
+            files={"file": ("x.mrc", GOOD, "application/marc")},
+            data={"mode": "update", **data},
+            follow_redirects=False,
+        )
+    else:
+        answer = client.post("/librarian/logout", data=data, follow_redirects=False)
+    assert answer.status_code == 403 and answer.headers["content-type"].startswith("text/html")
+    assert "unioncat_session" not in answer.headers.get("set-cookie", "")
+    assert not list(client.app_state.settings.uploads_dir.glob("*"))  # type: ignore[attr-defined]
+    if cookie:
+        assert _signed_in(client, cookie)  # a forged sign-out ends nothing
+
+
+def test_the_librarian_forms_work_with_their_csrf_token(client: TestClient) -> None:
+    token = _library(client, "VNU-LIC")
+    cookie = _login(client, token)
+    client.cookies.clear()
+    csrf = form_token(client, cookie)
+    answer = client.post(
+        "/librarian/upload",
+        files={"file": ("x.mrc", GOOD, "application/marc")},
+        data={"mode": "update", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303 and "/librarian/jobs/" in answer.headers["location"]
+    assert client.get("/librarian/logout").status_code == 405  # a link cannot sign anyone out
+    _logout(client, cookie)
+    assert not _signed_in(client, cookie)
+
+
+@hostile("query")
+@pytest.mark.parametrize("same", [True, False])
+def test_a_lookup_by_several_identifiers_answers_what_all_of_them_lead_to(
+    client: TestClient, same: bool
+) -> None:
+    """Schema-valid, so never refused: the records every identifier given leads to (maybe none)."""
+    token = _library(client, "VNU-LIC")
+    isbn = Field(tag="020", indicators=[" ", " "], subfields=[Subfield("a", "9780306406157")])
+    upload(client, "VNU-LIC", token, marc("L1", "Sách một", isbn) + marc("L2", "Sách hai"))
+    first, second = union_id(client, "VNU-LIC", "L1"), union_id(client, "VNU-LIC", "L2")
+    answer = client.get(
+        "/api/v1/holdings", params={"isbn": "978-0-306-40615-7", "id": first if same else second}
+    )
+    assert answer.status_code == 200, answer.text
+    assert [r["id"] for r in answer.json()["records"]] == ([first] if same else [])
+
+
+@hostile("oai")
+def test_a_post_to_oai_whose_body_is_no_form_is_422(client: TestClient) -> None:
+    answer = client.post("/oai", content=b"x", headers={"content-type": "multipart/form-data"})
+    assert answer.status_code == 422 and answer.headers["content-type"].startswith("application/problem+json")
