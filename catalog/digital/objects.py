@@ -17,6 +17,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from catalog.digital.storage import ObjectStorage, content_key
+from catalog.digital.validate import DEFAULT_MAX_PAGES, PdfRefused, check_pdf
 from catalog.models import (
     DigitalAccess,
     DigitalObject,
@@ -46,6 +47,7 @@ class Checked:
     sha256: str
     size: int
     content_type: str
+    page_count: int | None = None
 
 
 def clean_filename(name: str | None, content_type: str) -> str:
@@ -86,9 +88,13 @@ def sniff(path: Path) -> str | None:
     return None
 
 
-def check_file(path: Path, max_bytes: int, declared_type: str | None = None) -> Checked:
+def check_file(
+    path: Path, max_bytes: int, declared_type: str | None = None, *, max_pages: int = DEFAULT_MAX_PAGES
+) -> Checked:
     """Read ``path`` once: its size (at most ``max_bytes``), SHA-256 and type by content. A declared
-    type that contradicts the content is refused, so is an empty file or one of another type."""
+    type that contradicts the content is refused, so is an empty file or one of another type. A PDF
+    is opened in a bounded child process (:mod:`.validate`): encrypted, damaged ones and those of
+    more than ``max_pages`` pages are refused."""
     size = path.stat().st_size
     if size == 0:
         raise DigitalError("the file is empty")
@@ -107,11 +113,17 @@ def check_file(path: Path, max_bytes: int, declared_type: str | None = None) -> 
                     raise DigitalError("the EPUB file is damaged")
         except zipfile.BadZipFile as exc:
             raise DigitalError("the EPUB file is damaged") from exc
+    page_count = None
+    if content_type == PDF:
+        try:
+            page_count = check_pdf(path, max_pages).pages
+        except PdfRefused as exc:
+            raise DigitalError(str(exc)) from None
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
-    return Checked(path, digest.hexdigest(), size, content_type)
+    return Checked(path, digest.hexdigest(), size, content_type, page_count)
 
 
 def find_record(session: Session, library_id: int, local_id: str) -> SourceRecord:
@@ -179,6 +191,7 @@ def add_file(
         origin=origin,
         origin_url=origin_url,
         text_status=TextStatus.PENDING.value,
+        page_count=checked.page_count,
         created_at=now,
         **values,
     )
