@@ -23,13 +23,13 @@ from catalog.settings import Settings, get_settings
 from . import context, problems
 from .deps import API
 from .oai_provider import Provider
-from .routes import admin, holdings, jobs, libraries, oai, records, search, service, web
+from .routes import admin, digital, digital_web, holdings, jobs, libraries, oai, records, search, service, web
 from .security import SecurityHeaders, docs_page
 from .sessions import Sessions
 from .uploads import clean_incoming
 from .worker import JobWorker
 
-ROUTERS = (service, search, records, holdings, libraries, jobs, admin, oai, web)
+ROUTERS = (service, search, records, holdings, libraries, jobs, admin, oai, web, digital, digital_web)
 
 __all__ = ["API", "create_app"]
 

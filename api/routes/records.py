@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlmodel import Session
 
+from catalog.digital.listing import union_objects
 from catalog.lookup import holdings_of
 from catalog.models import Holding, Library, SourceRecord, UnionRecord
 
 from .. import exports
 from ..deps import API, RecordId, SessionDep, library_or_404, union_record_missing
+from ..digital_readers import ReaderDep, with_urls
 from ..members import union_members
 from ..problems import Problem, errors
 from ..schemas.records import Explanation, SourceRecordAnswer, UnionRecordAnswer
@@ -25,8 +27,9 @@ HOLDING_FIELDS = ("call_number", "location", "sublocation", "barcode", "copies",
 
 
 @router.get("/records/{record_id}", response_model=UnionRecordAnswer, responses=errors(404, 410, 422))
-def union_record(record_id: RecordId, db: SessionDep) -> dict[str, Any]:
-    """A union record: its description, its member records, and per library the holdings."""
+def union_record(record_id: RecordId, db: SessionDep, request: Request, reader: ReaderDep) -> dict[str, Any]:
+    """A union record: its description, its member records, per library the holdings, and the
+    members' digital objects (with whether the caller may read each)."""
     union = db.get(UnionRecord, record_id)
     if union is None:
         raise union_record_missing(db, record_id)
@@ -41,6 +44,7 @@ def union_record(record_id: RecordId, db: SessionDep) -> dict[str, Any]:
             for m in union_members(db, record_id)
         ],
         "holdings": held["libraries"],
+        "digital_objects": [with_urls(request, o) for o in union_objects(db, record_id, reader)],
         "exports": {fmt: f"{API}/records/{record_id}/export?format={fmt}" for fmt in exports.FORMATS},
     }
 

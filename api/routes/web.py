@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from catalog import jobs as job_records
 from catalog import tokens
+from catalog.digital.listing import union_objects
 from catalog.libraries import UnknownLibrary, get_library, library_dict, library_stats, list_libraries
 from catalog.links import linkable
 from catalog.lookup import holdings_of, other_editions
@@ -30,6 +31,7 @@ from ..deps import (
     owned_job,
     union_record_missing,
 )
+from ..digital_readers import ReaderDep
 from ..i18n import LANGUAGES, translator
 from ..labels import (
     facet_value_label,
@@ -153,7 +155,9 @@ def home(
 
 
 @router.get("/records/{record_id}", response_class=HTMLResponse)
-def record(request: Request, catalogue: EngineDep, record_id: int, lang: str | None = None) -> HTMLResponse:
+def record(
+    request: Request, catalogue: EngineDep, record_id: int, reader: ReaderDep, lang: str | None = None
+) -> HTMLResponse:
     language = _lang(request, lang)
     with Session(catalogue) as db:
         union = db.get(UnionRecord, record_id) if 0 < record_id <= MAX_ID else None
@@ -168,6 +172,7 @@ def record(request: Request, catalogue: EngineDep, record_id: int, lang: str | N
         held = holdings_of(conn, [record_id])
         editions = holdings_of(conn, other_editions(conn, [record_id]))
         members = union_members(db, record_id)
+        files = union_objects(db, record_id, reader)
     fields = union.fields or {}
     digital = [link for link in fields.get("links", []) if link.get("kind") != "related"]
     return render(
@@ -180,6 +185,7 @@ def record(request: Request, catalogue: EngineDep, record_id: int, lang: str | N
         editions=editions,
         members=[{"code": m.library, "local_id": m.local_id} for m in members],
         digital=digital,
+        files=files,
         permalink=str(request.url_for("record", record_id=record_id)),
     )
 

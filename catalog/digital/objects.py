@@ -14,13 +14,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, delete, select
 
 from catalog.digital.storage import ObjectStorage, content_key
 from catalog.digital.validate import DEFAULT_MAX_PAGES, PdfRefused, check_pdf
 from catalog.models import (
     DigitalAccess,
     DigitalObject,
+    DigitalPage,
     DigitalStatus,
     RecordStatus,
     SourceRecord,
@@ -205,5 +206,68 @@ def withdraw(session: Session, obj: DigitalObject) -> None:
     the administrator reads it. Its bytes stay while another object shares them."""
     obj.status = DigitalStatus.WITHDRAWN.value
     obj.withdrawn_at = obj.updated_at = utcnow()
+    session.add(obj)
+    session.flush()
+
+
+def replace_file(
+    session: Session, storage: ObjectStorage, obj: DigitalObject, checked: Checked, filename: str | None
+) -> str | None:
+    """Put the file ``checked`` in the place of ``obj``'s, keeping its id, record, rule, label and
+    usage (links to it stay valid); its text is extracted again. Flushed, not committed. The old
+    file's storage key, when no other object uses it (for the caller to delete after committing)."""
+    if obj.sha256 == checked.sha256:
+        raise DigitalError("the new file is the same as the one in place")
+    if obj.source_record_id is not None:
+        twin = session.exec(
+            select(DigitalObject).where(
+                DigitalObject.source_record_id == obj.source_record_id,
+                DigitalObject.sha256 == checked.sha256,
+            )
+        ).first()
+        if twin is not None:
+            raise DigitalError(f"this file is already object {twin.id} of the same record")
+    key = content_key(checked.sha256)
+    storage.put(key, checked.path)
+    old_key = obj.storage_key
+    session.exec(delete(DigitalPage).where(DigitalPage.object_id == obj.id))  # type: ignore[call-overload]
+    obj.filename = clean_filename(filename, checked.content_type)
+    obj.content_type = checked.content_type
+    obj.size = checked.size
+    obj.sha256 = checked.sha256
+    obj.storage_key = key
+    obj.page_count = checked.page_count
+    obj.text_status = TextStatus.PENDING.value
+    obj.text_error = None
+    obj.status = DigitalStatus.ACTIVE.value
+    obj.withdrawn_at = None
+    obj.updated_at = utcnow()
+    session.add(obj)
+    session.flush()
+    still_used = session.exec(
+        select(DigitalObject.id).where(DigitalObject.storage_key == old_key, DigitalObject.id != obj.id)
+    ).first()
+    return None if still_used is not None else old_key
+
+
+def change(
+    session: Session,
+    obj: DigitalObject,
+    *,
+    access: str | None = None,
+    embargo_until: datetime | None = None,
+    label: str | None = None,
+) -> None:
+    """Change ``obj``'s access rule and/or label (flushed, not committed); None leaves one as it is."""
+    if access is not None:
+        if access not in {a.value for a in DigitalAccess}:
+            raise DigitalError(f"unknown access {access!r}; use open, members or embargo:YYYY-MM-DD")
+        if access == DigitalAccess.EMBARGO and embargo_until is None:
+            raise DigitalError("an embargo needs the date it ends")
+        obj.access = access
+        obj.embargo_until = embargo_until if access == DigitalAccess.EMBARGO else None
+    if label is not None:
+        obj.label = label.strip()[:300] or None
+    obj.updated_at = utcnow()
     session.add(obj)
     session.flush()
