@@ -10,7 +10,7 @@ from catalog.libraries import LibraryError
 from harvest.incoming import FormatError
 from harvest.ingest import IngestError
 
-from . import database, dedup, ingest, libraries, search, serve, worker  # noqa: F401  (they register their commands)
+from . import database, dedup, digital, ingest, libraries, search, serve, worker  # noqa: F401  (they register their commands)
 from .common import CliError, app, err
 
 __all__ = ["app", "main"]
