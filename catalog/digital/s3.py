@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import boto3
+from boto3.exceptions import S3UploadFailedError
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -79,8 +80,14 @@ class S3Storage:
         if self._head(key) is not None:
             return  # content-addressed: the same key holds the same bytes
         try:
-            self.client.upload_file(str(source), self.bucket, key)
-        except (ClientError, BotoCoreError) as exc:
+            try:
+                self.client.upload_file(str(source), self.bucket, key)
+            except S3UploadFailedError as exc:
+                if "NoSuchBucket" not in str(exc):
+                    raise
+                self.create_bucket()  # a new installation: the bucket is made on the first deposit
+                self.client.upload_file(str(source), self.bucket, key)
+        except (ClientError, BotoCoreError, S3UploadFailedError) as exc:
             raise StorageError(f"object storage: {exc}") from exc
 
     def exists(self, key: str) -> bool:

@@ -361,3 +361,46 @@ def test_usage_is_counted_once_per_double_click_and_reported_like_counter(
         ).json()
         == []
     )
+
+
+def test_librarians_deposit_replace_and_withdraw_on_their_page(service: Service, thesis: Path) -> None:
+    client = service.client
+    assert client.get("/librarian/digital", follow_redirects=False).status_code == 303  # not signed in
+    login = client.post("/librarian/login", data={"token": service.a}, follow_redirects=False)
+    assert login.status_code == 303
+    page = client.get("/librarian/digital?lang=en")
+    assert page.status_code == 200 and 'id="deposit"' in page.text and "Deposit a file" in page.text
+    with thesis.open("rb") as fh:
+        foreign = client.post(
+            "/librarian/digital",
+            files={"file": (thesis.name, fh, "application/pdf")},
+            data={"record": RECORD},
+            headers={"Origin": "https://evil.example"},
+        )
+    assert foreign.status_code == 403 and service.objects() == []
+    with thesis.open("rb") as fh:
+        done = client.post(
+            "/librarian/digital?lang=en",
+            files={"file": (thesis.name, fh, "application/pdf")},
+            data={"record": RECORD, "access": "embargo", "embargo_until": "2999-12-31", "label": "Toàn văn"},
+        )
+    assert done.status_code == 200 and "The file was deposited." in done.text
+    [obj] = service.objects()
+    assert obj.access == "embargo" and obj.embargo_until is not None and obj.embargo_until.year == 2999
+    with password_pdf(service.tmp / "locked.pdf").open("rb") as fh:
+        refused = client.post(
+            "/librarian/digital?lang=en", files={"file": ("locked.pdf", fh)}, data={"record": RECORD}
+        )
+    assert refused.status_code == 422 and "password" in refused.text and len(service.objects()) == 1
+    newer = text_pdf(service.tmp / "v2.pdf", pages=7)
+    with newer.open("rb") as fh:
+        swapped = client.post(f"/librarian/digital/{obj.id}/replace?lang=en", files={"file": ("v2.pdf", fh)})
+    assert swapped.status_code == 200 and "The file was replaced." in swapped.text
+    [again] = service.objects()
+    assert again.id == obj.id and again.page_count == 7 and again.filename == "v2.pdf"
+    gone = client.post(f"/librarian/digital/{obj.id}/withdraw?lang=en")
+    assert gone.status_code == 200 and "The file was withdrawn." in gone.text
+    assert service.objects()[0].status == "withdrawn"
+    other = TestClient(client.app)
+    other.post("/librarian/login", data={"token": service.b})
+    assert other.post(f"/librarian/digital/{obj.id}/withdraw").status_code == 404  # not LIB-B's

@@ -114,3 +114,7 @@ def test_the_storage_is_chosen_by_the_settings(tmp_path: Path, s3_endpoint: str)
         )
     )
     assert isinstance(chosen, S3Storage) and chosen.bucket == "chosen"
+    source = tmp_path / "first.bin"
+    source.write_bytes(DATA)
+    chosen.put(content_key("cd" * 32), source)  # a new installation: the bucket is made at first
+    assert b"".join(chosen.read(content_key("cd" * 32), 0, 10)) == DATA[:10]
