@@ -49,6 +49,8 @@ def create_app(
             app.state.worker.start()
         yield
         app.state.worker.stop()
+        if getattr(app.state, "digital_usage", None) is not None:  # the digital library's last counts
+            app.state.digital_usage.close()
 
     app = FastAPI(
         title="unioncat",

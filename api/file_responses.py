@@ -1,5 +1,6 @@
 """A stored file as an HTTP answer (RFC 9110): whole (200), one range (206), several ranges
-(206 multipart/byteranges), none that can be satisfied (416), or not modified (304); with its
+(206 multipart/byteranges), none that can be satisfied (416, a problem document), or not
+modified (304); with its
 ETag (the SHA-256), its real type, ``Content-Disposition`` with the clean file name (RFC 6266, a
 plain ASCII ``filename`` and the exact UTF-8 ``filename*``), ``nosniff`` and a sandboxing policy
 so that nothing in a file can run as the site. A Range header that cannot be read is ignored (the
@@ -15,6 +16,8 @@ from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
+
+from .problems import problem_response
 
 MAX_RANGES = 16
 FILE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'; sandbox"
@@ -107,9 +110,11 @@ def file_response(
         try:
             ranges = parse_ranges(request.headers.get("range"), size)
         except Unsatisfiable:
-            return Response(
-                status_code=416,
-                headers={**headers, "Content-Range": f"bytes */{size}"},
+            return problem_response(
+                416,
+                f"no requested range lies in the file of {size} bytes",
+                request,
+                headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes", "ETag": etag},
             )
     if ranges is None:
         headers["Content-Length"] = str(size)

@@ -38,7 +38,7 @@ from ..digital_readers import ReaderDep, StorageDep, UsageDep, client_key, reque
 from ..file_responses import counts_as_download, file_response
 from ..problems import Problem, errors
 from ..schemas.digital import Deposited as DepositedInfo
-from ..schemas.digital import DigitalChange, DigitalObjectInfo, DigitalPage
+from ..schemas.digital import DigitalChange, DigitalObjectInfo, DigitalPage, UsageRow
 from ..uploads import receive
 
 router = APIRouter(prefix=API, tags=["digital"])
@@ -115,7 +115,7 @@ async def deposit_file(
 @router.get(
     "/libraries/{code}/digital",
     response_model=DigitalPage,
-    responses=errors(401, 404),
+    responses=errors(401, 404, 422),
 )
 def list_objects(
     request: Request,
@@ -136,7 +136,11 @@ def list_objects(
     }
 
 
-@router.get("/digital/usage", responses=errors(401, 403, 404, 422))
+@router.get(
+    "/digital/usage",
+    response_model=list[UsageRow],
+    responses={200: {"content": {"text/csv": {}}}, **errors(401, 403, 404, 422)},
+)
 def usage(
     code: Annotated[str | None, Query(alias="library", max_length=16)] = None,
     first: Annotated[str | None, Query(alias="from", max_length=7, description="YYYY-MM")] = None,
@@ -145,7 +149,7 @@ def usage(
     *,
     who: PrincipalDep,
     db: SessionDep,
-) -> Response:
+) -> Any:
     """The usage of a library's objects (its token) or of all (admin) per object, requesting member,
     month and COUNTER R5 metric type (Total_Item_Investigations, Unique_Item_Investigations,
     Total_Item_Requests, Unique_Item_Requests), as JSON or CSV."""
@@ -160,21 +164,12 @@ def usage(
     except ValueError as exc:
         raise Problem(422, str(exc)) from None
     if format == "json":
-        return Response(
-            _json([dict(zip(COLUMNS, row.as_list(), strict=True)) for row in rows]),
-            media_type="application/json",
-        )
+        return [dict(zip(COLUMNS, row.as_list(), strict=True)) for row in rows]
     return StreamingResponse(
         _csv(row.as_list() for row in rows),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="usage-{code or "all"}.csv"'},
     )
-
-
-def _json(data: Any) -> bytes:
-    import orjson
-
-    return orjson.dumps(data)
 
 
 def _csv(rows: Iterator[list[Any]]) -> Iterator[str]:
@@ -189,7 +184,7 @@ def _csv(rows: Iterator[list[Any]]) -> Iterator[str]:
     yield buffer.getvalue()
 
 
-@router.get("/digital/{object_id}", response_model=DigitalObjectInfo, responses=errors(401, 404))
+@router.get("/digital/{object_id}", response_model=DigitalObjectInfo, responses=errors(401, 404, 422))
 def get_object(request: Request, object_id: int, db: SessionDep, reader: ReaderDep) -> dict[str, Any]:
     """A digital object's metadata (public), with whether the caller may read its file."""
     obj, library, record = readable_object(db, object_id, reader)
@@ -214,7 +209,7 @@ def change_object(
         return with_urls(request, object_dict(obj, library, record, reader))
 
 
-@router.delete("/digital/{object_id}", status_code=204, responses=errors(401, 403, 404))
+@router.delete("/digital/{object_id}", status_code=204, responses=errors(401, 403, 404, 422))
 def delete_object(object_id: int, who: PrincipalDep, catalogue: EngineDep) -> Response:
     """Withdraw an object (its library or an admin): it stays recorded, and nobody else reads it."""
     try:
@@ -239,11 +234,11 @@ def _library_id(db: Session, principal: Any) -> int | None:
     name="digital_file",
     response_class=Response,
     responses={
-        200: {"content": {"application/pdf": {}}, "description": "The file"},
-        206: {"description": "Part of the file (Range)"},
-        304: {"description": "Not modified (If-None-Match)"},
-        416: {"description": "No requested range lies in the file"},
-        **errors(401, 403, 404),
+        200: {
+            "content": {"application/pdf": {}, "application/octet-stream": {}},
+            "description": "The file; with Range, 206 and the parts asked for; with If-None-Match, 304",
+        },
+        **errors(401, 403, 404, 416, 422),
     },
 )
 def object_file(

@@ -50,3 +50,18 @@ class DigitalChange(BaseModel):
         default=None, max_length=40, description="open, members or embargo:YYYY-MM-DD", examples=["members"]
     )
     label: str | None = Field(default=None, max_length=300)
+
+
+class UsageRow(BaseModel):
+    """One line of the usage report (a COUNTER R5 item report's line, one month per line)."""
+
+    Item_ID: int = Field(description="The digital object's id")
+    Item: str = Field(description="The title of its record")
+    Publisher: str = Field(description="The member library holding it")
+    Member: str = Field(description="The requesting member library ('' for other readers)")
+    Month: str = Field(description="YYYY-MM")
+    Metric_Type: str = Field(
+        description="Total_Item_Investigations, Unique_Item_Investigations, Total_Item_Requests or "
+        "Unique_Item_Requests"
+    )
+    Count: int

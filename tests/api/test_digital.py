@@ -14,9 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from api.schemas import digital as schemas
 from catalog import db
 from catalog.models import DigitalObject, IngestJob, SourceRecord
 from harvest.ingest import ingest_file
+from tests.api.test_api_contract import _exactly
 from tests.api.test_http import _admin, _library, _problem, _settings
 from tests.conftest import fixture
 from tests.digital_files import damaged_pdf, inflating_pdf, million_pages_pdf, password_pdf, text_pdf
@@ -106,6 +108,9 @@ def test_a_deposit_is_stored_checksummed_and_its_text_extraction_queued(
     assert len(service.stored_files()) == 1  # one file, stored once per content
     listed = service.client.get("/api/v1/libraries/LIB-A/digital").json()
     assert listed["total"] == 1 and listed["objects"][0]["id"] == body["id"]
+    _exactly(schemas.Deposited, body)  # every answer is exactly its model
+    _exactly(schemas.DigitalPage, listed)
+    _exactly(schemas.DigitalObjectInfo, service.client.get(f"/api/v1/digital/{body['id']}").json())
     assert not list((service.tmp / "data" / "uploads").glob("incoming-*"))
 
 
@@ -191,7 +196,8 @@ def test_files_are_served_with_ranges_etag_and_a_safe_disposition(service: Servi
     assert f"Content-Range: bytes 0-5/{len(data)}".encode() in several.content
     assert int(several.headers["content-length"]) == len(several.content)
     beyond = service.client.get(url, headers={"Range": f"bytes={len(data)}-"})
-    assert beyond.status_code == 416 and beyond.headers["content-range"] == f"bytes */{len(data)}"
+    assert "no requested range" in _problem(beyond, 416)["detail"]
+    assert beyond.headers["content-range"] == f"bytes */{len(data)}"
     for unreadable in ("bytes=5-2", "lines=1-2", "bytes=abc", "bytes=-"):
         ignored = service.client.get(url, headers={"Range": unreadable})
         assert (ignored.status_code, ignored.content) == (200, data), unreadable
@@ -345,6 +351,7 @@ def test_usage_is_counted_once_per_double_click_and_reported_like_counter(
     assert all(r[1].startswith("The pragmatic programmer") and r[2] == "LIB-A" for r in rows[1:])
     as_json = service.client.get("/api/v1/digital/usage", headers=service.auth(service.a)).json()
     assert len(as_json) == len(rows) - 1
+    _exactly(schemas.UsageRow, as_json)
     other = service.client.get("/api/v1/digital/usage", headers=service.auth(service.b)).json()
     assert other == []  # LIB-B's own objects have no use
     _problem(
