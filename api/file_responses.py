@@ -92,7 +92,9 @@ def file_response(
 ) -> Response:
     """The answer to a GET of a stored file of ``size`` bytes read by ``read``."""
     etag = f'"{sha256}"'
-    inline = content_type == "application/pdf" or content_type.startswith("image/")
+    # Shown in the browser: pictures it draws itself. Anything else is downloaded (a browser's own
+    # PDF viewer does not run in the sandbox; the reader pages show a PDF in the browser instead).
+    inline = content_type in ("image/png", "image/jpeg")
     headers = {
         "ETag": etag,
         "Accept-Ranges": "bytes",

@@ -13,8 +13,10 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from catalog.db import session_scope
 from catalog.digital.access import parse_rule
 from catalog.digital.objects import (
+    Checked,
     DigitalError,
     add_file,
     change,
@@ -23,7 +25,7 @@ from catalog.digital.objects import (
     replace_file,
     withdraw,
 )
-from catalog.digital.storage import ObjectStorage, StorageError
+from catalog.digital.storage import ObjectStorage, StorageError, content_key
 from catalog.digital.validate import DEFAULT_MAX_PAGES
 from catalog.libraries import UnknownLibrary, get_library
 from catalog.models import DigitalObject, DigitalStatus, Library
@@ -64,21 +66,30 @@ def deposit(
         access, embargo_until = parse_rule(rule)
     except ValueError as exc:
         raise DigitalError(str(exc)) from None
-    with Session(engine, expire_on_commit=False) as session:
+    with Session(engine) as session:  # whose record, before the file is looked at
         library = _library(session, code)
-        record = find_record(session, library.id, local_id)  # type: ignore[arg-type]
-        checked = check_file(path, limits.max_bytes, declared_type, max_pages=limits.max_pages)
-        try:
-            obj, new = add_file(
-                session, storage, record, checked, filename, access=access, embargo_until=embargo_until,
-                label=(label or "").strip()[:300] or None,
-            )  # fmt: skip
-        except StorageError as exc:
-            raise DigitalError(f"the file could not be stored: {exc}") from None
-        session.commit()
+        library_id, code = library.id, library.code
+        find_record(session, library_id, local_id)  # type: ignore[arg-type]
+    checked = check_file(path, limits.max_bytes, declared_type, max_pages=limits.max_pages)
+    _store(storage, checked)
+    with session_scope(engine) as session:  # the write lock only for the row
+        record = find_record(session, library_id, local_id)  # type: ignore[arg-type]
+        obj, new = add_file(
+            session, storage, record, checked, filename, access=access, embargo_until=embargo_until,
+            label=(label or "").strip()[:300] or None,
+        )  # fmt: skip
         assert obj.id is not None
         object_id = obj.id
-    return Deposited(object_id, new, _queue_text(engine, library.code, object_id))
+    return Deposited(object_id, new, _queue_text(engine, code, object_id))
+
+
+def _store(storage: ObjectStorage, checked: Checked) -> None:
+    """The file into the storage before any transaction (it may take long; storing is idempotent,
+    so the write that follows finds it there)."""
+    try:
+        storage.put(content_key(checked.sha256), checked.path)
+    except StorageError as exc:
+        raise DigitalError(f"the file could not be stored: {exc}") from None
 
 
 def replace(
@@ -94,14 +105,13 @@ def replace(
 ) -> Deposited:
     """Put a new version of object ``object_id``'s file in place (same id, record, rule and label);
     ``owner``: the library that must own it (None: any, for the administrator)."""
-    with Session(engine, expire_on_commit=False) as session:
+    with Session(engine) as session:
+        owned(session, object_id, owner)
+    checked = check_file(path, limits.max_bytes, declared_type, max_pages=limits.max_pages)
+    _store(storage, checked)
+    with session_scope(engine) as session:
         obj = owned(session, object_id, owner)
-        checked = check_file(path, limits.max_bytes, declared_type, max_pages=limits.max_pages)
-        try:
-            old_key = replace_file(session, storage, obj, checked, filename)
-        except StorageError as exc:
-            raise DigitalError(f"the file could not be stored: {exc}") from None
-        session.commit()
+        old_key = replace_file(session, storage, obj, checked, filename)
         code = _library_code(session, obj)
     if old_key is not None:
         try:
@@ -126,18 +136,16 @@ def set_rule(
             access, embargo_until = parse_rule(rule)
         except ValueError as exc:
             raise DigitalError(str(exc)) from None
-    with Session(engine) as session:
+    with session_scope(engine) as session:
         obj = owned(session, object_id, owner)
         change(session, obj, access=access, embargo_until=embargo_until, label=label)
-        session.commit()
 
 
 def withdraw_object(engine: Engine, object_id: int, owner: str | None = None) -> None:
-    with Session(engine) as session:
+    with session_scope(engine) as session:
         obj = owned(session, object_id, owner)
         if obj.status != DigitalStatus.WITHDRAWN:
             withdraw(session, obj)
-            session.commit()
 
 
 class NotFound(DigitalError):

@@ -181,7 +181,7 @@ def test_files_are_served_with_ranges_etag_and_a_safe_disposition(service: Servi
     assert "sandbox" in headers["content-security-policy"]
     assert headers["accept-ranges"] == "bytes"
     assert headers["content-disposition"] == (
-        'inline; filename="Luan van thac si.pdf"; '
+        'attachment; filename="Luan van thac si.pdf"; '
         "filename*=UTF-8''Lu%E1%BA%ADn%20v%C4%83n%20th%E1%BA%A1c%20s%C4%A9.pdf"
     )
     part = service.client.get(url, headers={"Range": "bytes=10-19"})
