@@ -114,6 +114,7 @@ def test_a_deposit_is_stored_checksummed_and_its_text_extraction_queued(
     assert not list((service.tmp / "data" / "uploads").glob("incoming-*"))
 
 
+@pytest.mark.hostile("uploads")
 @pytest.mark.parametrize(
     ("make", "reason"),
     [
@@ -136,6 +137,7 @@ def test_bad_files_are_each_refused_with_the_reason_and_nothing_is_stored(
     assert not list((service.tmp / "data" / "uploads").glob("incoming-*"))
 
 
+@pytest.mark.hostile("uploads")
 def test_deposits_are_checked_for_who_and_what_before_and_while_reading(
     service: Service, thesis: Path, tmp_path: Path
 ) -> None:
