@@ -20,6 +20,7 @@ from pathlib import Path
 
 from catalog import db
 from catalog.db import session_scope
+from catalog.digital.pages import page_image
 from catalog.digital.storage import LocalStorage
 from catalog.libraries import add_library
 from harvest.deposit import Limits, deposit
@@ -86,6 +87,17 @@ def main() -> None:
             started = time.perf_counter()
             deposit(engine, storage, Limits(1 << 30), "BENCH", ids[i % len(ids)], path, path.name)
             depositing += time.perf_counter() - started
+        drawn = cached = 0.0
+        for i, path in enumerate(files[:10]):
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            with path.open("rb") as source:
+                started = time.perf_counter()
+                page_image(tmp / "pages", digest, source, 1 + i % args.pages, 800)
+                drawn += time.perf_counter() - started
+                started = time.perf_counter()
+                page_image(tmp / "pages", digest, source, 1 + i % args.pages, 800)
+                cached += time.perf_counter() - started
+        drawn_count = min(10, len(files))
         after = payload(tmp / "catalogue.db")
         grown = {
             name: after[name] - before.get(name, 0) for name in after if after[name] != before.get(name, 0)
@@ -110,6 +122,8 @@ def main() -> None:
                     "catalogue_payload_bytes_per_object_total": round(sum(grown.values()) / args.objects),
                     "deposit_ms_per_object": round(1000 * depositing / args.objects, 1),
                     "reference_hash_only_ms_per_object": round(1000 * hashing / args.objects, 2),
+                    "page_image_800px_first_ms": round(1000 * drawn / drawn_count, 1),
+                    "page_image_800px_cached_ms": round(1000 * cached / drawn_count, 2),
                 },
                 indent=1,
             )
