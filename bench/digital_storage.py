@@ -1,12 +1,13 @@
-"""What a digital object costs beyond its file, and how long a deposit takes.
+"""What a digital object costs beyond its file, and how long a deposit and a page image take.
 
     python -m bench.digital_storage [--objects 40] [--pages 20]
 
 Deposits ``--objects`` distinct PDFs (made with reportlab, ``--pages`` pages of text each) for the
 records of tests/fixtures/marc.dat in a new SQLite catalogue with the directory storage, then
 reports: the bytes the storage holds against the files' own bytes (the reference, measured in the
-same run), the catalogue's growth per object (rows of the object and of its queued text job, after
-SQLite's row and index payload), and the time of a deposit against the time of only hashing the same file."""
+same run); the catalogue's growth per object (SQLite's row and index payload of the object and of
+its queued text job); the time of a deposit against the time of only hashing the same file; and
+the time of drawing a page image for the reader, first and from the cache."""
 
 from __future__ import annotations
 
