@@ -101,7 +101,8 @@ def file_response(
         "Content-Disposition": content_disposition(filename, inline),
         "Content-Security-Policy": FILE_POLICY,
         "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "private, max-age=0, must-revalidate" if private else "public, max-age=3600",
+        # asked again every time (a 304 by the ETag is cheap): a file withdrawn or closed is closed at once
+        "Cache-Control": ("private" if private else "public") + ", no-cache",
         "Vary": "Authorization, Cookie",
     }
     if _matches(request.headers.get("if-none-match"), etag):

@@ -103,7 +103,8 @@ def page_png(
         image,
         media_type="image/png",
         headers={
-            "Cache-Control": "private, max-age=86400" if obj.access != "open" else "public, max-age=86400",
+            # the file may be replaced or its rule changed: a page image is kept only a short while
+            "Cache-Control": ("private" if obj.access != "open" else "public") + ", max-age=300",
             "Content-Security-Policy": "default-src 'none'; frame-ancestors 'self'; sandbox",
             "Vary": "Authorization, Cookie",
         },
