@@ -65,3 +65,21 @@ def test_a_slow_pdf_is_stopped_at_the_time_limit(tmp_path: Path) -> None:
     path = text_pdf(tmp_path / "ok.pdf", pages=2)
     with pytest.raises(PdfRefused, match=r"within 0\.001 seconds"):
         check_pdf(path, time_limit=0.001)
+
+
+def test_drawing_a_page_is_bounded_too(tmp_path: Path) -> None:
+    """A page is drawn in a child process under the same memory limit: a page hiding a stream that
+    inflates to a gigabyte fails alone, and a good page is drawn as a PNG of the width asked."""
+    from catalog.digital.pages import PageError, bounded_width, page_image
+
+    bomb = inflating_pdf(tmp_path / "bomb.pdf")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    with bomb.open("rb") as source, pytest.raises(PageError, match="could not be drawn"):
+        page_image(tmp_path / "cache", "ab" * 32, source, 1, 800)
+    assert max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) < 500 * 1024
+    assert not list((tmp_path / "cache").rglob("*.png"))
+    good = text_pdf(tmp_path / "ok.pdf", pages=2)
+    with good.open("rb") as source:
+        image = page_image(tmp_path / "cache", "cd" * 32, source, 2, bounded_width(500))
+    data = image.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(data[16:20], "big") == 800
