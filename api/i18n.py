@@ -120,6 +120,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "digital_deposited": {"vi": "Đã nộp tệp.", "en": "The file was deposited."},
     "digital_withdrawn": {"vi": "Đã rút tệp.", "en": "The file was withdrawn."},
     "digital_replaced": {"vi": "Đã thay tệp.", "en": "The file was replaced."},
+    "digital_changed": {"vi": "Đã đổi quyền truy cập.", "en": "The access was changed."},
+    "digital_change": {"vi": "Đổi", "en": "Change"},
     "digital_pages": {"vi": "{n} trang", "en": "{n} pages"},
     "digital_page": {"vi": "Trang", "en": "Page"},
     "digital_go": {"vi": "Xem", "en": "Go"},

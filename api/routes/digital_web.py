@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
@@ -19,7 +19,7 @@ from catalog.digital.pages import PageError, bounded_width, page_image
 from catalog.digital.storage import StorageError
 from catalog.digital.usage import VIEW
 from catalog.libraries import get_library
-from harvest.deposit import Limits, NotFound, deposit, replace, withdraw_object
+from harvest.deposit import Limits, NotFound, deposit, replace, set_rule, withdraw_object
 
 from ..deps import MAX_ID, EngineDep, SessionDep, SettingsDep
 from ..digital_readers import ReaderDep, StorageDep, UsageDep, client_key, requester_code
@@ -142,8 +142,8 @@ def _list_page(
         lib = get_library(db, code)
         total, objects = library_objects(db, lib, Reader(library_id=lib.id), (page - 1) * 50, 50)
     t = translator(language)
-    message = {"deposited": t("digital_deposited"), "withdrawn": t("digital_withdrawn"),
-               "replaced": t("digital_replaced")}.get(notice or "")  # fmt: skip
+    done = ("deposited", "withdrawn", "replaced", "changed")
+    message = t(f"digital_{notice}") if notice in done else None
     return render(request, "librarian_digital.html", language, status, who=code, objects=objects,
                   total=total, page=page, error=error, notice=message)  # fmt: skip
 
@@ -244,3 +244,28 @@ async def librarian_withdraw(
     except NotFound as exc:
         return _list_page(request, catalogue, code, language, 404, error=str(exc))
     return RedirectResponse(f"/librarian/digital?lang={language}&done=withdrawn", status_code=303)
+
+
+@router.post("/librarian/digital/{object_id}/access", response_model=None)
+async def librarian_access(
+    request: Request,
+    object_id: int,
+    catalogue: EngineDep,
+    who: LibrarianDep,
+    access: Annotated[str, Form(max_length=20)],
+    embargo_until: Annotated[str, Form(max_length=20)] = "",
+    lang: str | None = None,
+) -> Response:
+    """Change who may read one of the library's files."""
+    language = _lang(request, lang)
+    code = await _checked_librarian(request, who, language, catalogue)
+    if isinstance(code, Response):
+        return code
+    rule = _rule({"access": access, "embargo_until": embargo_until})
+    try:
+        await run_in_threadpool(lambda: set_rule(catalogue, object_id, rule=rule, owner=code))
+    except NotFound as exc:
+        return _list_page(request, catalogue, code, language, 404, error=str(exc))
+    except DigitalError as exc:
+        return _list_page(request, catalogue, code, language, 422, error=str(exc))
+    return RedirectResponse(f"/librarian/digital?lang={language}&done=changed", status_code=303)

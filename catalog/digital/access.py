@@ -64,7 +64,9 @@ def parse_rule(rule: str) -> tuple[str, datetime | None]:
     if text in (DigitalAccess.OPEN, DigitalAccess.MEMBERS):
         return text, None
     kind, _, day = text.partition(":")
-    if kind == DigitalAccess.EMBARGO and day:
+    if kind == DigitalAccess.EMBARGO and not day.strip():
+        raise ValueError("an embargo needs the date it ends: embargo:YYYY-MM-DD")
+    if kind == DigitalAccess.EMBARGO:
         try:
             return DigitalAccess.EMBARGO.value, datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC)
         except ValueError:

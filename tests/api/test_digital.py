@@ -407,6 +407,11 @@ def test_librarians_deposit_replace_and_withdraw_on_their_page(service: Service,
     assert swapped.status_code == 200 and "The file was replaced." in swapped.text
     [again] = service.objects()
     assert again.id == obj.id and again.page_count == 7 and again.filename == "v2.pdf"
+    opened = client.post(f"/librarian/digital/{obj.id}/access?lang=en", data={"access": "open"})
+    assert opened.status_code == 200 and "The access was changed." in opened.text
+    assert service.objects()[0].access == "open"
+    undated = client.post(f"/librarian/digital/{obj.id}/access?lang=en", data={"access": "embargo"})
+    assert undated.status_code == 422 and "needs the date it ends" in undated.text
     gone = client.post(f"/librarian/digital/{obj.id}/withdraw?lang=en")
     assert gone.status_code == 200 and "The file was withdrawn." in gone.text
     assert service.objects()[0].status == "withdrawn"
