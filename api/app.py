@@ -24,7 +24,21 @@ from catalog.token_usage import TokenUsage
 from . import context, problems
 from .deps import API
 from .oai_provider import Provider
-from .routes import admin, docs, holdings, jobs, libraries, oai, records, search, service, sru, web
+from .routes import (
+    admin,
+    digital,
+    digital_web,
+    docs,
+    holdings,
+    jobs,
+    libraries,
+    oai,
+    records,
+    search,
+    service,
+    sru,
+    web,
+)
 from .routes import analytics as analytics_api
 from .routes import analytics_pages as analytics_web
 from .routes import corrections as correction_routes
@@ -40,6 +54,7 @@ ROUTERS = (service, search, records, holdings, libraries, jobs, admin, oai, sru,
 ROUTERS += (analytics_api, analytics_web, repository_routes)
 ROUTERS += (correction_routes, record_marc_routes)
 ROUTERS += (feed_routes,)  # citations and Atom feeds
+ROUTERS += (digital, digital_web)
 
 __all__ = ["API", "create_app"]
 
@@ -60,6 +75,8 @@ def create_app(
         yield
         app.state.worker.stop()
         app.state.token_usage.flush()
+        if getattr(app.state, "digital_usage", None) is not None:  # the digital library's last counts
+            app.state.digital_usage.close()
 
     app = FastAPI(
         title="unioncat",

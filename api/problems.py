@@ -30,6 +30,7 @@ TITLES = {
     410: "Gone",
     413: "Upload too large",
     415: "Unsupported media type",
+    416: "Range not satisfiable",
     422: "Invalid request",
     500: "Internal server error",
     503: "Service unavailable",

@@ -58,12 +58,15 @@ def clean_incoming(settings: Settings, older_than: float = ORPHAN_AGE_S) -> list
     return removed
 
 
-async def receive(request: Request, settings: Settings, multipart_only: bool = False) -> Received:
+async def receive(
+    request: Request, settings: Settings, multipart_only: bool = False, limit: int | None = None
+) -> Received:
     """Stream the request's upload (multipart field 'file', or the raw body) to a new incoming file
-    within ``settings.max_upload_bytes``; the file is removed if anything goes wrong."""
+    within ``limit`` bytes (by default ``settings.max_upload_bytes``); the file is removed if
+    anything goes wrong."""
     settings.uploads_dir.mkdir(parents=True, exist_ok=True)
     target = settings.uploads_dir / f"{INCOMING}{uuid.uuid4().hex}"
-    limit = settings.max_upload_bytes
+    limit = limit or settings.max_upload_bytes
     content_type = request.headers.get("content-type", "")
     try:
         if content_type.startswith("multipart/form-data"):

@@ -40,6 +40,23 @@ class Settings(BaseSettings):
     max_digital_bytes: int = Field(
         default=1024**3, gt=0, description="Largest file accepted into the digital library."
     )
+    digital_max_pages: int = Field(
+        default=5000, ge=1, description="Most pages a PDF deposited in the digital library may have."
+    )
+    digital_s3_url: str | None = Field(
+        default=None,
+        description="Endpoint of an S3-compatible object storage (MinIO, Ceph, AWS S3) for the digital "
+        "library's files; absent = a directory under data_dir.",
+    )
+    digital_s3_bucket: str = Field(default="unioncat-digital", description="The bucket of those files.")
+    digital_s3_access_key: str | None = Field(default=None, description="The object storage's access key.")
+    digital_s3_secret_key: str | None = Field(default=None, description="The object storage's secret key.")
+    digital_s3_region: str = Field(default="us-east-1", description="The object storage's region.")
+    digital_member_networks: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Member library code -> its IP networks (CIDR): readers there read the files kept "
+        'for members, e.g. {"HUST": ["203.162.0.0/16"]}.',
+    )
     ingest_batch_size: int = Field(default=2000, ge=1, le=100_000, description="Records written per batch.")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS.")
     dedup_ignore_isbns: list[str] = Field(
@@ -98,7 +115,17 @@ class Settings(BaseSettings):
         default=100, ge=1, le=1000, description="The most records one SRU searchRetrieve answers."
     )
 
-    @field_validator("database_url", "meili_url", "meili_key", "admin_token", "secret_key", mode="before")
+    @field_validator(
+        "database_url",
+        "meili_url",
+        "meili_key",
+        "admin_token",
+        "secret_key",
+        "digital_s3_url",
+        "digital_s3_access_key",
+        "digital_s3_secret_key",
+        mode="before",
+    )
     @classmethod
     def _empty_is_absent(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
@@ -137,6 +164,19 @@ class Settings(BaseSettings):
                 url = "postgresql+psycopg://" + url[len("postgresql://") :]
             return url
         return f"sqlite:///{(self.data_dir / 'unioncat.db').resolve()}"
+
+    @field_validator("digital_member_networks")
+    @classmethod
+    def _networks(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        import ipaddress
+
+        for code, networks in value.items():
+            for network in networks:
+                try:
+                    ipaddress.ip_network(network, strict=False)
+                except ValueError:
+                    raise ValueError(f"{network!r} of {code} is not an IP network (CIDR)") from None
+        return value
 
     @property
     def is_sqlite(self) -> bool:

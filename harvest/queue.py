@@ -152,13 +152,6 @@ def enqueue_repository_harvest(engine: Engine, library: Library, full: bool = Fa
     )
 
 
-def enqueue_text(engine: Engine, library: Library, object_id: int) -> int:
-    """Queue the text extraction of digital object ``object_id`` of ``library``."""
-    return jobs.create_job(
-        engine, library, "text", JobMode.UPDATE.value, None, None, options={"object_id": object_id}
-    )
-
-
 def enqueue_due_harvests(engine: Engine) -> list[str]:
     """Queue the harvests of the libraries due one (of their MARC records, of their digital
     repository); their codes."""
@@ -182,3 +175,11 @@ def enqueue_catalogue_job(engine: Engine, kind: str) -> int:
     if kind not in jobs.CATALOGUE_KINDS:
         raise jobs.JobError(f"unknown job kind {kind!r}; use {' or '.join(jobs.CATALOGUE_KINDS)}")
     return jobs.create_job(engine, None, kind, JobMode.UPDATE.value, None, None)
+
+
+def enqueue_text(engine: Engine, library: Library, object_id: int) -> int:
+    """Queue the extraction of the full text of digital object ``object_id`` (of ``library``); the
+    job's id. Run by the worker's "text" jobs."""
+    return jobs.create_job(
+        engine, library, "text", JobMode.UPDATE.value, None, None, options={"object_id": object_id}
+    )

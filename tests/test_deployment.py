@@ -20,18 +20,22 @@ DOCKERFILE = (ROOT / "Dockerfile").read_text()
 
 def test_services_pinned_with_health_checks() -> None:
     services = COMPOSE["services"]
-    assert set(services) == {"proxy", "api", "worker", "postgres", "meilisearch", "z3950"}
+    assert set(services) == {"proxy", "api", "worker", "postgres", "meilisearch", "z3950", "minio"}
     for name, service in services.items():
         assert "healthcheck" in service, name
         image = service.get("image", "")
         if name in ("api", "worker"):
             assert image == services["api"]["image"]  # the image built from this repository
             continue
-        assert re.search(r":v?\d+\.\d+", image), f"{name} image is not pinned: {image}"
+        # a version, or MinIO's dated release
+        assert re.search(r":(v?\d+\.\d+|RELEASE\.\d{4}-\d\d-\d\dT)", image), (
+            f"{name} image is not pinned: {image}"
+        )
         assert "latest" not in image
     assert services["api"]["depends_on"] == {
         "postgres": {"condition": "service_healthy"},
         "meilisearch": {"condition": "service_healthy"},
+        "minio": {"condition": "service_healthy"},
     }
     meili = services["meilisearch"]["environment"]
     assert meili["MEILI_NO_ANALYTICS"] == "true" and "MEILI_MASTER_KEY" in meili
@@ -41,7 +45,7 @@ def test_services_pinned_with_health_checks() -> None:
 def test_no_secret_in_the_compose_file_or_image() -> None:
     text = (ROOT / "docker-compose.yml").read_text()
     assert "change-me" not in text
-    for variable in ("POSTGRES_PASSWORD", "MEILI_MASTER_KEY"):
+    for variable in ("POSTGRES_PASSWORD", "MEILI_MASTER_KEY", "MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"):
         assert "${" + variable + ":?" in text  # required from the environment, never defaulted
     assert "ENV UNIONCAT_ADMIN_TOKEN" not in DOCKERFILE and "MEILI_MASTER_KEY" not in DOCKERFILE
 
@@ -102,7 +106,13 @@ def test_compose_config_validates_when_the_plugin_is_present() -> None:
         ["docker", "compose", "-f", str(ROOT / "docker-compose.yml"), "config", "--quiet"],
         capture_output=True,
         text=True,
-        env={"POSTGRES_PASSWORD": "x", "MEILI_MASTER_KEY": "y" * 16, "PATH": "/usr/bin:/bin:/usr/local/bin"},
+        env={
+            "POSTGRES_PASSWORD": "x",
+            "MEILI_MASTER_KEY": "y" * 16,
+            "MINIO_ROOT_USER": "u",
+            "MINIO_ROOT_PASSWORD": "p" * 8,
+            "PATH": "/usr/bin:/bin:/usr/local/bin",
+        },
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr

@@ -11,7 +11,7 @@ from harvest.incoming import FormatError
 from harvest.ingest import IngestError
 
 from . import analytics as analytics_commands  # noqa: F401
-from . import database, dedup, ingest, libraries, repository, search, serve, worker  # noqa: F401  (they register their commands)
+from . import database, dedup, digital, ingest, libraries, repository, search, serve, worker  # noqa: F401  (they register their commands)
 from .common import CliError, app, err
 
 __all__ = ["app", "main"]

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlmodel import Session
 
 from catalog.copy_safe import rules_from
 from catalog.corrections import merged_into
+from catalog.digital.listing import union_objects
 from catalog.lookup import holdings_of
 from catalog.models import Holding, Library, SourceRecord, UnionRecord
 
@@ -26,6 +27,7 @@ from ..deps import (
     require,
     union_record_missing,
 )
+from ..digital_readers import ReaderDep, with_urls
 from ..members import union_members
 from ..problems import Problem, errors
 from ..schemas.records import Explanation, SourceRecordAnswer, UnionRecordAnswer
@@ -44,9 +46,10 @@ _MOVED = {308: {"description": "Merged into another union record: Location names
     response_model=UnionRecordAnswer,
     responses={**_MOVED, **errors(404, 410, 422)},
 )
-def union_record(record_id: RecordId, db: SessionDep) -> Any:
-    """A union record: its description, its member records, and per library the holdings. A union
-    record merged into another answers 308 to it; one really deleted, 410."""
+def union_record(record_id: RecordId, db: SessionDep, request: Request, reader: ReaderDep) -> Any:
+    """A union record: its description, its member records, per library the holdings, and the
+    members' digital objects (with whether the caller may read each). A union record merged into
+    another answers 308 to it; one really deleted, 410."""
     union = db.get(UnionRecord, record_id)
     if union is None:
         return _moved(db, record_id, "")
@@ -61,6 +64,7 @@ def union_record(record_id: RecordId, db: SessionDep) -> Any:
             for m in union_members(db, record_id)
         ],
         "holdings": held["libraries"],
+        "digital_objects": [with_urls(request, o) for o in union_objects(db, record_id, reader)],
         "exports": {fmt: f"{API}/records/{record_id}/export?format={fmt}" for fmt in exports.FORMATS},
     }
 

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from catalog import jobs as job_records
 from catalog import tokens
 from catalog.corrections import merged_into
+from catalog.digital.listing import union_objects
 from catalog.job_progress import read_progress
 from catalog.libraries import UnknownLibrary, get_library, library_dict, library_stats, list_libraries
 from catalog.links import linkable
@@ -35,6 +36,7 @@ from ..deps import (
     owned_job,
     union_record_missing,
 )
+from ..digital_readers import ReaderDep
 from ..hit_details import HitDetails, hit_details
 from ..i18n import LANGUAGES, translator
 from ..labels import (
@@ -189,7 +191,9 @@ def _year(value: str | None) -> int | None:
 
 
 @router.get("/records/{record_id}", response_class=HTMLResponse)
-def record(request: Request, catalogue: EngineDep, record_id: int, lang: str | None = None) -> HTMLResponse:
+def record(
+    request: Request, catalogue: EngineDep, record_id: int, reader: ReaderDep, lang: str | None = None
+) -> HTMLResponse:
     language = _lang(request, lang)
     with Session(catalogue) as db:
         union = db.get(UnionRecord, record_id) if 0 < record_id <= MAX_ID else None
@@ -208,6 +212,7 @@ def record(request: Request, catalogue: EngineDep, record_id: int, lang: str | N
         held = holdings_of(conn, [record_id])
         editions = holdings_of(conn, other_editions(conn, [record_id]))
         members = union_members(db, record_id)
+        files = union_objects(db, record_id, reader)
     fields = union.fields or {}
     digital = [link for link in fields.get("links", []) if link.get("kind") != "related"]
     return render(
@@ -220,6 +225,7 @@ def record(request: Request, catalogue: EngineDep, record_id: int, lang: str | N
         editions=editions,
         members=[{"code": m.library, "local_id": m.local_id} for m in members],
         digital=digital,
+        files=files,
         permalink=str(request.url_for("record", record_id=record_id)),
         librarian=signed_in(request),
         cite=_citations(record_id, fields),

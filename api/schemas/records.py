@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from .corrections import CorrectionAnswer
+from .digital import DigitalObjectInfo
 from .holdings import HeldBy, Item
 
 
@@ -24,6 +25,9 @@ class UnionRecordAnswer(BaseModel):
     fields: dict[str, Any] | None = Field(description="The merged description")
     members: list[MemberLink] = Field(description="The libraries' records merged into it")
     holdings: list[HeldBy]
+    digital_objects: list[DigitalObjectInfo] = Field(
+        default_factory=list, description="The members' files for it (see /digital/{id})"
+    )
     exports: dict[str, str] = Field(description="Format -> where to download the merged MARC record")
 
 

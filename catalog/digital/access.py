@@ -55,3 +55,27 @@ def may_read(obj: Any, reader: Reader, now: datetime | None = None) -> bool:
     if rule == DigitalAccess.MEMBERS:
         return reader.member
     return False
+
+
+def parse_rule(rule: str) -> tuple[str, datetime | None]:
+    """``open``, ``members`` or ``embargo:YYYY-MM-DD`` (open from that day, 00:00 UTC) as the access
+    and the embargo's end; ValueError with the reason for anything else."""
+    text = rule.strip().lower()
+    if text in (DigitalAccess.OPEN, DigitalAccess.MEMBERS):
+        return text, None
+    kind, _, day = text.partition(":")
+    if kind == DigitalAccess.EMBARGO and not day.strip():
+        raise ValueError("an embargo needs the date it ends: embargo:YYYY-MM-DD")
+    if kind == DigitalAccess.EMBARGO:
+        try:
+            return DigitalAccess.EMBARGO.value, datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC)
+        except ValueError:
+            raise ValueError(f"the embargo's end {day!r} is not a date YYYY-MM-DD") from None
+    raise ValueError(f"unknown access {rule[:40]!r}; use open, members or embargo:YYYY-MM-DD")
+
+
+def rule_text(access: str, embargo_until: datetime | None) -> str:
+    """The rule as :func:`parse_rule` reads it."""
+    if access == DigitalAccess.EMBARGO and embargo_until is not None:
+        return f"embargo:{embargo_until:%Y-%m-%d}"
+    return str(access)

@@ -14,12 +14,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, delete, select
 
 from catalog.digital.storage import ObjectStorage, content_key
+from catalog.digital.validate import DEFAULT_MAX_PAGES, PdfRefused, check_pdf
 from catalog.models import (
     DigitalAccess,
     DigitalObject,
+    DigitalPage,
     DigitalStatus,
     RecordStatus,
     SourceRecord,
@@ -46,6 +48,7 @@ class Checked:
     sha256: str
     size: int
     content_type: str
+    page_count: int | None = None
 
 
 def clean_filename(name: str | None, content_type: str) -> str:
@@ -86,9 +89,13 @@ def sniff(path: Path) -> str | None:
     return None
 
 
-def check_file(path: Path, max_bytes: int, declared_type: str | None = None) -> Checked:
+def check_file(
+    path: Path, max_bytes: int, declared_type: str | None = None, *, max_pages: int = DEFAULT_MAX_PAGES
+) -> Checked:
     """Read ``path`` once: its size (at most ``max_bytes``), SHA-256 and type by content. A declared
-    type that contradicts the content is refused, so is an empty file or one of another type."""
+    type that contradicts the content is refused, so is an empty file or one of another type. A PDF
+    is opened in a bounded child process (:mod:`.validate`): encrypted, damaged ones and those of
+    more than ``max_pages`` pages are refused."""
     size = path.stat().st_size
     if size == 0:
         raise DigitalError("the file is empty")
@@ -107,11 +114,17 @@ def check_file(path: Path, max_bytes: int, declared_type: str | None = None) -> 
                     raise DigitalError("the EPUB file is damaged")
         except zipfile.BadZipFile as exc:
             raise DigitalError("the EPUB file is damaged") from exc
+    page_count = None
+    if content_type == PDF:
+        try:
+            page_count = check_pdf(path, max_pages).pages
+        except PdfRefused as exc:
+            raise DigitalError(str(exc)) from None
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
-    return Checked(path, digest.hexdigest(), size, content_type)
+    return Checked(path, digest.hexdigest(), size, content_type, page_count)
 
 
 def find_record(session: Session, library_id: int, local_id: str) -> SourceRecord:
@@ -179,6 +192,7 @@ def add_file(
         origin=origin,
         origin_url=origin_url,
         text_status=TextStatus.PENDING.value,
+        page_count=checked.page_count,
         created_at=now,
         **values,
     )
@@ -192,5 +206,68 @@ def withdraw(session: Session, obj: DigitalObject) -> None:
     the administrator reads it. Its bytes stay while another object shares them."""
     obj.status = DigitalStatus.WITHDRAWN.value
     obj.withdrawn_at = obj.updated_at = utcnow()
+    session.add(obj)
+    session.flush()
+
+
+def replace_file(
+    session: Session, storage: ObjectStorage, obj: DigitalObject, checked: Checked, filename: str | None
+) -> str | None:
+    """Put the file ``checked`` in the place of ``obj``'s, keeping its id, record, rule, label and
+    usage (links to it stay valid); its text is extracted again. Flushed, not committed. The old
+    file's storage key, when no other object uses it (for the caller to delete after committing)."""
+    if obj.sha256 == checked.sha256:
+        raise DigitalError("the new file is the same as the one in place")
+    if obj.source_record_id is not None:
+        twin = session.exec(
+            select(DigitalObject).where(
+                DigitalObject.source_record_id == obj.source_record_id,
+                DigitalObject.sha256 == checked.sha256,
+            )
+        ).first()
+        if twin is not None:
+            raise DigitalError(f"this file is already object {twin.id} of the same record")
+    key = content_key(checked.sha256)
+    storage.put(key, checked.path)
+    old_key = obj.storage_key
+    session.exec(delete(DigitalPage).where(DigitalPage.object_id == obj.id))  # type: ignore[call-overload]
+    obj.filename = clean_filename(filename, checked.content_type)
+    obj.content_type = checked.content_type
+    obj.size = checked.size
+    obj.sha256 = checked.sha256
+    obj.storage_key = key
+    obj.page_count = checked.page_count
+    obj.text_status = TextStatus.PENDING.value
+    obj.text_error = None
+    obj.status = DigitalStatus.ACTIVE.value
+    obj.withdrawn_at = None
+    obj.updated_at = utcnow()
+    session.add(obj)
+    session.flush()
+    still_used = session.exec(
+        select(DigitalObject.id).where(DigitalObject.storage_key == old_key, DigitalObject.id != obj.id)
+    ).first()
+    return None if still_used is not None else old_key
+
+
+def change(
+    session: Session,
+    obj: DigitalObject,
+    *,
+    access: str | None = None,
+    embargo_until: datetime | None = None,
+    label: str | None = None,
+) -> None:
+    """Change ``obj``'s access rule and/or label (flushed, not committed); None leaves one as it is."""
+    if access is not None:
+        if access not in {a.value for a in DigitalAccess}:
+            raise DigitalError(f"unknown access {access!r}; use open, members or embargo:YYYY-MM-DD")
+        if access == DigitalAccess.EMBARGO and embargo_until is None:
+            raise DigitalError("an embargo needs the date it ends")
+        obj.access = access
+        obj.embargo_until = embargo_until if access == DigitalAccess.EMBARGO else None
+    if label is not None:
+        obj.label = label.strip()[:300] or None
+    obj.updated_at = utcnow()
     session.add(obj)
     session.flush()

@@ -8,7 +8,10 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
+
+if TYPE_CHECKING:
+    from catalog.settings import Settings
 
 CHUNK = 1 << 16
 
@@ -22,6 +25,14 @@ def content_key(sha256: str) -> str:
     if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
         raise StorageError(f"not a SHA-256 in hex: {sha256!r}")
     return f"sha256/{sha256[:2]}/{sha256}"
+
+
+def check_key(key: str) -> list[str]:
+    """The parts of a valid storage key: relative, no empty, ``.`` or ``..`` part, no backslash."""
+    parts = key.split("/")
+    if not key or any(part in {"", ".", ".."} or "\\" in part for part in parts):
+        raise StorageError(f"invalid storage key {key!r}")
+    return parts
 
 
 class ObjectStorage(Protocol):
@@ -50,10 +61,7 @@ class LocalStorage:
         self.root = root
 
     def _path(self, key: str) -> Path:
-        parts = key.split("/")
-        if not key or any(part in {"", ".", ".."} or "\\" in part for part in parts):
-            raise StorageError(f"invalid storage key {key!r}")
-        return self.root.joinpath(*parts)
+        return self.root.joinpath(*check_key(key))
 
     def put(self, key: str, source: Path) -> None:
         target = self._path(key)
@@ -100,3 +108,13 @@ class LocalStorage:
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+
+def open_storage(settings: Settings) -> ObjectStorage:
+    """The configured storage: an S3-compatible one when ``digital_s3_url`` is set, else the
+    directory ``data_dir/digital``."""
+    if settings.digital_s3_url:
+        from catalog.digital.s3 import S3Storage
+
+        return S3Storage.from_settings(settings)
+    return LocalStorage(settings.digital_dir)
