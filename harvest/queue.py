@@ -150,3 +150,11 @@ def enqueue_catalogue_job(engine: Engine, kind: str) -> int:
     if kind not in jobs.CATALOGUE_KINDS:
         raise jobs.JobError(f"unknown job kind {kind!r}; use {' or '.join(jobs.CATALOGUE_KINDS)}")
     return jobs.create_job(engine, None, kind, JobMode.UPDATE.value, None, None)
+
+
+def enqueue_text(engine: Engine, library: Library, object_id: int) -> int:
+    """Queue the text job of digital object ``object_id`` of ``library``: its text extracted (anew
+    when it was replaced), or its pages removed when it was withdrawn (see :mod:`harvest.fulltext`)."""
+    return jobs.create_job(
+        engine, library, "text", JobMode.UPDATE.value, None, None, options={"object_id": int(object_id)}
+    )

@@ -104,6 +104,8 @@ class Worker:
                 self._upload(job_id, row)
             elif kind == "oai":
                 self._harvest(job_id, row)
+            elif kind == "text":
+                self._text(job_id, row)
             else:
                 self._catalogue_job(job_id, kind)
         except IngestError as exc:  # recorded failed by the runner, with the reason (or here, below)
@@ -155,6 +157,14 @@ class Worker:
             ignore_isbns=self.settings.dedup_ignore_isbns,
         ).run(job_id)
         log.info("harvest of %s: job %s, read %s", row["library_code"], job_id, summary["read"])
+
+    def _text(self, job_id: int, row: dict[str, Any]) -> None:
+        from catalog.digital.storage import LocalStorage
+        from harvest.fulltext import run_text_job
+
+        object_id = int((row["options"] or {}).get("object_id", 0))
+        storage = LocalStorage(self.settings.digital_dir)
+        run_text_job(self.engine, job_id, object_id, storage, job_search(self.engine, self.search))
 
     def _catalogue_job(self, job_id: int, kind: str) -> None:
         """A reindex or a dedup-rebuild; ``read``: the union records indexed or rebuilt."""

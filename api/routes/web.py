@@ -17,7 +17,7 @@ from catalog.links import linkable
 from catalog.lookup import holdings_of, other_editions
 from catalog.models import UnionRecord
 from catalog.search.errors import QueryError
-from catalog.search.facets import COUNTED, Kind
+from catalog.search.facets import COUNTED, FILTERS, Kind
 from catalog.search.query import MAX_QUERY_INPUT, MAX_QUERY_LENGTH, SORTS
 
 from ..deps import (
@@ -102,11 +102,13 @@ def home(
         f.name: [v for v in selected[f.name] if v.isdigit()] if f.kind is Kind.INTEGER else selected[f.name]
         for f in COUNTED
     }
+    toggles = {f.name: params.get(f.name) == "true" for f in FILTERS if f.kind is Kind.BOOLEAN}
     sort = sort if sort in SORTS else "relevance"
     result, error, note = None, None, None
     try:
         wanted = SearchParams.model_validate(
             {"q": q, "sort": sort, "page": page, "per_page": PER_PAGE, **chosen}
+            | {name: True for name, on in toggles.items() if on}
         )
         result = search.search(wanted.to_query(facet_limit=FACET_VALUES_SHOWN))
         if wanted.shortened:
@@ -139,6 +141,7 @@ def home(
         sorts=SORTS,
         facets=facets,
         selected=selected,
+        toggles=toggles,
         result=result,
         error=error,
         note=note,

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from catalog.digital.access import ANONYMOUS, Reader
 from catalog.identifiers import isbn13, isbn_candidate, issn
 from catalog.search.errors import QueryError
 from catalog.search.facets import NAMES
@@ -55,11 +56,16 @@ class SearchQuery:
     year_from: int | None = None
     year_to: int | None = None
     has_digital: bool | None = None
+    has_fulltext: bool | None = None
     sort: str = "relevance"
     page: int = 1
     per_page: int = 20
     facets: bool = True
     facet_limit: int = 20
+    # Records are also found by words inside their files (the full text), for this reader: the
+    # text of an object the reader may not read neither finds its record nor is shown.
+    fulltext: bool = True
+    reader: Reader = ANONYMOUS
 
     def validate(self) -> SearchQuery:
         if len(self.q) > MAX_QUERY_LENGTH:
@@ -142,6 +148,9 @@ class Hit:
     has_digital: bool
     highlight: dict[str, str] = field(default_factory=dict)
     holdings: dict[str, int] = field(default_factory=dict)  # library code -> copies
+    # The best pages of the files the reader may read that hold the query's words:
+    # {"object": id, "page": 2, "snippet": "… <mark>word</mark> …"} (escaped HTML, only <mark>)
+    fulltext: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -157,6 +166,7 @@ class Hit:
             "has_digital": self.has_digital,
             "holdings": self.holdings,
             "highlight": self.highlight,
+            "fulltext": self.fulltext,
         }
 
 

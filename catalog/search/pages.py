@@ -1,0 +1,266 @@
+"""The text inside digital objects, for search: the embedded engine's page index, the records a
+search finds only by words inside their files, and the snippets of the pages that matched.
+
+The index (``page_fts``, migration 0021) is a contentless FTS5 table over each page's folded text;
+a page's rowid is its object's id and its number together (:func:`rowid`), so that the pages of one
+object are one range of rowids. The text itself stays in ``digital_page``; snippets are cut from
+it. Who may read an object's text is decided by :func:`catalog.digital.access.may_read` alone: a
+page of an object the reader may not read neither finds its record nor shows a snippet.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import Connection, and_, select
+
+from catalog.digital.access import Reader, may_read
+from catalog.models import DigitalObject, DigitalStatus, SourceRecord, TextStatus
+from catalog.search.matching import Plan
+from catalog.search.query import ParsedQuery
+from catalog.text import fold
+
+PAGE_BITS = 20  # room for 1,048,576 pages per object (extraction reads at most 10,000)
+SCAN_PAGES = 5000  # matching pages a search looks at for records found by their text
+RANK_PAGES = 1000  # up to this many matching pages, the records are ranked by their best page's bm25
+SNIPPET_PAGES = 3  # pages shown per hit
+SNIPPET_WORDS = 24  # words of a snippet
+_WORD = re.compile(r"\w+")
+
+
+def rowid(object_id: int, page: int) -> int:
+    return (object_id << PAGE_BITS) | page
+
+
+def object_of(row: int) -> int:
+    return row >> PAGE_BITS
+
+
+def page_of(row: int) -> int:
+    return row & ((1 << PAGE_BITS) - 1)
+
+
+# ------------------------------------------------------------------------------------- writing
+def index(raw: Any, object_id: int, pages: Iterable[tuple[int, str]]) -> None:
+    """Index the pages (number, display text) of one object (raw: a sqlite3 connection)."""
+    raw.executemany(
+        "INSERT INTO page_fts (rowid, text) VALUES (?, ?)",
+        ((rowid(object_id, page), fold(text)) for page, text in pages if text),
+    )
+
+
+def unindex(raw: Any, object_id: int) -> None:
+    """Remove an object's pages from the index; read from digital_page (a contentless index is
+    told what it held), so call it before the pages are deleted."""
+    rows = raw.execute(
+        "SELECT page, text FROM digital_page WHERE object_id = ? AND text != ''", (object_id,)
+    ).fetchall()
+    raw.executemany(
+        "INSERT INTO page_fts (page_fts, rowid, text) VALUES ('delete', ?, ?)",
+        [(rowid(object_id, page), fold(text)) for page, text in rows],
+    )
+
+
+def rebuild(raw: Any) -> int:
+    """Index anew the pages of every active object; how many pages."""
+    raw.execute("INSERT INTO page_fts (page_fts) VALUES ('delete-all')")
+    count = 0
+    last = -1
+    while True:  # in slices of objects: the text of a million pages is not read at once
+        ids = [
+            r[0]
+            for r in raw.execute(
+                "SELECT id FROM digital_object WHERE id > ? AND status = 'active' "
+                "AND text_status = 'extracted' ORDER BY id LIMIT 200",
+                (last,),
+            )
+        ]
+        if not ids:
+            return count
+        marks = ",".join("?" * len(ids))
+        rows = raw.execute(
+            f"SELECT object_id, page, text FROM digital_page WHERE object_id IN ({marks}) AND text != ''",
+            ids,
+        ).fetchall()
+        raw.executemany(
+            "INSERT INTO page_fts (rowid, text) VALUES (?, ?)",
+            [(rowid(o, p), fold(t)) for o, p, t in rows],
+        )
+        count += len(rows)
+        last = ids[-1]
+
+
+# ------------------------------------------------------------------------------------- reading
+def page_plan(plan: Plan) -> Plan:
+    """The records' matching plan as the page index reads it: whole words (no word is a prefix:
+    the page index keeps no prefix index), the same alternatives (Telex/VNI repairs, i/y, typos)."""
+    return Plan([replace(t, prefix=False) for t in plan.terms], plan.phrases, plan.exact_words)
+
+
+def expression(plan: Plan) -> str | None:
+    return page_plan(plan).expression(columns="text")
+
+
+@dataclass(frozen=True)
+class ObjectRow:
+    """What the access rule and the search read of a digital object."""
+
+    id: int
+    library_id: int
+    status: str
+    access: str
+    embargo_until: Any
+    union_id: int | None
+
+
+_OBJECT = DigitalObject.__table__  # type: ignore[attr-defined]
+_SOURCE = SourceRecord.__table__  # type: ignore[attr-defined]
+
+
+def _objects(conn: Connection, condition: Any) -> list[ObjectRow]:
+    """The objects meeting ``condition`` (SQLAlchemy), with the union record each belongs to."""
+    statement = select(
+        _OBJECT.c.id,
+        _OBJECT.c.library_id,
+        _OBJECT.c.status,
+        _OBJECT.c.access,
+        _OBJECT.c.embargo_until,
+        _SOURCE.c.union_record_id,
+    ).select_from(
+        _OBJECT.outerjoin(
+            _SOURCE, and_(_SOURCE.c.id == _OBJECT.c.source_record_id, _SOURCE.c.status == "active")
+        )
+    )
+    return [ObjectRow(*row) for row in conn.execute(statement.where(condition)).all()]
+
+
+@dataclass
+class TextMatches:
+    """Records found by words inside their files: union id -> (score, lower is better)."""
+
+    scores: dict[int, tuple[float, int]]
+    capped: bool  # more pages matched than were looked at
+
+
+def readable_objects(conn: Connection, object_ids: Sequence[int], reader: Reader) -> dict[int, ObjectRow]:
+    """The objects of ``object_ids`` that ``reader`` may read and that belong to a union record."""
+    out: dict[int, ObjectRow] = {}
+    for start in range(0, len(object_ids), 500):
+        part = list(object_ids[start : start + 500])
+        for obj in _objects(conn, _OBJECT.c.id.in_(part)):
+            if obj.union_id is not None and may_read(obj, reader):
+                out[obj.id] = obj
+    return out
+
+
+def find_records(conn: Connection, match: str, reader: Reader) -> TextMatches:
+    """The union records holding a readable object with a page matching ``match`` (among the first
+    SCAN_PAGES matching pages), each scored by its best page (bm25 when few pages match, else by
+    how many of its pages match)."""
+    rows = conn.exec_driver_sql(
+        "SELECT rowid FROM page_fts WHERE page_fts MATCH ? LIMIT ?", (match, SCAN_PAGES + 1)
+    ).all()
+    capped = len(rows) > SCAN_PAGES
+    if not rows:
+        return TextMatches({}, False)
+    per_object: dict[int, float] = defaultdict(float)
+    if len(rows) <= RANK_PAGES:
+        scored = conn.exec_driver_sql(
+            "SELECT rowid, bm25(page_fts) FROM page_fts WHERE page_fts MATCH ?", (match,)
+        ).all()
+        for row, score in scored:
+            obj = object_of(row)
+            per_object[obj] = min(per_object.get(obj, 0.0), float(score))
+    else:
+        for (row,) in rows[:SCAN_PAGES]:
+            per_object[object_of(row)] -= 1.0  # more matching pages: better
+    readable = readable_objects(conn, list(per_object), reader)
+    scores: dict[int, tuple[float, int]] = {}
+    for obj_id, obj in readable.items():
+        assert obj.union_id is not None
+        score = (per_object[obj_id], obj.union_id)
+        if obj.union_id not in scores or score < scores[obj.union_id]:
+            scores[obj.union_id] = score
+    return TextMatches(scores, capped)
+
+
+@dataclass(frozen=True)
+class PageHit:
+    object: int
+    page: int
+    snippet: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"object": self.object, "page": self.page, "snippet": self.snippet}
+
+
+def page_hits(
+    conn: Connection, match: str, union_ids: Sequence[int], reader: Reader, words: ParsedQuery
+) -> dict[int, list[PageHit]]:
+    """For each of ``union_ids``, its best matching pages (at most SNIPPET_PAGES) of the objects
+    ``reader`` may read, with snippets."""
+    if not union_ids:
+        return {}
+    objects = _objects(
+        conn,
+        and_(
+            _SOURCE.c.union_record_id.in_(list(union_ids)),
+            _OBJECT.c.status == DigitalStatus.ACTIVE.value,
+            _OBJECT.c.text_status == TextStatus.EXTRACTED.value,
+        ),
+    )
+    found: dict[int, list[tuple[float, int, int]]] = defaultdict(list)
+    for obj in objects:
+        if obj.union_id is None or not may_read(obj, reader):
+            continue
+        rows = conn.exec_driver_sql(
+            "SELECT rowid, bm25(page_fts) FROM page_fts WHERE page_fts MATCH ? AND rowid >= ? AND rowid < ? "
+            "ORDER BY 2 LIMIT ?",
+            (match, rowid(obj.id, 0), rowid(obj.id + 1, 0), SNIPPET_PAGES),
+        ).all()
+        found[obj.union_id] += [(float(score), obj.id, page_of(row)) for row, score in rows]
+    out: dict[int, list[PageHit]] = {}
+    for uid, candidates in found.items():
+        best = sorted(candidates)[:SNIPPET_PAGES]
+        texts = dict(
+            ((o, p), t)
+            for o, p, t in conn.exec_driver_sql(
+                "SELECT object_id, page, text FROM digital_page WHERE "
+                + " OR ".join("(object_id = ? AND page = ?)" for _ in best),
+                tuple(v for _s, o, p in best for v in (o, p)),
+            ).all()
+        )
+        out[uid] = [PageHit(o, p, snippet(texts.get((o, p), ""), words)) for _s, o, p in best]
+    return out
+
+
+def snippet(text: str, words: ParsedQuery, size: int = SNIPPET_WORDS) -> str:
+    """Some ``size`` words of ``text`` around the first word the query matched, HTML-escaped, the
+    matched words in <mark> (the only markup), "…" where the page goes on."""
+    wanted = set(words.words)
+    tokens = list(_WORD.finditer(text))
+    hits = [i for i, m in enumerate(tokens) if fold(m.group()) in wanted]
+    if not tokens:
+        return ""
+    first = hits[0] if hits else 0
+    start = max(0, first - size // 3)
+    end = min(len(tokens), start + size)
+    start = max(0, min(start, end - size))
+    begin = tokens[start].start() if start else 0
+    finish = tokens[end - 1].end() if end < len(tokens) else len(text)
+    out = ["… " if start > 0 else ""]
+    last = begin
+    for i in range(start, end):
+        m = tokens[i]
+        if i in hits:
+            out.append(html.escape(text[last : m.start()]))
+            out.append(f"<mark>{html.escape(m.group())}</mark>")
+            last = m.end()
+    out.append(html.escape(text[last:finish]))
+    out.append(" …" if end < len(tokens) else "")
+    return "".join(out)
