@@ -22,7 +22,7 @@ from sqlalchemy import Connection, and_, select
 from catalog.digital.access import Reader, may_read
 from catalog.models import DigitalObject, DigitalStatus, SourceRecord, TextStatus
 from catalog.search.matching import Plan
-from catalog.search.query import ParsedQuery
+from catalog.search.query import ParsedQuery, fold_word
 from catalog.text import fold
 
 PAGE_BITS = 20  # room for 1,048,576 pages per object (extraction reads at most 10,000)
@@ -223,7 +223,8 @@ def page_hits(
             "ORDER BY 2 LIMIT ?",
             (match, rowid(obj.id, 0), rowid(obj.id + 1, 0), SNIPPET_PAGES),
         ).all()
-        found[obj.union_id] += [(float(score), obj.id, page_of(row)) for row, score in rows]
+        if rows:
+            found[obj.union_id] += [(float(score), obj.id, page_of(row)) for row, score in rows]
     out: dict[int, list[PageHit]] = {}
     for uid, candidates in found.items():
         best = sorted(candidates)[:SNIPPET_PAGES]
@@ -244,10 +245,9 @@ def snippet(text: str, words: ParsedQuery, size: int = SNIPPET_WORDS) -> str:
     matched words in <mark> (the only markup), "…" where the page goes on."""
     wanted = set(words.words)
     tokens = list(_WORD.finditer(text))
-    hits = [i for i, m in enumerate(tokens) if fold(m.group()) in wanted]
     if not tokens:
         return ""
-    first = hits[0] if hits else 0
+    first = next((i for i, m in enumerate(tokens) if fold_word(m.group()) in wanted), 0)
     start = max(0, first - size // 3)
     end = min(len(tokens), start + size)
     start = max(0, min(start, end - size))
@@ -255,9 +255,8 @@ def snippet(text: str, words: ParsedQuery, size: int = SNIPPET_WORDS) -> str:
     finish = tokens[end - 1].end() if end < len(tokens) else len(text)
     out = ["… " if start > 0 else ""]
     last = begin
-    for i in range(start, end):
-        m = tokens[i]
-        if i in hits:
+    for m in tokens[start:end]:
+        if fold_word(m.group()) in wanted:
             out.append(html.escape(text[last : m.start()]))
             out.append(f"<mark>{html.escape(m.group())}</mark>")
             last = m.end()

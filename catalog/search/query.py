@@ -193,7 +193,7 @@ class SearchResult:
 
 
 _WORD = re.compile(r"\w+")
-_fold_word = functools.lru_cache(maxsize=65536)(fold)  # titles repeat their words; folding is not free
+fold_word = functools.lru_cache(maxsize=65536)(fold)  # text repeats its words; folding is not free
 
 
 def highlight(text: str | None, parsed: ParsedQuery) -> str:
@@ -204,7 +204,7 @@ def highlight(text: str | None, parsed: ParsedQuery) -> str:
     prefix = parsed.terms[-1] if parsed.prefix_last and parsed.terms else None
     out, last = [], 0
     for match in _WORD.finditer(text):
-        key = _fold_word(match.group())
+        key = fold_word(match.group())
         if key in words or (prefix and key.startswith(prefix)):
             out.append(html.escape(text[last : match.start()]))
             out.append(f"<mark>{html.escape(match.group())}</mark>")
