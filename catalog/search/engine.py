@@ -53,7 +53,9 @@ def open_search(settings: Settings, catalogue: Engine) -> SearchEngine:
     if settings.meili_url:
         from catalog.search.meili import MeiliSearchEngine
 
-        return MeiliSearchEngine(settings.meili_url, settings.meili_key, settings.meili_index)
+        return MeiliSearchEngine(
+            settings.meili_url, settings.meili_key, settings.meili_index, catalogue=catalogue
+        )
     if catalogue.dialect.name != "sqlite":
         raise ConfigurationError(
             "a PostgreSQL catalogue searches with Meilisearch: set UNIONCAT_MEILI_URL "

@@ -158,6 +158,18 @@ def readable_objects(conn: Connection, object_ids: Sequence[int], reader: Reader
     return out
 
 
+def records_of(conn: Connection, scores: dict[int, float], reader: Reader) -> dict[int, tuple[float, int]]:
+    """The union records of the objects scored in ``scores`` (object id -> score, lower is better)
+    that ``reader`` may read, each scored by its best object: union id -> (score, union id)."""
+    out: dict[int, tuple[float, int]] = {}
+    for obj_id, obj in readable_objects(conn, list(scores), reader).items():
+        assert obj.union_id is not None
+        score = (scores[obj_id], obj.union_id)
+        if obj.union_id not in out or score < out[obj.union_id]:
+            out[obj.union_id] = score
+    return out
+
+
 def find_records(conn: Connection, match: str, reader: Reader) -> TextMatches:
     """The union records holding a readable object with a page matching ``match`` (among the first
     SCAN_PAGES matching pages), each scored by its best page (bm25 when few pages match, else by
@@ -179,14 +191,22 @@ def find_records(conn: Connection, match: str, reader: Reader) -> TextMatches:
     else:
         for (row,) in rows[:SCAN_PAGES]:
             per_object[object_of(row)] -= 1.0  # more matching pages: better
-    readable = readable_objects(conn, list(per_object), reader)
-    scores: dict[int, tuple[float, int]] = {}
-    for obj_id, obj in readable.items():
-        assert obj.union_id is not None
-        score = (per_object[obj_id], obj.union_id)
-        if obj.union_id not in scores or score < scores[obj.union_id]:
-            scores[obj.union_id] = score
-    return TextMatches(scores, capped)
+    return TextMatches(records_of(conn, per_object, reader), capped)
+
+
+def text_objects(conn: Connection, union_ids: Sequence[int], reader: Reader) -> list[ObjectRow]:
+    """The active objects with extracted text of ``union_ids`` that ``reader`` may read."""
+    if not union_ids:
+        return []
+    objects = _objects(
+        conn,
+        and_(
+            _SOURCE.c.union_record_id.in_(list(union_ids)),
+            _OBJECT.c.status == DigitalStatus.ACTIVE.value,
+            _OBJECT.c.text_status == TextStatus.EXTRACTED.value,
+        ),
+    )
+    return [obj for obj in objects if obj.union_id is not None and may_read(obj, reader)]
 
 
 @dataclass(frozen=True)
@@ -203,41 +223,40 @@ def page_hits(
     conn: Connection, match: str, union_ids: Sequence[int], reader: Reader, words: ParsedQuery
 ) -> dict[int, list[PageHit]]:
     """For each of ``union_ids``, its best matching pages (at most SNIPPET_PAGES) of the objects
-    ``reader`` may read, with snippets."""
-    if not union_ids:
-        return {}
-    objects = _objects(
-        conn,
-        and_(
-            _SOURCE.c.union_record_id.in_(list(union_ids)),
-            _OBJECT.c.status == DigitalStatus.ACTIVE.value,
-            _OBJECT.c.text_status == TextStatus.EXTRACTED.value,
-        ),
-    )
+    ``reader`` may read, with snippets (the embedded engine's page index)."""
     found: dict[int, list[tuple[float, int, int]]] = defaultdict(list)
-    for obj in objects:
-        if obj.union_id is None or not may_read(obj, reader):
-            continue
+    for obj in text_objects(conn, union_ids, reader):
+        assert obj.union_id is not None
         rows = conn.exec_driver_sql(
             "SELECT rowid, bm25(page_fts) FROM page_fts WHERE page_fts MATCH ? AND rowid >= ? AND rowid < ? "
             "ORDER BY 2 LIMIT ?",
             (match, rowid(obj.id, 0), rowid(obj.id + 1, 0), SNIPPET_PAGES),
         ).all()
-        if rows:
-            found[obj.union_id] += [(float(score), obj.id, page_of(row)) for row, score in rows]
-    out: dict[int, list[PageHit]] = {}
-    for uid, candidates in found.items():
-        best = sorted(candidates)[:SNIPPET_PAGES]
-        texts = dict(
-            ((o, p), t)
-            for o, p, t in conn.exec_driver_sql(
-                "SELECT object_id, page, text FROM digital_page WHERE "
-                + " OR ".join("(object_id = ? AND page = ?)" for _ in best),
-                tuple(v for _s, o, p in best for v in (o, p)),
-            ).all()
-        )
-        out[uid] = [PageHit(o, p, snippet(texts.get((o, p), ""), words)) for _s, o, p in best]
-    return out
+        found[obj.union_id] += [(float(score), obj.id, page_of(row)) for row, score in rows]
+    best = {uid: [(o, p) for _s, o, p in sorted(c)[:SNIPPET_PAGES]] for uid, c in found.items() if c}
+    return snippets(conn, best, words)
+
+
+def snippets(
+    conn: Connection, best: dict[int, list[tuple[int, int]]], words: ParsedQuery
+) -> dict[int, list[PageHit]]:
+    """The snippets of the pages (object, page) chosen for each union record, cut from their text."""
+    wanted = [pair for pairs in best.values() for pair in pairs]
+    if not wanted:
+        return {}
+    texts: dict[tuple[int, int], str] = {}
+    for start in range(0, len(wanted), 400):
+        part = wanted[start : start + 400]
+        rows = conn.exec_driver_sql(
+            "SELECT object_id, page, text FROM digital_page WHERE "
+            + " OR ".join("(object_id = ? AND page = ?)" for _ in part),
+            tuple(v for pair in part for v in pair),
+        ).all()
+        texts.update({(o, p): t for o, p, t in rows})
+    return {
+        uid: [PageHit(o, p, snippet(texts.get((o, p), ""), words)) for o, p in pairs]
+        for uid, pairs in best.items()
+    }
 
 
 def snippet(text: str, words: ParsedQuery, size: int = SNIPPET_WORDS) -> str:

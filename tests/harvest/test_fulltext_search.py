@@ -4,6 +4,7 @@ readers who may read the files; pages removed when an object is withdrawn, repla
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -32,16 +33,32 @@ PAGE_1 = "Chương một. Mở đầu về nông nghiệp đô thị và nhà k�
 PAGE_2 = f"Chương hai. Kỹ thuật {WORDS} trên giá thể xơ dừa, <script>alert(1)</script> kết quả tốt."
 
 
-@pytest.fixture
-def library(tmp_path: Path) -> Iterator[dict[str, Any]]:
+MEILI_URL = os.environ.get("UNIONCAT_MEILI_URL")
+
+
+@pytest.fixture(params=["embedded", "meilisearch"])
+def library(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """A catalogue of the Vietnamese LoC records, searched by each engine: the embedded one always,
+    a live Meilisearch when UNIONCAT_MEILI_URL points at one (skipped, saying so, otherwise)."""
+    if request.param == "meilisearch" and not MEILI_URL:
+        pytest.skip(
+            "no Meilisearch server: set UNIONCAT_MEILI_URL (and UNIONCAT_MEILI_KEY) to run this suite live"
+        )
     engine = shared_catalogue(tmp_path, {"VNU-LIC": lambda i: True, "HUST-LIB": lambda i: i < 50})
     settings = Settings(data_dir=tmp_path / "data", harvest_check_minutes=0)
+    search: Any = EmbeddedSearchEngine(engine)
+    if request.param == "meilisearch":
+        from catalog.search.meili import MeiliSearchEngine
+
+        key = os.environ.get("UNIONCAT_MEILI_KEY")
+        search = MeiliSearchEngine(MEILI_URL, key, index="unioncat_test_fulltext", catalogue=engine)
+        search.rebuild(engine)
     yield {
         "engine": engine,
         "settings": settings,
         "storage": LocalStorage(settings.digital_dir),
-        "worker": Worker(engine, settings, None),
-        "search": EmbeddedSearchEngine(engine),
+        "worker": Worker(engine, settings, search if request.param == "meilisearch" else None),
+        "search": search,
         "dir": tmp_path,
     }
     engine.dispose()
