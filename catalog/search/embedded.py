@@ -284,15 +284,12 @@ def _found_by_text(
         sql = f"SELECT f.union_id FROM search_filter f WHERE f.union_id IN ({marks})"
         if scope.where:
             sql += " AND " + " AND ".join(scope.where)
-        kept.update(scope.conn.execute(text(sql), scope.params).scalars())
-        if match and kept:  # the records the words find anyway are ranked with them
-            inside = ",".join(str(uid) for uid in kept if uid in set(part))
-            kept -= set(
-                scope.conn.execute(
-                    text(f"SELECT rowid FROM search_fts WHERE search_fts MATCH :m AND rowid IN ({inside})"),
-                    {"m": match},
-                ).scalars()
-            )
+        passing = list(scope.conn.execute(text(sql), scope.params).scalars())
+        if match and passing:  # the records the words find anyway are ranked with them
+            inside = ",".join(str(int(uid)) for uid in passing)
+            described = f"SELECT rowid FROM search_fts WHERE search_fts MATCH :m AND rowid IN ({inside})"
+            passing = sorted(set(passing) - set(scope.conn.execute(text(described), {"m": match}).scalars()))
+        kept.update(passing)
     return sorted(kept, key=found.scores.__getitem__), found.capped
 
 
