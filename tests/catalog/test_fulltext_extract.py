@@ -107,3 +107,17 @@ def _truncated(path: Path) -> Path:
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+def test_a_pdf_of_more_pages_than_are_read_fails_before_any_is_read(tmp_path: Path) -> None:
+    from reportlab.pdfgen import canvas
+
+    from catalog.digital.pagetext import MAX_PAGES
+
+    path = tmp_path / "huge.pdf"
+    pdf = canvas.Canvas(str(path), pagesize=(10, 10), pageCompression=1)
+    for _ in range(MAX_PAGES + 1):
+        pdf.showPage()
+    pdf.save()
+    with pytest.raises(ExtractionError, match=f"has {MAX_PAGES + 1} pages; at most {MAX_PAGES} are read"):
+        extract_to_file(path, PDF, tmp_path)
