@@ -42,6 +42,8 @@ ALMOST_NOTHING = 3  # a query whose words as typed find fewer records is offered
 CORRECTION_COUNTED = 50  # corrections are compared by the records they find, up to this many
 _BLANK_FACETS_TTL = 30.0
 FACET_SAMPLE = 5000  # facets of a query matching more are estimated from this many of its matches
+RECORDS_LISTED = 20_000  # records matched by their description, listed to tell the full text's apart
+SELECT_MATCHES = "SELECT rowid FROM search_fts WHERE search_fts MATCH :m"
 RANK_ALL = 2000  # matches ranked together by bm25; a broader query is ranked tier by tier
 MAX_CODES_REMEMBERED = 50_000  # the dictionary codes a job remembers having written (memory bound)
 MAX_WORDS_REMEMBERED = 500_000  # the same for the words of the typo index
@@ -270,14 +272,19 @@ def _did_you_mean(scope: _Scope, plan: Plan, match: str, total: int) -> str | No
 
 
 def _found_by_text(
-    scope: _Scope, match: str | None, text_match: str, query: SearchQuery
+    scope: _Scope, match: str | None, total: int, text_plan: Plan, query: SearchQuery
 ) -> tuple[list[int], bool]:
     """The records found only by words inside their files that ``query.reader`` may read, passing
-    the search's filters, best first; and whether more pages matched than were looked at."""
-    found = page_index.find_records(scope.conn, text_match, query.reader)
+    the search's filters, best first; and whether more pages matched than were looked at.
+    ``total``: how many records ``match`` finds by their description."""
+    found = page_index.find_records(scope.conn, text_plan, query.reader)
     candidates = list(found.scores)
     if not candidates:
         return [], found.capped
+    if match and total <= RECORDS_LISTED:  # listing them costs less than looking each candidate up
+        described = set(scope.conn.execute(text(SELECT_MATCHES), {"m": match}).scalars())
+        candidates = [uid for uid in candidates if uid not in described]
+        match = None
     kept: set[int] = set()
     for part in chunks(candidates):
         marks = ",".join(str(int(uid)) for uid in part)
@@ -287,7 +294,7 @@ def _found_by_text(
         passing = list(scope.conn.execute(text(sql), scope.params).scalars())
         if match and passing:  # the records the words find anyway are ranked with them
             inside = ",".join(str(int(uid)) for uid in passing)
-            described = f"SELECT rowid FROM search_fts WHERE search_fts MATCH :m AND rowid IN ({inside})"
+            described = f"{SELECT_MATCHES} AND rowid IN ({inside})"
             passing = sorted(set(passing) - set(scope.conn.execute(text(described), {"m": match}).scalars()))
         kept.update(passing)
     return sorted(kept, key=found.scores.__getitem__), found.capped
@@ -426,11 +433,11 @@ class EmbeddedSearchEngine:
         with self.catalogue.connect() as conn:
             scope = _Scope(conn, where, params)
             plan, match, total, codes, did_you_mean, every_word = _matches(scope, parsed, query.facets)
-            text_match = page_index.expression(every_word) if every_word and query.fulltext else None
+            text_plan = every_word if every_word and query.fulltext else None
             by_text: list[int] = []
             capped = False
-            if text_match:
-                by_text, capped = _found_by_text(scope, match, text_match, query)
+            if text_plan is not None:
+                by_text, capped = _found_by_text(scope, match, total, text_plan, query)
             if match and plan and query.sort == "relevance":
                 ids = _by_relevance(scope, plan, match, total, wanted) if total else []
                 ids = ids + by_text  # title/author/subject matches rank above the full text's
@@ -449,9 +456,7 @@ class EmbeddedSearchEngine:
                 facets, exact = self._facets(scope, match, total, query.facet_limit, codes, extra)
                 facets_exact = facets_exact and exact
             shown = plan.highlighted(parsed) if plan else parsed
-            pages_found = (
-                page_index.page_hits(conn, text_match, ids, query.reader, shown) if text_match else {}
-            )
+            pages_found = page_index.page_hits(conn, text_plan, ids, query.reader, shown) if text_plan else {}
         hits = []
         for uid in ids:
             doc = orjson.loads(payloads[uid])

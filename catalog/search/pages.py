@@ -21,13 +21,12 @@ from sqlalchemy import Connection, and_, select
 
 from catalog.digital.access import Reader, may_read
 from catalog.models import DigitalObject, DigitalStatus, SourceRecord, TextStatus
-from catalog.search.matching import Plan
+from catalog.search.matching import MAX_TYPED_WORDS, Plan, quote
 from catalog.search.query import ParsedQuery, fold_word
 from catalog.text import fold
 
 PAGE_BITS = 20  # room for 1,048,576 pages per object (extraction reads at most 10,000)
-SCAN_PAGES = 5000  # matching pages a search looks at for records found by their text
-RANK_PAGES = 1000  # up to this many matching pages, the records are ranked by their best page's bm25
+SCAN_PAGES = 1000  # matching pages a search looks at for records found by their text
 SNIPPET_PAGES = 3  # pages shown per hit
 SNIPPET_WORDS = 24  # words of a snippet
 _WORD = re.compile(r"\w+")
@@ -106,6 +105,15 @@ def expression(plan: Plan) -> str | None:
     return page_plan(plan).expression(columns="text")
 
 
+def phrase_expression(plan: Plan) -> str | None:
+    """The words the reader most likely meant as a phrase on a page (None for one word): pages
+    holding it rank first."""
+    words = [w for t in plan.terms for w in t.best.split()] + [w for p in plan.phrases for w in p]
+    if not 2 <= len(words) <= MAX_TYPED_WORDS:
+        return None
+    return f"text : {quote(' '.join(words))}"
+
+
 @dataclass(frozen=True)
 class ObjectRow:
     """What the access rule and the search read of a digital object."""
@@ -122,8 +130,9 @@ _OBJECT = DigitalObject.__table__  # type: ignore[attr-defined]
 _SOURCE = SourceRecord.__table__  # type: ignore[attr-defined]
 
 
-def _objects(conn: Connection, condition: Any) -> list[ObjectRow]:
-    """The objects meeting ``condition`` (SQLAlchemy), with the union record each belongs to."""
+def _objects(conn: Connection, condition: Any, by_record: bool = False) -> list[ObjectRow]:
+    """The objects meeting ``condition`` (SQLAlchemy), with the union record each belongs to;
+    ``by_record``: the condition is on their records (read from the records' side, by index)."""
     statement = select(
         _OBJECT.c.id,
         _OBJECT.c.library_id,
@@ -131,11 +140,12 @@ def _objects(conn: Connection, condition: Any) -> list[ObjectRow]:
         _OBJECT.c.access,
         _OBJECT.c.embargo_until,
         _SOURCE.c.union_record_id,
-    ).select_from(
-        _OBJECT.outerjoin(
-            _SOURCE, and_(_SOURCE.c.id == _OBJECT.c.source_record_id, _SOURCE.c.status == "active")
-        )
     )
+    active = and_(_SOURCE.c.id == _OBJECT.c.source_record_id, _SOURCE.c.status == "active")
+    if by_record:
+        statement = statement.select_from(_SOURCE.join(_OBJECT, active))
+    else:
+        statement = statement.select_from(_OBJECT.outerjoin(_SOURCE, active))
     return [ObjectRow(*row) for row in conn.execute(statement.where(condition)).all()]
 
 
@@ -143,7 +153,7 @@ def _objects(conn: Connection, condition: Any) -> list[ObjectRow]:
 class TextMatches:
     """Records found by words inside their files: union id -> (score, lower is better)."""
 
-    scores: dict[int, tuple[float, int]]
+    scores: dict[int, tuple[Any, int]]
     capped: bool  # more pages matched than were looked at
 
 
@@ -158,10 +168,10 @@ def readable_objects(conn: Connection, object_ids: Sequence[int], reader: Reader
     return out
 
 
-def records_of(conn: Connection, scores: dict[int, float], reader: Reader) -> dict[int, tuple[float, int]]:
+def records_of(conn: Connection, scores: dict[int, Any], reader: Reader) -> dict[int, tuple[Any, int]]:
     """The union records of the objects scored in ``scores`` (object id -> score, lower is better)
     that ``reader`` may read, each scored by its best object: union id -> (score, union id)."""
-    out: dict[int, tuple[float, int]] = {}
+    out: dict[int, tuple[Any, int]] = {}
     for obj_id, obj in readable_objects(conn, list(scores), reader).items():
         assert obj.union_id is not None
         score = (scores[obj_id], obj.union_id)
@@ -170,28 +180,37 @@ def records_of(conn: Connection, scores: dict[int, float], reader: Reader) -> di
     return out
 
 
-def find_records(conn: Connection, match: str, reader: Reader) -> TextMatches:
-    """The union records holding a readable object with a page matching ``match`` (among the first
-    SCAN_PAGES matching pages), each scored by its best page (bm25 when few pages match, else by
-    how many of its pages match)."""
+def find_records(conn: Connection, plan: Plan, reader: Reader) -> TextMatches:
+    """The union records holding a readable object with a page matching ``plan`` (among the first
+    SCAN_PAGES matching pages), each scored by its best object: one holding the words as a phrase
+    first, then the more of its pages match the better.
+
+    bm25 is not used: FTS5 counts, for it, every page holding each word, which costs hundreds of
+    milliseconds for a common word over a million pages."""
+    match = expression(plan)
+    if match is None:
+        return TextMatches({}, False)
     rows = conn.exec_driver_sql(
         "SELECT rowid FROM page_fts WHERE page_fts MATCH ? LIMIT ?", (match, SCAN_PAGES + 1)
     ).all()
-    capped = len(rows) > SCAN_PAGES
     if not rows:
         return TextMatches({}, False)
-    per_object: dict[int, float] = defaultdict(float)
-    if len(rows) <= RANK_PAGES:
-        scored = conn.exec_driver_sql(
-            "SELECT rowid, bm25(page_fts) FROM page_fts WHERE page_fts MATCH ?", (match,)
-        ).all()
-        for row, score in scored:
-            obj = object_of(row)
-            per_object[obj] = min(per_object.get(obj, 0.0), float(score))
-    else:
-        for (row,) in rows[:SCAN_PAGES]:
-            per_object[object_of(row)] -= 1.0  # more matching pages: better
-    return TextMatches(records_of(conn, per_object, reader), capped)
+    capped = len(rows) > SCAN_PAGES
+    pages: dict[int, int] = defaultdict(int)
+    for (row,) in rows[:SCAN_PAGES]:
+        pages[object_of(row)] += 1
+    together: set[int] = set()
+    phrase = phrase_expression(plan)
+    if phrase is not None:  # among the pages looked at: a rare phrase of common words is no long scan
+        together = {
+            object_of(row)
+            for (row,) in conn.exec_driver_sql(
+                "SELECT rowid FROM page_fts WHERE page_fts MATCH ? AND rowid <= ?",
+                (phrase, rows[min(len(rows), SCAN_PAGES) - 1][0]),
+            ).all()
+        }
+    scores = {obj: (obj not in together, -count) for obj, count in pages.items()}
+    return TextMatches(records_of(conn, scores, reader), capped)
 
 
 def text_objects(conn: Connection, union_ids: Sequence[int], reader: Reader) -> list[ObjectRow]:
@@ -205,6 +224,7 @@ def text_objects(conn: Connection, union_ids: Sequence[int], reader: Reader) -> 
             _OBJECT.c.status == DigitalStatus.ACTIVE.value,
             _OBJECT.c.text_status == TextStatus.EXTRACTED.value,
         ),
+        by_record=True,
     )
     return [obj for obj in objects if obj.union_id is not None and may_read(obj, reader)]
 
@@ -220,20 +240,24 @@ class PageHit:
 
 
 def page_hits(
-    conn: Connection, match: str, union_ids: Sequence[int], reader: Reader, words: ParsedQuery
+    conn: Connection, plan: Plan, union_ids: Sequence[int], reader: Reader, words: ParsedQuery
 ) -> dict[int, list[PageHit]]:
-    """For each of ``union_ids``, its best matching pages (at most SNIPPET_PAGES) of the objects
-    ``reader`` may read, with snippets (the embedded engine's page index)."""
-    found: dict[int, list[tuple[float, int, int]]] = defaultdict(list)
+    """For each of ``union_ids``, the first pages (at most SNIPPET_PAGES) holding every word of the
+    objects ``reader`` may read, with snippets (the embedded engine's page index). Not ranked by
+    bm25 (see find_records), nor by phrase: a phrase absent from an object costs FTS5 a pass over
+    every position of its words in the object's pages."""
+    match = expression(plan)
+    if match is None:
+        return {}
+    found: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for obj in text_objects(conn, union_ids, reader):
         assert obj.union_id is not None
         rows = conn.exec_driver_sql(
-            "SELECT rowid, bm25(page_fts) FROM page_fts WHERE page_fts MATCH ? AND rowid >= ? AND rowid < ? "
-            "ORDER BY 2 LIMIT ?",
+            "SELECT rowid FROM page_fts WHERE page_fts MATCH ? AND rowid >= ? AND rowid < ? LIMIT ?",
             (match, rowid(obj.id, 0), rowid(obj.id + 1, 0), SNIPPET_PAGES),
         ).all()
-        found[obj.union_id] += [(float(score), obj.id, page_of(row)) for row, score in rows]
-    best = {uid: [(o, p) for _s, o, p in sorted(c)[:SNIPPET_PAGES]] for uid, c in found.items() if c}
+        found[obj.union_id] += [(obj.id, page_of(row)) for (row,) in rows]
+    best = {uid: pairs[:SNIPPET_PAGES] for uid, pairs in found.items() if pairs}
     return snippets(conn, best, words)
 
 
