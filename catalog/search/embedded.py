@@ -273,14 +273,14 @@ def _did_you_mean(scope: _Scope, plan: Plan, match: str, total: int) -> str | No
 
 def _found_by_text(
     scope: _Scope, match: str | None, total: int, text_plan: Plan, query: SearchQuery
-) -> tuple[list[int], bool]:
+) -> tuple[list[int], page_index.TextMatches]:
     """The records found only by words inside their files that ``query.reader`` may read, passing
-    the search's filters, best first; and whether more pages matched than were looked at.
-    ``total``: how many records ``match`` finds by their description."""
+    the search's filters, best first; and the pages found (whether more matched than were looked
+    at, the first of each object). ``total``: how many records ``match`` finds by their description."""
     found = page_index.find_records(scope.conn, text_plan, query.reader)
     candidates = list(found.scores)
     if not candidates:
-        return [], found.capped
+        return [], found
     if match and total <= RECORDS_LISTED:  # listing them costs less than looking each candidate up
         described = set(scope.conn.execute(text(SELECT_MATCHES), {"m": match}).scalars())
         candidates = [uid for uid in candidates if uid not in described]
@@ -297,7 +297,7 @@ def _found_by_text(
             described = f"{SELECT_MATCHES} AND rowid IN ({inside})"
             passing = sorted(set(passing) - set(scope.conn.execute(text(described), {"m": match}).scalars()))
         kept.update(passing)
-    return sorted(kept, key=found.scores.__getitem__), found.capped
+    return sorted(kept, key=found.scores.__getitem__), found
 
 
 def _merged(conn: Connection, ids: list[int], sort: str, wanted: int) -> list[int]:
@@ -435,9 +435,9 @@ class EmbeddedSearchEngine:
             plan, match, total, codes, did_you_mean, every_word = _matches(scope, parsed, query.facets)
             text_plan = every_word if every_word and query.fulltext else None
             by_text: list[int] = []
-            capped = False
+            pages = page_index.TextMatches({}, False)
             if text_plan is not None:
-                by_text, capped = _found_by_text(scope, match, total, text_plan, query)
+                by_text, pages = _found_by_text(scope, match, total, text_plan, query)
             if match and plan and query.sort == "relevance":
                 ids = _by_relevance(scope, plan, match, total, wanted) if total else []
                 ids = ids + by_text  # title/author/subject matches rank above the full text's
@@ -450,13 +450,17 @@ class EmbeddedSearchEngine:
                 rows_in(conn, "SELECT union_id, doc FROM search_doc WHERE union_id IN ({ids})", ids)
             )
             facets: dict[str, list[tuple[str, int]]] = {}
-            facets_exact = not capped
+            facets_exact = not pages.capped
             if query.facets:
                 extra = _codes_of(conn, by_text) if by_text else ""
                 facets, exact = self._facets(scope, match, total, query.facet_limit, codes, extra)
                 facets_exact = facets_exact and exact
             shown = plan.highlighted(parsed) if plan else parsed
-            pages_found = page_index.page_hits(conn, text_plan, ids, query.reader, shown) if text_plan else {}
+            pages_found = (
+                page_index.page_hits(conn, text_plan, ids, query.reader, shown, pages.pages)
+                if text_plan
+                else {}
+            )
         hits = []
         for uid in ids:
             doc = orjson.loads(payloads[uid])

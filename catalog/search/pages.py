@@ -14,13 +14,14 @@ import html
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection
 
+from catalog.db import rows_in
 from catalog.digital.access import Reader, may_read
-from catalog.models import DigitalObject, DigitalStatus, SourceRecord, TextStatus
 from catalog.search.matching import MAX_TYPED_WORDS, Plan, quote
 from catalog.search.query import ParsedQuery, fold_word
 from catalog.text import fold
@@ -126,27 +127,28 @@ class ObjectRow:
     union_id: int | None
 
 
-_OBJECT = DigitalObject.__table__  # type: ignore[attr-defined]
-_SOURCE = SourceRecord.__table__  # type: ignore[attr-defined]
+_COLUMNS = "o.id, o.library_id, o.status, o.access, o.embargo_until, s.union_record_id"
+_BY_OBJECT = (
+    f"SELECT {_COLUMNS} FROM digital_object o LEFT JOIN source_record s "
+    "ON s.id = o.source_record_id AND s.status = 'active' WHERE o.id IN ({ids})"
+)
+_BY_RECORD = (  # read from the records' side, by index
+    f"SELECT {_COLUMNS} FROM source_record s JOIN digital_object o ON o.source_record_id = s.id "
+    "WHERE s.status = 'active' AND o.status = 'active' AND o.text_status = 'extracted' "
+    "AND s.union_record_id IN ({ids})"
+)
 
 
-def _objects(conn: Connection, condition: Any, by_record: bool = False) -> list[ObjectRow]:
-    """The objects meeting ``condition`` (SQLAlchemy), with the union record each belongs to;
-    ``by_record``: the condition is on their records (read from the records' side, by index)."""
-    statement = select(
-        _OBJECT.c.id,
-        _OBJECT.c.library_id,
-        _OBJECT.c.status,
-        _OBJECT.c.access,
-        _OBJECT.c.embargo_until,
-        _SOURCE.c.union_record_id,
-    )
-    active = and_(_SOURCE.c.id == _OBJECT.c.source_record_id, _SOURCE.c.status == "active")
-    if by_record:
-        statement = statement.select_from(_SOURCE.join(_OBJECT, active))
-    else:
-        statement = statement.select_from(_OBJECT.outerjoin(_SOURCE, active))
-    return [ObjectRow(*row) for row in conn.execute(statement.where(condition)).all()]
+def _objects(conn: Connection, sql: str, ids: Sequence[int]) -> list[ObjectRow]:
+    """The objects ``sql`` (one of the statements above) reads for ``ids``. Read on the driver: a
+    broad query's candidates are hundreds of objects, which SQLAlchemy's rows made slow."""
+    out = []
+    for row in rows_in(conn, sql, [int(i) for i in ids]):
+        until = row[4]
+        if isinstance(until, str):  # SQLite keeps a datetime as text
+            until = datetime.fromisoformat(until)
+        out.append(ObjectRow(row[0], row[1], row[2], row[3], until, row[5]))
+    return out
 
 
 @dataclass
@@ -155,17 +157,17 @@ class TextMatches:
 
     scores: dict[int, tuple[Any, int]]
     capped: bool  # more pages matched than were looked at
+    # the first matching pages of each object among those looked at (object id -> page numbers)
+    pages: dict[int, list[int]] = field(default_factory=dict)
 
 
 def readable_objects(conn: Connection, object_ids: Sequence[int], reader: Reader) -> dict[int, ObjectRow]:
     """The objects of ``object_ids`` that ``reader`` may read and that belong to a union record."""
-    out: dict[int, ObjectRow] = {}
-    for start in range(0, len(object_ids), 500):
-        part = list(object_ids[start : start + 500])
-        for obj in _objects(conn, _OBJECT.c.id.in_(part)):
-            if obj.union_id is not None and may_read(obj, reader):
-                out[obj.id] = obj
-    return out
+    return {
+        obj.id: obj
+        for obj in _objects(conn, _BY_OBJECT, object_ids)
+        if obj.union_id is not None and may_read(obj, reader)
+    }
 
 
 def records_of(conn: Connection, scores: dict[int, Any], reader: Reader) -> dict[int, tuple[Any, int]]:
@@ -196,9 +198,9 @@ def find_records(conn: Connection, plan: Plan, reader: Reader) -> TextMatches:
     if not rows:
         return TextMatches({}, False)
     capped = len(rows) > SCAN_PAGES
-    pages: dict[int, int] = defaultdict(int)
+    pages: dict[int, list[int]] = defaultdict(list)
     for (row,) in rows[:SCAN_PAGES]:
-        pages[object_of(row)] += 1
+        pages[object_of(row)].append(page_of(row))
     together: set[int] = set()
     phrase = phrase_expression(plan)
     if phrase is not None:  # among the pages looked at: a rare phrase of common words is no long scan
@@ -209,23 +211,14 @@ def find_records(conn: Connection, plan: Plan, reader: Reader) -> TextMatches:
                 (phrase, rows[min(len(rows), SCAN_PAGES) - 1][0]),
             ).all()
         }
-    scores = {obj: (obj not in together, -count) for obj, count in pages.items()}
-    return TextMatches(records_of(conn, scores, reader), capped)
+    scores = {obj: (obj not in together, -len(found)) for obj, found in pages.items()}
+    first = {obj: found[:SNIPPET_PAGES] for obj, found in pages.items()}
+    return TextMatches(records_of(conn, scores, reader), capped, first)
 
 
 def text_objects(conn: Connection, union_ids: Sequence[int], reader: Reader) -> list[ObjectRow]:
     """The active objects with extracted text of ``union_ids`` that ``reader`` may read."""
-    if not union_ids:
-        return []
-    objects = _objects(
-        conn,
-        and_(
-            _SOURCE.c.union_record_id.in_(list(union_ids)),
-            _OBJECT.c.status == DigitalStatus.ACTIVE.value,
-            _OBJECT.c.text_status == TextStatus.EXTRACTED.value,
-        ),
-        by_record=True,
-    )
+    objects = _objects(conn, _BY_RECORD, union_ids) if union_ids else []
     return [obj for obj in objects if obj.union_id is not None and may_read(obj, reader)]
 
 
@@ -240,18 +233,28 @@ class PageHit:
 
 
 def page_hits(
-    conn: Connection, plan: Plan, union_ids: Sequence[int], reader: Reader, words: ParsedQuery
+    conn: Connection,
+    plan: Plan,
+    union_ids: Sequence[int],
+    reader: Reader,
+    words: ParsedQuery,
+    known: dict[int, list[int]] | None = None,
 ) -> dict[int, list[PageHit]]:
     """For each of ``union_ids``, the first pages (at most SNIPPET_PAGES) holding every word of the
     objects ``reader`` may read, with snippets (the embedded engine's page index). Not ranked by
     bm25 (see find_records), nor by phrase: a phrase absent from an object costs FTS5 a pass over
-    every position of its words in the object's pages."""
+    every position of its words in the object's pages. ``known``: the first matching pages of
+    objects, already found (see TextMatches.pages)."""
     match = expression(plan)
+    known = known or {}
     if match is None:
         return {}
     found: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for obj in text_objects(conn, union_ids, reader):
         assert obj.union_id is not None
+        if obj.id in known:
+            found[obj.union_id] += [(obj.id, page) for page in known[obj.id]]
+            continue
         rows = conn.exec_driver_sql(
             "SELECT rowid FROM page_fts WHERE page_fts MATCH ? AND rowid >= ? AND rowid < ? LIMIT ?",
             (match, rowid(obj.id, 0), rowid(obj.id + 1, 0), SNIPPET_PAGES),
