@@ -131,7 +131,6 @@ def build(target: Path, pool: list[str], theses: int, pages: int) -> dict[str, A
     start = time.perf_counter()
     with db.writing(engine) as conn:
         raw = conn.connection.driver_connection
-        libraries = [r[0] for r in raw.execute("SELECT id FROM library ORDER BY id")]
         sources = raw.execute("SELECT id, library_id FROM source_record ORDER BY id").fetchall()
         now = "2026-12-07 00:00:00.000000"
         for n, (source_id, library_id) in enumerate(sources):
@@ -172,7 +171,6 @@ def build(target: Path, pool: list[str], theses: int, pages: int) -> dict[str, A
                 [(object_id, p, t) for p, t in texts],
             )
             page_index.index(raw, object_id, texts)
-        del libraries
     filled = time.perf_counter() - start
     with engine.connect() as conn:
         raw = conn.connection.driver_connection
