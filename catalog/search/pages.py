@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from catalog.db import rows_in
-from catalog.digital.access import Reader, may_read
+from catalog.digital.access import ANONYMOUS, Reader, may_read
 from catalog.search.matching import MAX_TYPED_WORDS, Plan, quote
 from catalog.search.query import ParsedQuery, fold_word
 from catalog.text import fold
@@ -161,16 +161,18 @@ class TextMatches:
     pages: dict[int, list[int]] = field(default_factory=dict)
 
 
-def readable_objects(conn: Connection, object_ids: Sequence[int], reader: Reader) -> dict[int, ObjectRow]:
+def readable_objects(
+    conn: Connection, object_ids: Sequence[int], reader: Reader | None
+) -> dict[int, ObjectRow]:
     """The objects of ``object_ids`` that ``reader`` may read and that belong to a union record."""
     return {
         obj.id: obj
         for obj in _objects(conn, _BY_OBJECT, object_ids)
-        if obj.union_id is not None and may_read(obj, reader)
+        if obj.union_id is not None and may_read(obj, reader or ANONYMOUS)
     }
 
 
-def records_of(conn: Connection, scores: dict[int, Any], reader: Reader) -> dict[int, tuple[Any, int]]:
+def records_of(conn: Connection, scores: dict[int, Any], reader: Reader | None) -> dict[int, tuple[Any, int]]:
     """The union records of the objects scored in ``scores`` (object id -> score, lower is better)
     that ``reader`` may read, each scored by its best object: union id -> (score, union id)."""
     out: dict[int, tuple[Any, int]] = {}
@@ -182,7 +184,7 @@ def records_of(conn: Connection, scores: dict[int, Any], reader: Reader) -> dict
     return out
 
 
-def find_records(conn: Connection, plan: Plan, reader: Reader) -> TextMatches:
+def find_records(conn: Connection, plan: Plan, reader: Reader | None) -> TextMatches:
     """The union records holding a readable object with a page matching ``plan`` (among the first
     SCAN_PAGES matching pages), each scored by its best object: one holding the words as a phrase
     first, then the more of its pages match the better.
@@ -216,10 +218,10 @@ def find_records(conn: Connection, plan: Plan, reader: Reader) -> TextMatches:
     return TextMatches(records_of(conn, scores, reader), capped, first)
 
 
-def text_objects(conn: Connection, union_ids: Sequence[int], reader: Reader) -> list[ObjectRow]:
+def text_objects(conn: Connection, union_ids: Sequence[int], reader: Reader | None) -> list[ObjectRow]:
     """The active objects with extracted text of ``union_ids`` that ``reader`` may read."""
     objects = _objects(conn, _BY_RECORD, union_ids) if union_ids else []
-    return [obj for obj in objects if obj.union_id is not None and may_read(obj, reader)]
+    return [obj for obj in objects if obj.union_id is not None and may_read(obj, reader or ANONYMOUS)]
 
 
 @dataclass(frozen=True)
@@ -236,7 +238,7 @@ def page_hits(
     conn: Connection,
     plan: Plan,
     union_ids: Sequence[int],
-    reader: Reader,
+    reader: Reader | None,
     words: ParsedQuery,
     known: dict[int, list[int]] | None = None,
 ) -> dict[int, list[PageHit]]:

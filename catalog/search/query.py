@@ -6,13 +6,15 @@ import functools
 import html
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from catalog.digital.access import ANONYMOUS, Reader
 from catalog.identifiers import isbn13, isbn_candidate, issn
 from catalog.search.errors import QueryError
 from catalog.search.facets import NAMES
 from catalog.text import fold
+
+if TYPE_CHECKING:
+    from catalog.digital.access import Reader
 
 SORTS = ("relevance", "year_desc", "year_asc", "title")
 FACETS = NAMES  # the counted facets, declared in catalog.search.facets
@@ -65,7 +67,7 @@ class SearchQuery:
     # Records are also found by words inside their files (the full text), for this reader: the
     # text of an object the reader may not read neither finds its record nor is shown.
     fulltext: bool = True
-    reader: Reader = ANONYMOUS
+    reader: Reader | None = None  # None: anonymous (ingest workers import this module: no models)
 
     def validate(self) -> SearchQuery:
         if len(self.q) > MAX_QUERY_LENGTH:
