@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
+from catalog.digital.access import ANONYMOUS, Reader
 from catalog.search.facets import FILTERS, Facet, Kind
 from catalog.search.query import (
     MAX_PAGE,
@@ -43,6 +44,11 @@ class SearchBase(BaseModel):
     page: int = Field(1, ge=1, le=MAX_PAGE)
     per_page: int = Field(20, ge=1, le=MAX_PER_PAGE)
     facets: bool = Field(True, description="Count the facets' values")
+    fulltext: bool = Field(
+        True,
+        description="Also find records by words inside their files (the pages the requester may read); "
+        "false: by their description only",
+    )
 
     @field_validator("sort")
     @classmethod
@@ -56,8 +62,8 @@ class SearchBase(BaseModel):
         """Whether the query is searched by its start only (see :func:`catalog.search.query.shorten`)."""
         return len(self.q) > MAX_QUERY_LENGTH
 
-    def to_query(self, facet_limit: int = 20) -> SearchQuery:
-        """The search the engines answer."""
+    def to_query(self, facet_limit: int = 20, reader: Reader = ANONYMOUS) -> SearchQuery:
+        """The search the engines answer, for ``reader`` (whose files' text it may search)."""
         chosen: dict[str, Any] = {}
         for facet in FILTERS:
             value = getattr(self, facet.name)
@@ -73,6 +79,8 @@ class SearchBase(BaseModel):
             per_page=self.per_page,
             facets=self.facets,
             facet_limit=facet_limit,
+            fulltext=self.fulltext,
+            reader=reader,
             **chosen,
         )
 

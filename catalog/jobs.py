@@ -37,7 +37,7 @@ JOB = IngestJob.__table__  # type: ignore[attr-defined]
 REJECTION = JobRejection.__table__  # type: ignore[attr-defined]
 COUNTS = ("read", "added", "updated", "unchanged", "deleted", "rejected", "warnings")
 # The jobs a worker runs from the queue (the others are run by the command that records them).
-QUEUED_KINDS = ("upload", "oai", "repository", "reindex", "dedup-rebuild")
+QUEUED_KINDS = ("upload", "oai", "repository", "reindex", "dedup-rebuild", "text")
 CATALOGUE_KINDS = ("reindex", "dedup-rebuild")  # jobs of the whole catalogue, of no library
 # Claims of all PostgreSQL workers take turns on this advisory lock (a claim lasts milliseconds).
 _CLAIM_LOCK = 0x756E696F6E636174 & 0x7FFFFFFFFFFFFFFF

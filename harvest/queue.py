@@ -178,8 +178,8 @@ def enqueue_catalogue_job(engine: Engine, kind: str) -> int:
 
 
 def enqueue_text(engine: Engine, library: Library, object_id: int) -> int:
-    """Queue the extraction of the full text of digital object ``object_id`` (of ``library``); the
-    job's id. Run by the worker's "text" jobs."""
+    """Queue the text job of digital object ``object_id`` of ``library``: its text extracted (anew
+    when it was replaced), or its pages removed when it was withdrawn (see :mod:`harvest.fulltext`)."""
     return jobs.create_job(
-        engine, library, "text", JobMode.UPDATE.value, None, None, options={"object_id": object_id}
+        engine, library, "text", JobMode.UPDATE.value, None, None, options={"object_id": int(object_id)}
     )

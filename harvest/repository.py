@@ -34,7 +34,7 @@ from sqlmodel import Session
 from catalog import jobs
 from catalog.db import as_utc
 from catalog.digital.objects import DigitalError, find_record
-from catalog.digital.storage import LocalStorage, ObjectStorage
+from catalog.digital.storage import ObjectStorage
 from catalog.libraries import REPOSITORY_ACCESS, REPOSITORY_FILE_LISTS, REPOSITORY_FORMATS, get_library
 from catalog.libraries import list_libraries as all_libraries
 from catalog.models import (
@@ -47,7 +47,6 @@ from catalog.models import (
 )
 from catalog.records import PreparedRecord, RecordRejected
 from catalog.search.engine import SearchEngine
-from catalog.settings import Settings
 from harvest.bitstreams import Bitstream, content_files
 from harvest.dc_marc import prepare_item
 from harvest.dublin_core import DcItem
@@ -505,11 +504,6 @@ class RepositoryHarvester:
         self._queue_text(new_objects)
 
 
-def storage_for(settings: Settings) -> ObjectStorage:
-    """Where an installation keeps the digital library's files (a directory under its data directory)."""
-    return LocalStorage(settings.digital_dir)
-
-
 def due_repositories(engine: Engine, now: datetime | None = None) -> list[str]:
     """Active libraries with a repository and a harvest interval whose last repository harvest is
     older than it."""
@@ -542,4 +536,4 @@ def harvest_repository(
     return RepositoryHarvester(engine, library_code, storage, **options).run()
 
 
-__all__ = ["SOURCE", "RepositoryHarvester", "due_repositories", "harvest_repository", "storage_for"]
+__all__ = ["SOURCE", "RepositoryHarvester", "due_repositories", "harvest_repository"]

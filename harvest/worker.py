@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 from catalog import jobs
 from catalog.analytics import cache
 from catalog.db import writing
+from catalog.digital.storage import open_storage
 from catalog.job_progress import WRITE_EVERY_S, ProgressWriter
 from catalog.job_signals import JobSignals
 from catalog.models import UnionRecord
@@ -34,7 +35,7 @@ from harvest.ingest import FileIngest
 from harvest.oai import Harvester
 from harvest.queue import enqueue_due_harvests, record_pending_uploads, upload_path
 from harvest.repository import SOURCE as REPOSITORY
-from harvest.repository import RepositoryHarvester, storage_for
+from harvest.repository import RepositoryHarvester
 from harvest.runner import IngestError, job_search, run_job
 
 log = logging.getLogger("unioncat.worker")
@@ -133,6 +134,8 @@ class Worker:
                 self._harvest(job_id, row)
             elif kind == REPOSITORY:
                 self._repository(job_id, row)
+            elif kind == "text":
+                self._text(job_id, row)
             else:
                 self._catalogue_job(job_id, kind)
         except IngestError as exc:  # recorded failed by the runner, with the reason (or here, below)
@@ -190,7 +193,7 @@ class Worker:
         summary = RepositoryHarvester(
             self.engine,
             row["library_code"],
-            storage_for(self.settings),
+            open_storage(self.settings),
             max_bytes=self.settings.max_digital_bytes,
             full=bool(options.get("full")),
             search=self.search,
@@ -204,6 +207,13 @@ class Worker:
             summary["files_fetched"],
             summary["files_failed"],
         )
+
+    def _text(self, job_id: int, row: dict[str, Any]) -> None:
+        from harvest.fulltext import run_text_job
+
+        object_id = int((row["options"] or {}).get("object_id", 0))
+        storage = open_storage(self.settings)
+        run_text_job(self.engine, job_id, object_id, storage, job_search(self.engine, self.search))
 
     def _catalogue_job(self, job_id: int, kind: str) -> None:
         """A reindex or a dedup-rebuild; ``read``: the union records indexed or rebuilt."""

@@ -8,8 +8,9 @@ from typing import Annotated, Any
 import typer
 
 from catalog.db import session_scope
+from catalog.digital.storage import open_storage
 from catalog.libraries import get_library
-from harvest.repository import harvest_repository, storage_for
+from harvest.repository import harvest_repository
 from harvest.runner import IngestError
 
 from .common import CliError, JsonOption, app, err, load_settings, open_catalogue, print_json, search_for
@@ -37,7 +38,7 @@ def harvest_repository_command(
         summary = harvest_repository(
             engine,
             library,
-            storage_for(settings),
+            open_storage(settings),
             max_bytes=settings.max_digital_bytes,
             full=full,
             search=search_for(engine),

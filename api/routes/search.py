@@ -8,9 +8,10 @@ from fastapi import APIRouter, Query
 
 from catalog.search.errors import QueryError, SearchUnavailable
 
-from ..deps import API, NamesDep, SearchDep
+from ..deps import API, NamesDep, PrincipalDep, SearchDep, SessionDep
 from ..labels import facet_value_label
 from ..problems import Problem, errors
+from ..readers import reader_of
 from ..schemas.search import SearchAnswer
 from ..search_params import SearchParams
 
@@ -22,14 +23,18 @@ def search(
     params: Annotated[SearchParams, Query()],  # type: ignore[valid-type]
     engine: SearchDep,
     names: NamesDep,
+    who: PrincipalDep,
+    db: SessionDep,
     lang: Annotated[
         str, Query(pattern="^(vi|en)$", description="Language of the facet values' labels")
     ] = "vi",
 ) -> dict[str, Any]:
     """Search every member library at once; each hit names the libraries that hold it. Each facet
-    value has a label for display (a language's name for its code, a library's name, ...)."""
+    value has a label for display (a language's name for its code, a library's name, ...). Records
+    are found by words inside their files too (``fulltext=false``: not); a library's token searches
+    the text of the files its library may read, a search without one that of open files."""
     try:
-        result = engine.search(params.to_query())
+        result = engine.search(params.to_query(reader=reader_of(db, who)))
     except QueryError as exc:
         raise Problem(422, str(exc)) from None
     except SearchUnavailable as exc:

@@ -21,7 +21,7 @@ from catalog.links import linkable
 from catalog.lookup import holdings_of, other_editions
 from catalog.models import UnionRecord
 from catalog.search.errors import QueryError
-from catalog.search.facets import COUNTED, Kind
+from catalog.search.facets import COUNTED, FILTERS, Kind
 from catalog.search.query import MAX_QUERY_INPUT, MAX_QUERY_LENGTH, SORTS
 
 from .. import csrf
@@ -122,15 +122,17 @@ def home(
         f.name: [v for v in selected[f.name] if v.isdigit()] if f.kind is Kind.INTEGER else selected[f.name]
         for f in COUNTED
     }
+    # yes/no filters of the registry (a digital copy, full text): on when ticked
+    toggles = {f.name: params.get(f.name) in ("true", "1", "on") for f in FILTERS if f.kind is Kind.BOOLEAN}
     sort = sort if sort in SORTS else "relevance"
     years = {key: _year(params.get(key)) for key in ("year_from", "year_to")}
-    digital = params.get("has_digital") in ("true", "1", "on")
+    digital = toggles.get("has_digital", False)
     result, error, note = None, None, None  # error: a Reason
     try:
         wanted = SearchParams.model_validate(
-            {"q": q, "sort": sort, "page": page, "per_page": PER_PAGE, **chosen, **years,
-             "has_digital": True if digital else None}
-        )  # fmt: skip
+            {"q": q, "sort": sort, "page": page, "per_page": PER_PAGE, **chosen, **years}
+            | {name: True for name, on in toggles.items() if on}
+        )
         result = search.search(wanted.to_query(facet_limit=FACET_VALUES_SHOWN))
         if wanted.shortened:
             note = translator(language)("query_too_long", n=MAX_QUERY_LENGTH)
@@ -167,6 +169,7 @@ def home(
         sorts=SORTS,
         facets=facets,
         selected=selected,
+        toggles=toggles,
         result=result,
         error=error,
         note=note,

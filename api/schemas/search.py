@@ -11,6 +11,14 @@ class HitLibrary(BaseModel):
     copies: int | None
 
 
+class FulltextPage(BaseModel):
+    object: int = Field(description="The digital object (file) the page is in")
+    page: int = Field(description="The page's number, from 1")
+    snippet: str = Field(
+        description="HTML: words of the page around the match, escaped, matched words in <mark>"
+    )
+
+
 class SearchHit(BaseModel):
     id: int
     title: str | None
@@ -24,6 +32,10 @@ class SearchHit(BaseModel):
     has_digital: bool
     highlight: dict[str, str] = Field(description="HTML of the title and authors, matched words in <mark>")
     url: str = Field(description="The union record in the API")
+    fulltext: list[FulltextPage] = Field(
+        default_factory=list,
+        description="The best pages of its files (those the requester may read) holding the words",
+    )
 
 
 class FacetValue(BaseModel):

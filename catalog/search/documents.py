@@ -35,15 +35,28 @@ def holdings_summary(conn: Connection, union_ids: Sequence[int]) -> dict[int, di
     return out
 
 
+def with_fulltext(conn: Connection, union_ids: Sequence[int]) -> set[int]:
+    """Those of ``union_ids`` with an active digital object whose text was extracted."""
+    rows = rows_in(
+        conn,
+        "SELECT DISTINCT s.union_record_id FROM digital_object o JOIN source_record s "
+        "ON s.id = o.source_record_id WHERE o.status = 'active' AND o.text_status = 'extracted' "
+        "AND s.union_record_id IN ({ids})",
+        union_ids,
+    )
+    return {int(r[0]) for r in rows}
+
+
 def documents(conn: Connection, union_ids: Iterable[int]) -> tuple[list[dict[str, Any]], list[int]]:
     """(documents of the union records that exist, ids of those that no longer do)."""
     ids = sorted(set(union_ids))
     rows = rows_in(conn, "SELECT id, title, fields FROM union_record WHERE id IN ({ids})", ids)
     summary = holdings_summary(conn, [r[0] for r in rows])
+    texts = with_fulltext(conn, [r[0] for r in rows])
     docs = []
     for uid, title, fields in rows:
         data = orjson.loads(fields) if isinstance(fields, (str, bytes)) else (fields or {})
-        docs.append(document(uid, title, data, summary.get(uid, {})))
+        docs.append(document(uid, title, data, summary.get(uid, {})) | {"has_fulltext": uid in texts})
     found = {d["id"] for d in docs}
     return docs, [i for i in ids if i not in found]
 

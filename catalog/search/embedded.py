@@ -11,7 +11,7 @@ quoted FTS5 strings.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -22,6 +22,7 @@ from catalog.db import chunks, rows_in, writing
 from catalog.search import documents as docs_module
 from catalog.search import embedded_facets as facet_store
 from catalog.search import matching, ranking
+from catalog.search import pages as page_index
 from catalog.search import typos as typo_index
 from catalog.search.condition_fts import embedded_plan
 from catalog.search.facets import FILTERS
@@ -42,6 +43,8 @@ ALMOST_NOTHING = 3  # a query whose words as typed find fewer records is offered
 CORRECTION_COUNTED = 50  # corrections are compared by the records they find, up to this many
 _BLANK_FACETS_TTL = 30.0
 FACET_SAMPLE = 5000  # facets of a query matching more are estimated from this many of its matches
+RECORDS_LISTED = 20_000  # records matched by their description, listed to tell the full text's apart
+SELECT_MATCHES = "SELECT rowid FROM search_fts WHERE search_fts MATCH :m"
 RANK_ALL = 2000  # matches ranked together by bm25; a broader query is ranked tier by tier
 MAX_CODES_REMEMBERED = 50_000  # the dictionary codes a job remembers having written (memory bound)
 MAX_WORDS_REMEMBERED = 500_000  # the same for the words of the typo index
@@ -221,13 +224,13 @@ def _count(scope: _Scope, match: str | None, with_codes: bool) -> tuple[int, str
 
 def _matches(
     scope: _Scope, parsed: ParsedQuery, with_codes: bool
-) -> tuple[Plan | None, str | None, int, str | None, str | None]:
-    """(matching plan, FTS5 expression, count, facet codes, the corrected query to offer) of a
-    search. A query that finds nothing is tried again with typos allowed in shorter words; the
-    corrected query is offered when the words as typed find almost nothing."""
+) -> tuple[Plan | None, str | None, int, str | None, str | None, Plan | None]:
+    """(matching plan, FTS5 expression, count, facet codes, the corrected query to offer, the plan
+    with every word) of a search. A query that finds nothing is tried again with typos allowed in
+    shorter words; the corrected query is offered when the words as typed find almost nothing."""
     if parsed.isbn or parsed.issn or parsed.empty:
         match = match_expression(parsed)
-        return None, match, *_count(scope, match, with_codes), None
+        return None, match, *_count(scope, match, with_codes), None, None
     raw = scope.conn.connection.driver_connection
     plan = matching.plan(raw, parsed)
     match = plan.expression()
@@ -237,6 +240,7 @@ def _matches(
         if relaxed.expression() != match:
             plan, match = relaxed, relaxed.expression()
             total, codes = _count(scope, match, with_codes)
+    every_word = plan  # full text is matched with every word (see catalog.search.pages)
     # Meilisearch's words rule: a query that finds nothing with every word is answered without
     # one, the last word tried first.
     for fewer in matching.without_one_word(plan) if not total else []:
@@ -245,7 +249,7 @@ def _matches(
         if found:
             plan, match, total, codes = fewer, fewer_match, found, fewer_codes
             break
-    return plan, match, total, codes, _did_you_mean(scope, plan, match, total)
+    return plan, match, total, codes, _did_you_mean(scope, plan, match, total), every_word
 
 
 def _did_you_mean(scope: _Scope, plan: Plan, match: str, total: int) -> str | None:
@@ -266,6 +270,50 @@ def _did_you_mean(scope: _Scope, plan: Plan, match: str, total: int) -> str | No
             if count > found:
                 offered, found = corrected, count
     return offered
+
+
+def _found_by_text(
+    scope: _Scope, match: str | None, total: int, text_plan: Plan, query: SearchQuery
+) -> tuple[list[int], page_index.TextMatches]:
+    """The records found only by words inside their files that ``query.reader`` may read, passing
+    the search's filters, best first; and the pages found (whether more matched than were looked
+    at, the first of each object). ``total``: how many records ``match`` finds by their description."""
+    found = page_index.find_records(scope.conn, text_plan, query.reader)
+    candidates = list(found.scores)
+    if not candidates:
+        return [], found
+    if match and total <= RECORDS_LISTED:  # listing them costs less than looking each candidate up
+        described = set(scope.conn.execute(text(SELECT_MATCHES), {"m": match}).scalars())
+        candidates = [uid for uid in candidates if uid not in described]
+        match = None
+    kept: set[int] = set()
+    for part in chunks(candidates):
+        marks = ",".join(str(int(uid)) for uid in part)
+        sql = f"SELECT f.union_id FROM search_filter f WHERE f.union_id IN ({marks})"
+        if scope.where:
+            sql += " AND " + " AND ".join(scope.where)
+        passing = list(scope.conn.execute(text(sql), scope.params).scalars())
+        if match and passing:  # the records the words find anyway are ranked with them
+            inside = ",".join(str(int(uid)) for uid in passing)
+            described = f"{SELECT_MATCHES} AND rowid IN ({inside})"
+            passing = sorted(set(passing) - set(scope.conn.execute(text(described), {"m": match}).scalars()))
+        kept.update(passing)
+    return sorted(kept, key=found.scores.__getitem__), found
+
+
+def _merged(conn: Connection, ids: list[int], sort: str, wanted: int) -> list[int]:
+    """``ids`` (the best records by ``sort`` and those found by their text) in the order of ``sort``."""
+    keys = ", ".join(key.format(id="d.union_id", score="0") for key in ORDERS[sort])
+    sql = (
+        "SELECT d.union_id FROM search_doc d WHERE d.union_id IN (SELECT value FROM json_each(?)) "
+        f"ORDER BY {keys} LIMIT ?"
+    )
+    return [row[0] for row in conn.exec_driver_sql(sql, (orjson.dumps(ids).decode(), wanted)).all()]
+
+
+def _codes_of(conn: Connection, ids: list[int]) -> str:
+    rows = rows_in(conn, "SELECT hex(codes) FROM search_filter WHERE union_id IN ({ids})", ids)
+    return "".join(row[0] or "" for row in rows)
 
 
 class EmbeddedSearchEngine:
@@ -340,8 +388,17 @@ class EmbeddedSearchEngine:
             raw.execute(f"DELETE FROM search_filter WHERE union_id IN ({marks})", part)
         self._blank_facets = None
 
+    def index_pages(self, conn: Connection | None, object_id: int, pages: Iterable[tuple[int, str]]) -> None:
+        assert conn is not None, "the embedded engine writes inside the catalogue's transaction"
+        page_index.index(conn.connection.driver_connection, object_id, pages)
+
+    def unindex_pages(self, conn: Connection | None, object_id: int) -> None:
+        assert conn is not None, "the embedded engine writes inside the catalogue's transaction"
+        page_index.unindex(conn.connection.driver_connection, object_id)
+
     def rebuild(self, catalogue: Engine) -> int:
-        """Rebuild the whole index in one transaction: readers see the old index until it commits."""
+        """Rebuild the whole index (the records', then the pages') in one transaction: readers see
+        the old index until it commits."""
         count = 0
         with writing(catalogue) as conn:
             self._written_codes = None
@@ -352,6 +409,7 @@ class EmbeddedSearchEngine:
                 found, _gone = docs_module.documents(conn, ids)
                 self.upsert(conn, found)
                 count += len(found)
+            page_index.rebuild(conn.connection.driver_connection)
         return count
 
     # --------------------------------------------------------------------------------- reading
@@ -378,26 +436,42 @@ class EmbeddedSearchEngine:
         wanted = query.offset + query.per_page
         with self.catalogue.connect() as conn:
             scope = _Scope(conn, where, params)
-            if query.condition is not None:
+            by_text: list[int] = []
+            pages = page_index.TextMatches({}, False)
+            text_plan = None
+            if query.condition is not None:  # a fielded search (SRU): the descriptions only
                 plan, match, did_you_mean = None, condition_match, None
                 total, codes = _count(scope, match, query.facets)
             else:
-                plan, match, total, codes, did_you_mean = _matches(scope, parsed, query.facets)
+                plan, match, total, codes, did_you_mean, every_word = _matches(scope, parsed, query.facets)
+                text_plan = every_word if every_word and query.fulltext else None
+            if text_plan is not None:
+                by_text, pages = _found_by_text(scope, match, total, text_plan, query)
             if match and plan and query.sort == "relevance":
-                ids = _by_relevance(scope, plan, match, total, wanted)
+                ids = _by_relevance(scope, plan, match, total, wanted) if total else []
+                ids = ids + by_text  # title/author/subject matches rank above the full text's
             elif match and query.sort == "relevance" and total <= RANK_ALL:
                 ids = scope.ids(match, _BY_SCORE, wanted)
             else:
                 ids = scope.ids(match, ORDERS[query.sort], wanted, doc=query.sort != "relevance")
+                if by_text:
+                    ids = _merged(conn, ids + by_text, query.sort, wanted)
             ids = ids[query.offset : wanted]
             payloads = dict(
                 rows_in(conn, "SELECT union_id, doc FROM search_doc WHERE union_id IN ({ids})", ids)
             )
             facets: dict[str, list[tuple[str, int]]] = {}
-            facets_exact = True
+            facets_exact = not pages.capped
             if query.facets:
-                facets, facets_exact = self._facets(scope, match, total, query.facet_limit, codes)
-        shown = plan.highlighted(parsed) if plan else parsed
+                extra = _codes_of(conn, by_text) if by_text else ""
+                facets, exact = self._facets(scope, match, total, query.facet_limit, codes, extra)
+                facets_exact = facets_exact and exact
+            shown = plan.highlighted(parsed) if plan else parsed
+            pages_found = (
+                page_index.page_hits(conn, text_plan, ids, query.reader, shown, pages.pages)
+                if text_plan
+                else {}
+            )
         hits = []
         for uid in ids:
             doc = orjson.loads(payloads[uid])
@@ -418,28 +492,36 @@ class EmbeddedSearchEngine:
                         "title": highlight(doc["title"], shown),
                         "authors": highlight(" ; ".join(doc["authors"]), shown),
                     },
+                    fulltext=[p.as_dict() for p in pages_found.get(uid, [])],
                 )
             )
         return SearchResult(
-            total, hits, facets, query.page, query.per_page, facets_exact, did_you_mean=did_you_mean
+            total + len(by_text),
+            hits,
+            facets,
+            query.page,
+            query.per_page,
+            facets_exact,
+            did_you_mean=did_you_mean if not by_text else None,
         )
 
     def _facets(
-        self, scope: _Scope, match: str | None, total: int, limit: int, codes: str | None
+        self, scope: _Scope, match: str | None, total: int, limit: int, codes: str | None, extra: str = ""
     ) -> tuple[dict[str, list[tuple[str, int]]], bool]:
         """Facet counts of the matches, and whether they are exact. ``codes`` are those of every match
         when the search had filters (see _Scope.summary); without filters a query matching more than
-        FACET_SAMPLE records has its counts estimated from FACET_SAMPLE of its matches (as they come)."""
-        if match is None and not scope.where:
+        FACET_SAMPLE records has its counts estimated from FACET_SAMPLE of its matches (as they come).
+        ``extra``: the codes of the records found only by their full text, counted with them."""
+        if match is None and not scope.where and not extra:
             cached = self._blank_facets
             if cached is None or time.monotonic() - cached[0] >= _BLANK_FACETS_TTL:
                 cached = (time.monotonic(), facet_store.count_all(scope.conn, MAX_FACET_LIMIT))
                 self._blank_facets = cached
             return {facet: values[:limit] for facet, values in cached[1].items()}, True
         if scope.where:
-            values, counts = facet_store.count_hex(codes)
+            values, counts = facet_store.count_hex((codes or "") + extra)
             return facet_store.top_values(scope.conn, values, counts, limit), True
-        values, counts = facet_store.count_hex(scope.codes(match, FACET_SAMPLE))
+        values, counts = facet_store.count_hex((scope.codes(match, FACET_SAMPLE) or "") + extra)
         sampled = total > FACET_SAMPLE
         scale = total / FACET_SAMPLE if sampled else 1.0
         return facet_store.top_values(scope.conn, values, counts, limit, scale), not sampled

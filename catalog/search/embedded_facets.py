@@ -103,6 +103,8 @@ def where(facet: registry.Facet, values: Sequence[Any], params: dict[str, Any]) 
     among the record's packed codes (:func:`filter_clause`), a yes/no filter in its own column."""
     if not values:
         return None
+    if facet.condition is not None:
+        return facet.condition if values[0] else f"NOT ({facet.condition})"
     if facet.column is not None:
         params[facet.name] = int(values[0]) if facet.kind is registry.Kind.BOOLEAN else values[0]
         return f"f.{facet.column} = :{facet.name}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import Connection
@@ -21,6 +21,14 @@ class SearchEngine(Protocol):
     def upsert(self, conn: Connection | None, docs: Sequence[dict[str, Any]]) -> None: ...
 
     def delete(self, conn: Connection | None, ids: Sequence[int]) -> None: ...
+
+    def index_pages(self, conn: Connection | None, object_id: int, pages: Iterable[tuple[int, str]]) -> None:
+        """Index the pages (number, text) of a digital object whose text was extracted."""
+        ...
+
+    def unindex_pages(self, conn: Connection | None, object_id: int) -> None:
+        """Remove a digital object's pages from the index (before they leave the catalogue)."""
+        ...
 
     def search(self, query: SearchQuery) -> SearchResult: ...
 
@@ -45,7 +53,9 @@ def open_search(settings: Settings, catalogue: Engine) -> SearchEngine:
     if settings.meili_url:
         from catalog.search.meili import MeiliSearchEngine
 
-        return MeiliSearchEngine(settings.meili_url, settings.meili_key, settings.meili_index)
+        return MeiliSearchEngine(
+            settings.meili_url, settings.meili_key, settings.meili_index, catalogue=catalogue
+        )
     if catalogue.dialect.name != "sqlite":
         raise ConfigurationError(
             "a PostgreSQL catalogue searches with Meilisearch: set UNIONCAT_MEILI_URL "

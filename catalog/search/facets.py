@@ -41,7 +41,9 @@ class Facet:
     attribute of :class:`~catalog.search.query.SearchQuery` holding the chosen values; ``field``: the
     search document's field (a value or a list of values), which Meilisearch filters and counts;
     ``column``: for a filter the embedded engine reads from a column of search_filter rather than
-    from the record's packed facet codes; ``label``: which names its values are shown with."""
+    from the record's packed facet codes; ``condition``: for a yes/no filter the embedded engine reads
+    from the catalogue's own tables, SQL true for a record (``f.union_id``) that has it; ``label``:
+    which names its values are shown with."""
 
     name: str
     query_field: str
@@ -50,6 +52,7 @@ class Facet:
     label: Label | None = None
     counted: bool = True
     column: str | None = None
+    condition: str | None = None
     description: str = ""
 
     # --------------------------------------------------------------------------------- values
@@ -103,6 +106,19 @@ FILTERS: tuple[Facet, ...] = (
         counted=False,
         column="has_digital",
         description="Only records with (or without) a digital copy",
+    ),
+    Facet(
+        "has_fulltext",
+        "has_fulltext",
+        "has_fulltext",
+        Kind.BOOLEAN,
+        counted=False,
+        condition=(
+            "f.union_id IN (SELECT s.union_record_id FROM digital_object o JOIN source_record s "
+            "ON s.id = o.source_record_id WHERE o.status = 'active' AND o.text_status = 'extracted' "
+            "AND s.union_record_id IS NOT NULL)"
+        ),
+        description="Only records with (or without) a file whose text is searched",
     ),
 )
 COUNTED: tuple[Facet, ...] = tuple(f for f in FILTERS if f.counted)

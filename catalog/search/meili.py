@@ -10,23 +10,29 @@ normalisation does, while the original text ranks exact spellings first.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import meilisearch
 from meilisearch.errors import MeilisearchApiError, MeilisearchCommunicationError, MeilisearchTimeoutError
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from catalog.models import DigitalObject, DigitalPage
 from catalog.search import documents as docs_module
 from catalog.search import facets as registry
+from catalog.search import pages as page_index
 from catalog.search import typos
 from catalog.search.condition import meili_plan
 from catalog.search.errors import SearchUnavailable
 from catalog.search.query import HIT_FIELDS, Hit, SearchQuery, SearchResult, highlight, parse
 from catalog.search.ranking import RANKING_RULES
 from catalog.search.vietnamese import i_y_synonyms, repaired_query
+from catalog.text import fold
 
 BATCH = 10_000
+OBJECT = DigitalObject.__table__  # type: ignore[attr-defined]
+PAGE = DigitalPage.__table__  # type: ignore[attr-defined]
 TASK_TIMEOUT_MS = 10 * 60 * 1000
 SETTINGS: dict[str, Any] = {
     "searchableAttributes": [
@@ -58,6 +64,16 @@ SETTINGS: dict[str, Any] = {
     "faceting": {"maxValuesPerFacet": 200, "sortFacetValuesBy": {"*": "count"}},
     "pagination": {"maxTotalHits": 100_000},
 }
+# The pages of digital objects' text (catalog.search.pages): folded text, the same typo thresholds,
+# the same order of ranking rules (without sort: pages are never sorted).
+PAGE_SETTINGS: dict[str, Any] = {
+    "searchableAttributes": ["text"],
+    "filterableAttributes": ["object"],
+    "typoTolerance": SETTINGS["typoTolerance"] | {"disableOnAttributes": []},
+    "rankingRules": [rule for rule in RANKING_RULES if rule != "sort"],
+    "synonyms": SETTINGS["synonyms"],
+    "pagination": {"maxTotalHits": page_index.SCAN_PAGES},
+}
 SORT = {"relevance": None, "year_desc": ["year:desc"], "year_asc": ["year:asc"], "title": ["title_sort:asc"]}
 
 
@@ -78,6 +94,19 @@ def filters(query: SearchQuery) -> list[str | list[str]]:
     return out
 
 
+def page_documents(object_id: int, pages: Iterable[tuple[int, str]]) -> list[dict[str, Any]]:
+    """The pages index's documents of an object's pages (those with text)."""
+    return [
+        {"id": page_index.rowid(object_id, page), "object": object_id, "page": page, "text": fold(text)}
+        for page, text in pages
+        if text
+    ]
+
+
+def _ids_filter(ids: Sequence[int]) -> str:
+    return f"id IN [{', '.join(str(int(i)) for i in ids)}]"
+
+
 def to_meili(doc: dict[str, Any]) -> dict[str, Any]:
     """The document as sent: the folded text is already in it; the embedded engine's extras are not."""
     return {k: v for k, v in doc.items() if k not in ("other_folded", "exact")}
@@ -87,10 +116,22 @@ class MeiliSearchEngine:
     name = "meilisearch"
     transactional = False
 
-    def __init__(self, url: str, key: str | None, index: str = "union_records", timeout: int = 30) -> None:
+    def __init__(
+        self,
+        url: str,
+        key: str | None,
+        index: str = "union_records",
+        timeout: int = 30,
+        catalogue: Engine | None = None,
+    ) -> None:
         self.client = meilisearch.Client(url, key, timeout=timeout)
         self.uid = index
+        self.pages_uid = f"{index}_pages"
+        # The catalogue, where the access rules and the text of pages are read; without it records
+        # are not searched by their full text.
+        self.catalogue = catalogue
         self._settings_applied = False
+        self._page_settings_applied = False
 
     # ---------------------------------------------------------------------------------- tasks
     def _wait(self, task: Any) -> None:
@@ -131,7 +172,40 @@ class MeiliSearchEngine:
         if uid == self.uid:
             self._settings_applied = True
 
+    def ensure_pages_index(self, uid: str | None = None) -> None:
+        """The pages index (see PAGE_SETTINGS), created and configured once per process."""
+        uid = uid or self.pages_uid
+        if uid == self.pages_uid and self._page_settings_applied:
+            return
+        try:
+            self.client.get_index(uid)
+        except MeilisearchApiError as exc:
+            if exc.code != "index_not_found":
+                raise SearchUnavailable(f"Meilisearch refused to read index {uid}: {exc.message}") from exc
+            self._wait(self._call("create an index", self.client.create_index, uid, {"primaryKey": "id"}))
+        except MeilisearchCommunicationError as exc:
+            raise SearchUnavailable(f"Meilisearch cannot be reached: {exc}") from exc
+        self._wait(self._call("apply settings", self.client.index(uid).update_settings, PAGE_SETTINGS))
+        if uid == self.pages_uid:
+            self._page_settings_applied = True
+
     # -------------------------------------------------------------------------------- writing
+    def index_pages(
+        self, conn: Any, object_id: int, pages: Iterable[tuple[int, str]], uid: str | None = None
+    ) -> None:
+        docs = page_documents(object_id, pages)
+        if not docs:
+            return
+        self.ensure_pages_index(uid)
+        index = self.client.index(uid or self.pages_uid)
+        for i in range(0, len(docs), BATCH):
+            self._wait(self._call("add pages", index.add_documents, docs[i : i + BATCH], primary_key="id"))
+
+    def unindex_pages(self, conn: Any, object_id: int) -> None:
+        self.ensure_pages_index()
+        index = self.client.index(self.pages_uid)
+        self._wait(self._call("delete pages", index.delete_documents, filter=f"object = {int(object_id)}"))
+
     def upsert(self, conn: Any, docs: Sequence[dict[str, Any]], uid: str | None = None) -> None:
         if not docs:
             return
@@ -164,7 +238,34 @@ class MeiliSearchEngine:
                 count += len(found)
         self._wait(self._call("swap indexes", self.client.swap_indexes, [{"indexes": [self.uid, fresh]}]))
         self._wait(self._call("delete the old index", self.client.delete_index, fresh))
+        self._rebuild_pages(catalogue)
         return count
+
+    def _rebuild_pages(self, catalogue: Engine) -> None:
+        """The pages index filled anew from the catalogue and swapped in, when the catalogue holds
+        pages (without any, a page left in the index finds nothing: its object is not readable)."""
+        with catalogue.connect() as conn:
+            objects = conn.execute(
+                select(OBJECT.c.id)
+                .where(OBJECT.c.status == "active", OBJECT.c.text_status == "extracted")
+                .order_by(OBJECT.c.id)
+            ).scalars()
+            ids = list(objects)
+            if not ids:
+                return
+            fresh = f"{self.pages_uid}_rebuild_{int(time.time())}"
+            self.ensure_pages_index()
+            self.ensure_pages_index(fresh)
+            for object_id in ids:
+                rows = conn.execute(
+                    select(PAGE.c.page, PAGE.c.text)
+                    .where(PAGE.c.object_id == object_id)
+                    .order_by(PAGE.c.page)
+                ).all()
+                self.index_pages(None, object_id, [(p, t) for p, t in rows], uid=fresh)
+        swap = [{"indexes": [self.pages_uid, fresh]}]
+        self._wait(self._call("swap indexes", self.client.swap_indexes, swap))
+        self._wait(self._call("delete the old index", self.client.delete_index, fresh))
 
     # -------------------------------------------------------------------------------- reading
     def search(self, query: SearchQuery) -> SearchResult:
@@ -190,6 +291,33 @@ class MeiliSearchEngine:
             params["facets"] = [f.field for f in registry.COUNTED]
         self.ensure_index()
         response = self._call("search", self.client.index(self.uid).search, text, params)
+        found = response.get("hits", [])
+        total = int(response.get("totalHits", response.get("estimatedTotalHits", len(found))))
+        distribution = dict(response.get("facetDistribution") or {})
+        by_text: list[int] = []
+        words = bool(parsed.words) and not (parsed.isbn or parsed.issn)
+        use_text = self.catalogue is not None and query.fulltext and words
+        if use_text:
+            by_text = self._found_by_text(text, query)
+            start = max(0, query.offset - total)
+            extra = (
+                by_text[start : start + query.per_page - len(found)] if len(found) < query.per_page else []
+            )
+            if extra:
+                docs = self.documents(extra)
+                found = found + [docs[uid] | {"id": uid} for uid in extra if uid in docs]
+            if by_text and query.facets:
+                more = self._call(
+                    "count facets",
+                    self.client.index(self.uid).search,
+                    "",
+                    {"filter": [_ids_filter(by_text)], "facets": params["facets"], "limit": 0},
+                )
+                for field, counts in (more.get("facetDistribution") or {}).items():
+                    merged = dict(distribution.get(field, {}))
+                    for value, count in counts.items():
+                        merged[value] = merged.get(value, 0) + count
+                    distribution[field] = merged
         hits = [
             Hit(
                 id=int(h["id"]),
@@ -208,16 +336,77 @@ class MeiliSearchEngine:
                     "authors": highlight(" ; ".join(h.get("authors") or []), parsed),
                 },
             )
-            for h in response.get("hits", [])
+            for h in found
         ]
-        distribution = response.get("facetDistribution") or {}
+        if use_text and hits:
+            pages = self._page_hits(text, [h.id for h in hits], query, parsed)
+            for hit in hits:
+                hit.fulltext = [p.as_dict() for p in pages.get(hit.id, [])]
         facets = {}
         if query.facets:
             for facet in registry.COUNTED:
                 counted = distribution.get(facet.field, {}).items()
                 facets[facet.name] = sorted(counted, key=lambda vc: (-vc[1], vc[0]))[: query.facet_limit]
-        total = response.get("totalHits", response.get("estimatedTotalHits", len(hits)))
-        return SearchResult(int(total), hits, facets, query.page, query.per_page)
+        return SearchResult(total + len(by_text), hits, facets, query.page, query.per_page)
+
+    def _found_by_text(self, text: str, query: SearchQuery) -> list[int]:
+        """The union records found only by words inside the files ``query.reader`` may read, that
+        pass the query's filters, best first (see catalog.search.pages for the embedded engine's)."""
+        assert self.catalogue is not None
+        self.ensure_pages_index()
+        response = self._call(
+            "search pages",
+            self.client.index(self.pages_uid).search,
+            text,
+            {"limit": page_index.SCAN_PAGES, "attributesToRetrieve": ["id"], "matchingStrategy": "all"},
+        )
+        best: dict[int, float] = {}
+        for rank, hit in enumerate(response.get("hits", [])):
+            best.setdefault(page_index.object_of(int(hit["id"])), float(rank))
+        if not best:
+            return []
+        with self.catalogue.connect() as conn:
+            scores = page_index.records_of(conn, best, query.reader)
+        candidates = sorted(scores, key=scores.__getitem__)
+        if not candidates:
+            return []
+        ids = _ids_filter(candidates)
+        listed = {"limit": len(candidates), "attributesToRetrieve": ["id"]}
+        matched = self._call("search", self.client.index(self.uid).search, text, {**listed, "filter": [ids]})
+        passing = self._call(
+            "search", self.client.index(self.uid).search, "", {**listed, "filter": [*filters(query), ids]}
+        )
+        found = {int(h["id"]) for h in matched.get("hits", [])}
+        kept = {int(h["id"]) for h in passing.get("hits", [])}
+        return [uid for uid in candidates if uid in kept and uid not in found]
+
+    def _page_hits(
+        self, text: str, union_ids: list[int], query: SearchQuery, parsed: Any
+    ) -> dict[int, list[page_index.PageHit]]:
+        """The best matching pages of the readable files of ``union_ids``, with snippets."""
+        assert self.catalogue is not None
+        with self.catalogue.connect() as conn:
+            objects = page_index.text_objects(conn, union_ids, query.reader)
+            if not objects:
+                return {}
+            union_of = {obj.id: obj.union_id for obj in objects}
+            response = self._call(
+                "search pages",
+                self.client.index(self.pages_uid).search,
+                text,
+                {
+                    "limit": page_index.SNIPPET_PAGES * len(objects),
+                    "attributesToRetrieve": ["object", "page"],
+                    "matchingStrategy": "all",
+                    "filter": [f"object IN [{', '.join(str(o) for o in union_of)}]"],
+                },
+            )
+            best: dict[int, list[tuple[int, int]]] = {}
+            for hit in response.get("hits", []):
+                uid = union_of.get(int(hit["object"]))
+                if uid is not None and len(best.setdefault(uid, [])) < page_index.SNIPPET_PAGES:
+                    best[uid].append((int(hit["object"]), int(hit["page"])))
+            return page_index.snippets(conn, best, parsed)
 
     def count(self) -> int:
         stats = self._call("read index stats", self.client.index(self.uid).get_stats)

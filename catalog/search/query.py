@@ -14,6 +14,7 @@ from catalog.search.facets import NAMES
 from catalog.text import fold
 
 if TYPE_CHECKING:
+    from catalog.digital.access import Reader
     from catalog.search.condition import Condition
 
 SORTS = ("relevance", "year_desc", "year_asc", "title")
@@ -58,12 +59,17 @@ class SearchQuery:
     year_from: int | None = None
     year_to: int | None = None
     has_digital: bool | None = None
+    has_fulltext: bool | None = None
     sort: str = "relevance"
     page: int = 1
     per_page: int = 20
     facets: bool = True
     facet_limit: int = 20
     condition: Condition | None = None  # a fielded, boolean search (SRU), in place of q
+    # Records are also found by words inside their files (the full text), for this reader: the
+    # text of an object the reader may not read neither finds its record nor is shown.
+    fulltext: bool = True
+    reader: Reader | None = None  # None: anonymous (ingest workers import this module: no models)
 
     def validate(self) -> SearchQuery:
         if self.condition is not None and self.q.strip():
@@ -148,6 +154,9 @@ class Hit:
     has_digital: bool
     highlight: dict[str, str] = field(default_factory=dict)
     holdings: dict[str, int] = field(default_factory=dict)  # library code -> copies
+    # The best pages of the files the reader may read that hold the query's words:
+    # {"object": id, "page": 2, "snippet": "… <mark>word</mark> …"} (escaped HTML, only <mark>)
+    fulltext: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -163,6 +172,7 @@ class Hit:
             "has_digital": self.has_digital,
             "holdings": self.holdings,
             "highlight": self.highlight,
+            "fulltext": self.fulltext,
         }
 
 
@@ -189,7 +199,7 @@ class SearchResult:
 
 
 _WORD = re.compile(r"\w+")
-_fold_word = functools.lru_cache(maxsize=65536)(fold)  # titles repeat their words; folding is not free
+fold_word = functools.lru_cache(maxsize=65536)(fold)  # text repeats its words; folding is not free
 
 
 def highlight(text: str | None, parsed: ParsedQuery) -> str:
@@ -200,7 +210,7 @@ def highlight(text: str | None, parsed: ParsedQuery) -> str:
     prefix = parsed.terms[-1] if parsed.prefix_last and parsed.terms else None
     out, last = [], 0
     for match in _WORD.finditer(text):
-        key = _fold_word(match.group())
+        key = fold_word(match.group())
         if key in words or (prefix and key.startswith(prefix)):
             out.append(html.escape(text[last : match.start()]))
             out.append(f"<mark>{html.escape(match.group())}</mark>")

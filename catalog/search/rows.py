@@ -43,6 +43,9 @@ def document(
         "library_count": len(holdings),
         "copies": sum(holdings.values()),
         "has_digital": bool(fields.get("electronic")) or any(link.get("kind") != "related" for link in links),
+        # set from the digital library by catalog.search.documents (the embedded engine asks the
+        # catalogue itself: see the facet registry)
+        "has_fulltext": False,
         "title_sort": fold(fields.get("sort_title") or fields.get("title")),
     }
     return with_search_text(doc)
