@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query
 
 from catalog.search.errors import QueryError, SearchUnavailable
 
-from ..deps import API, NamesDep, PrincipalDep, SearchDep, SessionDep
+from ..deps import API, NamesDep, SearchDep
+from ..digital_readers import ReaderDep
 from ..labels import facet_value_label
 from ..problems import Problem, errors
-from ..readers import reader_of
 from ..schemas.search import SearchAnswer
 from ..search_params import SearchParams
 
@@ -23,18 +23,17 @@ def search(
     params: Annotated[SearchParams, Query()],  # type: ignore[valid-type]
     engine: SearchDep,
     names: NamesDep,
-    who: PrincipalDep,
-    db: SessionDep,
+    reader: ReaderDep,
     lang: Annotated[
         str, Query(pattern="^(vi|en)$", description="Language of the facet values' labels")
     ] = "vi",
 ) -> dict[str, Any]:
     """Search every member library at once; each hit names the libraries that hold it. Each facet
     value has a label for display (a language's name for its code, a library's name, ...). Records
-    are found by words inside their files too (``fulltext=false``: not); a library's token searches
-    the text of the files its library may read, a search without one that of open files."""
+    are found by words inside their files too (``fulltext=false``: not); the text searched is
+    that of the files the caller may read (see the digital library's access rules)."""
     try:
-        result = engine.search(params.to_query(reader=reader_of(db, who)))
+        result = engine.search(params.to_query(reader=reader))
     except QueryError as exc:
         raise Problem(422, str(exc)) from None
     except SearchUnavailable as exc:

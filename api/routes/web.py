@@ -110,6 +110,7 @@ def home(
     request: Request,
     search: SearchDep,
     catalogue: EngineDep,
+    reader: ReaderDep,
     lang: str | None = None,
     q: Annotated[str, Query(max_length=MAX_QUERY_INPUT)] = "",  # longer than searched: its start, and a note
     sort: str = "relevance",
@@ -133,7 +134,7 @@ def home(
             {"q": q, "sort": sort, "page": page, "per_page": PER_PAGE, **chosen, **years}
             | {name: True for name, on in toggles.items() if on}
         )
-        result = search.search(wanted.to_query(facet_limit=FACET_VALUES_SHOWN))
+        result = search.search(wanted.to_query(facet_limit=FACET_VALUES_SHOWN, reader=reader))
         if wanted.shortened:
             note = translator(language)("query_too_long", n=MAX_QUERY_LENGTH)
     except (ValidationError, QueryError) as exc:
