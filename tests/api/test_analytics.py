@@ -22,6 +22,7 @@ from catalog.libraries import add_library
 from catalog.tokens import create_token
 from harvest.ingest import ingest_file
 from harvest.iso2709 import split_records
+from tests.api.librarian import sign_in
 from tests.api.test_http import ADMIN, _settings
 from tests.conftest import VIETNAMESE
 
@@ -225,7 +226,7 @@ def test_the_librarians_page(service: tuple[TestClient, dict[str, str], Engine])
     signed_out = client.get("/librarian/analytics", follow_redirects=False)
     assert signed_out.status_code == 303 and signed_out.headers["location"].startswith("/librarian")
     assert client.get("/librarian/analytics/csv/summary", follow_redirects=False).status_code == 303
-    login = client.post("/librarian/login", data={"token": tokens["HN-B"]}, follow_redirects=False)
+    login = sign_in(client, tokens["HN-B"])
     assert login.status_code == 303
 
     page = client.get("/librarian/analytics", params={"lang": "en"})

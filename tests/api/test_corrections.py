@@ -11,6 +11,7 @@ from pymarc import MARCReader
 
 from harvest.ingest import ingest_file
 from harvest.iso2709 import split_records
+from tests.api.librarian import sign_in
 from tests.api.test_http import _admin, _library, _problem
 from tests.conftest import VIETNAMESE
 
@@ -150,7 +151,7 @@ def test_keep_apart_bodies_and_rights(client: TestClient, consortium: dict[str, 
 
 
 def _sign_in(client: TestClient, token: str) -> None:
-    login = client.post("/librarian/login", data={"token": token}, follow_redirects=False)
+    login = sign_in(client, token)
     assert login.status_code == 303
 
 

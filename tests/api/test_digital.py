@@ -18,6 +18,7 @@ from api.schemas import digital as schemas
 from catalog import db
 from catalog.models import DigitalObject, IngestJob, SourceRecord
 from harvest.ingest import ingest_file
+from tests.api.librarian import sign_in
 from tests.api.test_api_contract import _exactly
 from tests.api.test_http import _admin, _library, _problem, _settings
 from tests.conftest import fixture
@@ -375,7 +376,7 @@ def test_usage_is_counted_once_per_double_click_and_reported_like_counter(
 def test_librarians_deposit_replace_and_withdraw_on_their_page(service: Service, thesis: Path) -> None:
     client = service.client
     assert client.get("/librarian/digital", follow_redirects=False).status_code == 303  # not signed in
-    login = client.post("/librarian/login", data={"token": service.a}, follow_redirects=False)
+    login = sign_in(client, service.a)
     assert login.status_code == 303
     page = client.get("/librarian/digital?lang=en")
     assert page.status_code == 200 and 'id="deposit"' in page.text and "Deposit a file" in page.text
@@ -416,5 +417,5 @@ def test_librarians_deposit_replace_and_withdraw_on_their_page(service: Service,
     assert gone.status_code == 200 and "The file was withdrawn." in gone.text
     assert service.objects()[0].status == "withdrawn"
     other = TestClient(client.app)
-    other.post("/librarian/login", data={"token": service.b})
+    sign_in(other, service.b)
     assert other.post(f"/librarian/digital/{obj.id}/withdraw").status_code == 404  # not LIB-B's

@@ -19,6 +19,7 @@ from pymarc import Field, Record, Subfield
 from sqlalchemy import text
 
 from catalog import db
+from tests.api.librarian import form_token
 from tests.api.test_http import _library, _settings, _wait_job
 
 
@@ -738,16 +739,6 @@ def test_xml_attacks_stay_inside_the_record(client: TestClient, name: str) -> No
 
 
 # --- auth: the librarian's session ------------------------------------------------------------------
-
-
-def form_token(client: TestClient, session: str | None = None, base: str = "") -> str:
-    """The CSRF field of the librarian's forms, as the page gives it (with the session ``session``)."""
-    if session is not None:
-        client.cookies.set("unioncat_session", session)
-    page = client.get(f"{base}/librarian")
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert found, page.text[:500]
-    return found.group(1)
 
 
 def _logout(client: TestClient, cookie: str) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from api.i18n import TEXTS
 from api.labels import JOB_STATUS_NAMES, MATERIAL_TYPE_NAMES, STATUS_NAMES, language_name
 from api.reasons import reason_text
+from tests.api.librarian import form_token, sign_in
 from tests.api.web_site import Site, build_site
 
 
@@ -29,7 +30,7 @@ def web(site: Site) -> Iterator[TestClient]:
     from api.app import create_app
 
     with TestClient(create_app(site.engine, site.settings, start_worker=False)) as client:
-        answer = client.post("/librarian/login?lang=vi", data={"token": site.token}, follow_redirects=False)
+        answer = sign_in(client, site.token, "?lang=vi")
         assert answer.status_code == 303
         yield client
 
@@ -178,7 +179,8 @@ def test_job_page_refreshes_with_a_backoff_and_stops_when_the_job_ends(site: Sit
     assert 'http-equiv="refresh"' not in finished and "refreshes itself" not in finished
     with open(site.upload, "rb") as fh:
         answer = web.post("/librarian/upload?lang=en", files={"file": ("hust.mrc", fh)},
-                          data={"mode": "update"}, follow_redirects=False)  # fmt: skip
+                          data={"mode": "update", "csrf_token": form_token(web)},
+                          follow_redirects=False)  # fmt: skip
     assert answer.status_code == 303
     queued = answer.headers["location"]
     job = urlsplit(queued).path
@@ -233,9 +235,17 @@ def test_a_refused_upload_is_explained_in_the_page_language(web: TestClient) -> 
     empty = web.post("/librarian/upload?lang=vi", files={"file": ("empty.mrc", b"")}, data={"mode": "update"})
     assert empty.status_code == 422
     assert '<p class="error" role="alert" lang="vi">tệp tải lên rỗng</p>' in empty.text
-    mode = web.post("/librarian/upload?lang=vi", files={"file": ("a.mrc", b"x")}, data={"mode": "replace"})
+    mode = web.post(
+        "/librarian/upload?lang=vi",
+        files={"file": ("a.mrc", b"x")},
+        data={"mode": "replace", "csrf_token": form_token(web)},
+    )
     assert mode.status_code == 422 and "chế độ không rõ &#39;replace&#39;" in mode.text
-    english = web.post("/librarian/upload?lang=en", files={"file": ("a.mrc", b"x")}, data={"mode": "replace"})
+    english = web.post(
+        "/librarian/upload?lang=en",
+        files={"file": ("a.mrc", b"x")},
+        data={"mode": "replace", "csrf_token": form_token(web)},
+    )
     assert "unknown mode &#39;replace&#39;: update, snapshot or delete" in english.text
     missing = web.get("/librarian/jobs/999999?lang=vi")
     assert missing.status_code == 404 and 'lang="vi">Không tìm thấy</p>' in missing.text
