@@ -21,6 +21,7 @@ from catalog.digital.usage import VIEW
 from catalog.libraries import get_library
 from harvest.deposit import Limits, NotFound, deposit, replace, set_rule, withdraw_object
 
+from .. import csrf
 from ..deps import MAX_ID, EngineDep, SessionDep, SettingsDep
 from ..digital_readers import ReaderDep, StorageDep, UsageDep, client_key, requester_code
 from ..i18n import translator
@@ -148,12 +149,18 @@ def _list_page(
                   total=total, page=page, error=error, notice=message)  # fmt: skip
 
 
-async def _checked_librarian(request: Request, who: Any, language: str, catalogue: Any) -> str | Response:
+async def _checked_librarian(
+    request: Request, who: Any, language: str, catalogue: Any, csrf_token: str | None = None
+) -> str | Response:
+    """The signed-in librarian's library code, or the answer to a form that may not go on: not
+    signed in, posted from another site, or (``csrf_token`` given: a form read whole) without the
+    page's CSRF field. A multipart form's field is checked once its body is read."""
     code = who.library_code if who else None
     if code is None:
         return RedirectResponse(f"/librarian?lang={language}&error=token", status_code=303)
-    if not same_origin(request):  # a form posted from another site with the librarian's cookie
-        return _list_page(request, catalogue, code, language, 403, error="cross-site form")
+    refused = not same_origin(request) or (csrf_token is not None and not csrf.valid(request, csrf_token))
+    if refused:  # a form posted from another site with the librarian's cookie
+        return _list_page(request, catalogue, code, language, 403, error=translator(language)("csrf_refused"))
     return str(code)
 
 
@@ -175,6 +182,9 @@ async def librarian_deposit(
         received = await receive(request, settings, multipart_only=True, limit=settings.max_digital_bytes)
     except Problem as exc:
         return _list_page(request, catalogue, code, language, exc.status, error=exc.detail)
+    if not csrf.valid(request, received.fields.get(csrf.FIELD)):
+        received.discard()
+        return _list_page(request, catalogue, code, language, 403, error=translator(language)("csrf_refused"))
     try:
         await run_in_threadpool(
             deposit, catalogue, storage, Limits(settings.max_digital_bytes, settings.digital_max_pages),
@@ -213,6 +223,9 @@ async def librarian_replace(
         received = await receive(request, settings, multipart_only=True, limit=settings.max_digital_bytes)
     except Problem as exc:
         return _list_page(request, catalogue, code, language, exc.status, error=exc.detail)
+    if not csrf.valid(request, received.fields.get(csrf.FIELD)):
+        received.discard()
+        return _list_page(request, catalogue, code, language, 403, error=translator(language)("csrf_refused"))
     try:
         await run_in_threadpool(
             replace, catalogue, storage, Limits(settings.max_digital_bytes, settings.digital_max_pages),
@@ -233,10 +246,11 @@ async def librarian_withdraw(
     object_id: int,
     catalogue: EngineDep,
     who: LibrarianDep,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
     lang: str | None = None,
 ) -> Response:
     language = _lang(request, lang)
-    code = await _checked_librarian(request, who, language, catalogue)
+    code = await _checked_librarian(request, who, language, catalogue, csrf_token)
     if isinstance(code, Response):
         return code
     try:
@@ -254,11 +268,12 @@ async def librarian_access(
     who: LibrarianDep,
     access: Annotated[str, Form(max_length=20)],
     embargo_until: Annotated[str, Form(max_length=20)] = "",
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
     lang: str | None = None,
 ) -> Response:
     """Change who may read one of the library's files."""
     language = _lang(request, lang)
-    code = await _checked_librarian(request, who, language, catalogue)
+    code = await _checked_librarian(request, who, language, catalogue, csrf_token)
     if isinstance(code, Response):
         return code
     rule = _rule({"access": access, "embargo_until": embargo_until})

@@ -18,7 +18,7 @@ from catalog.dedup import manual
 from catalog.models import Library, SourceRecord, UnionRecord
 from catalog.updates import push_after_commit
 
-from .. import exports
+from .. import csrf, exports
 from ..deps import MAX_ID, EngineDep, SearchDep, SettingsDep, union_record_missing
 from ..i18n import translator
 from ..marc_view import fields_of, member_diff
@@ -123,6 +123,7 @@ def correct(
     record: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
     note: Annotated[str | None, Form(max_length=1000)] = None,
     lang: Annotated[str | None, Form(max_length=2)] = None,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Make the confirmed correction as the signed-in librarian's library; back to the union record."""
     language = _lang(request, lang)
@@ -135,7 +136,7 @@ def correct(
         return render(request, "correction_confirm.html", language, status, correction=correction,
                       who=who.library_code, error=message)  # fmt: skip
 
-    if not same_origin(request):  # a form posted from another site with the librarian's cookie
+    if not same_origin(request) or not csrf.valid(request, csrf_token):  # another site's form
         return failed(403, t("cross_site"))
     if action not in ACTIONS:
         return failed(422, t("bad_correction"))

@@ -11,7 +11,7 @@ from pymarc import MARCReader
 
 from harvest.ingest import ingest_file
 from harvest.iso2709 import split_records
-from tests.api.librarian import sign_in
+from tests.api.librarian import form_token, sign_in
 from tests.api.test_http import _admin, _library, _problem
 from tests.conftest import VIETNAMESE
 
@@ -209,6 +209,7 @@ def test_librarian_splits_on_the_web_pages(client: TestClient, consortium: dict[
         "target": f"VNU-LIC:{IDS[0]}",
         "note": "tập 2",
         "lang": "en",
+        "csrf_token": form_token(client),
     }
     cross = client.post("/librarian/corrections", data=form, headers={"Origin": "https://evil.example"})
     assert cross.status_code == 403 and _union(client, "VNU-LIC", IDS[0]) == union
@@ -292,7 +293,13 @@ def test_librarian_merges_and_undoes_on_the_web_pages(client: TestClient, consor
         params={"action": "merge", "record": hcm, "target": book0, "lang": "vi"},
     )
     assert f"Gộp biểu ghi liên hợp {hcm} và {book0} thành một." in confirm.text
-    form = {"action": "merge", "record": str(hcm), "target": str(book0), "lang": "vi"}
+    form = {
+        "action": "merge",
+        "record": str(hcm),
+        "target": str(book0),
+        "lang": "vi",
+        "csrf_token": form_token(client),
+    }
     assert client.post("/librarian/corrections", data=dict(form, target="abc")).status_code == 409
     done = client.post("/librarian/corrections", data=form, follow_redirects=False)
     assert done.status_code == 303
@@ -303,5 +310,6 @@ def test_librarian_merges_and_undoes_on_the_web_pages(client: TestClient, consor
     page = client.get(f"/records/{kept}/marc?lang=vi")
     assert "Huỷ hiệu chỉnh" in page.text and f"#{decision['id']} manual: merged by HCM-LIB on" in page.text
     undo = {"action": "undo", "record": str(kept), "target": str(decision["id"]), "lang": "vi"}
+    undo["csrf_token"] = form_token(client)
     assert client.post("/librarian/corrections", data=undo, follow_redirects=False).status_code == 303
     assert _union(client, "HCM-LIB", IDS[5]) != _union(client, "VNU-LIC", IDS[0])

@@ -18,7 +18,7 @@ from api.schemas import digital as schemas
 from catalog import db
 from catalog.models import DigitalObject, IngestJob, SourceRecord
 from harvest.ingest import ingest_file
-from tests.api.librarian import sign_in
+from tests.api.librarian import form_token, sign_in
 from tests.api.test_api_contract import _exactly
 from tests.api.test_http import _admin, _library, _problem, _settings
 from tests.conftest import fixture
@@ -379,12 +379,13 @@ def test_librarians_deposit_replace_and_withdraw_on_their_page(service: Service,
     login = sign_in(client, service.a)
     assert login.status_code == 303
     page = client.get("/librarian/digital?lang=en")
+    csrf = form_token(client)
     assert page.status_code == 200 and 'id="deposit"' in page.text and "Deposit a file" in page.text
     with thesis.open("rb") as fh:
         foreign = client.post(
             "/librarian/digital",
             files={"file": (thesis.name, fh, "application/pdf")},
-            data={"record": RECORD},
+            data={"record": RECORD, "csrf_token": csrf},
             headers={"Origin": "https://evil.example"},
         )
     assert foreign.status_code == 403 and service.objects() == []
@@ -392,30 +393,47 @@ def test_librarians_deposit_replace_and_withdraw_on_their_page(service: Service,
         done = client.post(
             "/librarian/digital?lang=en",
             files={"file": (thesis.name, fh, "application/pdf")},
-            data={"record": RECORD, "access": "embargo", "embargo_until": "2999-12-31", "label": "Toàn văn"},
+            data={
+                "record": RECORD,
+                "access": "embargo",
+                "embargo_until": "2999-12-31",
+                "label": "Toàn văn",
+                "csrf_token": csrf,
+            },
         )
     assert done.status_code == 200 and "The file was deposited." in done.text
     [obj] = service.objects()
     assert obj.access == "embargo" and obj.embargo_until is not None and obj.embargo_until.year == 2999
     with password_pdf(service.tmp / "locked.pdf").open("rb") as fh:
         refused = client.post(
-            "/librarian/digital?lang=en", files={"file": ("locked.pdf", fh)}, data={"record": RECORD}
+            "/librarian/digital?lang=en",
+            files={"file": ("locked.pdf", fh)},
+            data={"record": RECORD, "csrf_token": csrf},
         )
     assert refused.status_code == 422 and "password" in refused.text and len(service.objects()) == 1
     newer = text_pdf(service.tmp / "v2.pdf", pages=7)
     with newer.open("rb") as fh:
-        swapped = client.post(f"/librarian/digital/{obj.id}/replace?lang=en", files={"file": ("v2.pdf", fh)})
+        swapped = client.post(
+            f"/librarian/digital/{obj.id}/replace?lang=en",
+            files={"file": ("v2.pdf", fh)},
+            data={"csrf_token": csrf},
+        )
     assert swapped.status_code == 200 and "The file was replaced." in swapped.text
     [again] = service.objects()
     assert again.id == obj.id and again.page_count == 7 and again.filename == "v2.pdf"
-    opened = client.post(f"/librarian/digital/{obj.id}/access?lang=en", data={"access": "open"})
+    opened = client.post(
+        f"/librarian/digital/{obj.id}/access?lang=en", data={"access": "open", "csrf_token": csrf}
+    )
     assert opened.status_code == 200 and "The access was changed." in opened.text
     assert service.objects()[0].access == "open"
-    undated = client.post(f"/librarian/digital/{obj.id}/access?lang=en", data={"access": "embargo"})
+    undated = client.post(
+        f"/librarian/digital/{obj.id}/access?lang=en", data={"access": "embargo", "csrf_token": csrf}
+    )
     assert undated.status_code == 422 and "needs the date it ends" in undated.text
-    gone = client.post(f"/librarian/digital/{obj.id}/withdraw?lang=en")
+    gone = client.post(f"/librarian/digital/{obj.id}/withdraw?lang=en", data={"csrf_token": csrf})
     assert gone.status_code == 200 and "The file was withdrawn." in gone.text
     assert service.objects()[0].status == "withdrawn"
     other = TestClient(client.app)
     sign_in(other, service.b)
-    assert other.post(f"/librarian/digital/{obj.id}/withdraw").status_code == 404  # not LIB-B's
+    withdrawn = other.post(f"/librarian/digital/{obj.id}/withdraw", data={"csrf_token": form_token(other)})
+    assert withdrawn.status_code == 404  # not LIB-B's

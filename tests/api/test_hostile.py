@@ -886,7 +886,7 @@ CSRF_FORGERIES = ["missing", "wrong", "another session's", "the pre-session one"
 
 
 @hostile("web")
-@pytest.mark.parametrize("form", ["login", "upload", "logout"])
+@pytest.mark.parametrize("form", ["login", "upload", "logout", "digital", "correction"])
 @pytest.mark.parametrize("forgery", CSRF_FORGERIES)
 def test_a_librarian_form_without_its_csrf_token_is_refused(
     client: TestClient, form: str, forgery: str
@@ -918,6 +918,11 @@ def test_a_librarian_form_without_its_csrf_token_is_refused(
             data={"mode": "update", **data},
             follow_redirects=False,
         )
+    elif form == "digital":  # checked before the file is looked for
+        answer = client.post("/librarian/digital/1/withdraw", data=data, follow_redirects=False)
+    elif form == "correction":
+        fields = {"action": "split", "record": "1", "target": "VNU-LIC:x", **data}
+        answer = client.post("/librarian/corrections", data=fields, follow_redirects=False)
     else:
         answer = client.post("/librarian/logout", data=data, follow_redirects=False)
     assert answer.status_code == 403 and answer.headers["content-type"].startswith("text/html")
