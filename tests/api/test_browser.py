@@ -240,6 +240,7 @@ def test_accessibility_of_the_main_pages(site, browser) -> None:  # type: ignore
     record = _record(base, built, page)
     page.close()
     urls = [f"{base}/", f"{base}/?q=viet", record, f"{base}/libraries", f"{base}/librarian"]
+    urls += [f"{base}/librarian/analytics", f"{base}/librarian/digital"]
     found = axe.check_pages(browser, urls, [PHONE, DESKTOP], prepare=_sign_in(base, built.token))
     failing = {where: lines for where, lines in found.items() if lines}
     assert len(found) == 2 * len(urls)
