@@ -23,17 +23,16 @@ from sqlalchemy import Connection, null, select
 from sqlalchemy.engine import Engine
 
 from catalog import fast_iso2709, oai_items
-from catalog.links import linkable
 from catalog.models import SourceRecord, UnionRecord
 from catalog.oai_items import Item, Selection, UnknownSet
 from catalog.settings import Settings
 
 from . import exports, marcxml
+from .dublin_core import DC, add_elements, xml_text
 
 OAI = "http://www.openarchives.org/OAI/2.0/"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
-DC = "http://purl.org/dc/elements/1.1/"
 MARC = marcxml.NAMESPACE
 _SPLICE_TARGET = "unioncat-marc"
 _SPLICE = re.compile(rb"<\?unioncat-marc (\d+)\?>")
@@ -408,36 +407,10 @@ def _source_marc(raw: bytes, raw_format: str) -> Any:
 
 
 def dublin_core(fields: dict[str, Any], item: Item) -> etree._Element:
-    """Simple Dublin Core of a record's catalogue fields (the DCMI/MARC crosswalk, in short)."""
+    """oai_dc of a record's catalogue fields (see :mod:`api.dublin_core`)."""
     dc = etree.Element(f"{{{OAI_DC}}}dc", nsmap={"oai_dc": OAI_DC, "dc": DC, "xsi": XSI})
     dc.set(f"{{{XSI}}}schemaLocation", f"{OAI_DC} http://www.openarchives.org/OAI/2.0/oai_dc.xsd")
-
-    def add(name: str, value: Any) -> None:
-        if value:
-            SubElement(dc, f"{{{DC}}}{name}").text = str(value)
-
-    title = fields.get("title")
-    add("title", f"{title} : {fields['subtitle']}" if title and fields.get("subtitle") else title)
-    for author in fields.get("authors") or []:
-        add("creator" if author.get("main") else "contributor", author.get("name"))
-    for subject in fields.get("subjects") or []:
-        add("subject", subject)
-    add("description", fields.get("summary"))
-    add("publisher", fields.get("publisher"))
-    add("date", fields.get("year"))
-    add("type", fields.get("material_type"))
-    add("format", fields.get("extent"))
-    for isbn in fields.get("isbns") or []:
-        add("identifier", f"urn:isbn:{isbn}")
-    for issn in fields.get("issns") or []:
-        add("identifier", f"urn:issn:{issn}")
-    for link in fields.get("links") or []:
-        if linkable(link.get("url")):
-            add("identifier", link.get("url"))
-    for language in fields.get("languages") or []:
-        add("language", language)
-    for series in fields.get("series") or []:
-        add("relation", series.get("title"))
+    add_elements(dc, fields)
     if item.kind == "source":
-        add("source", f"{item.library_code} {item.local_id}")
+        SubElement(dc, f"{{{DC}}}source").text = xml_text(f"{item.library_code} {item.local_id}")
     return dc

@@ -3,7 +3,6 @@ union record, and simple Dublin Core and MODS 3.6 of its catalogue fields."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,9 +15,9 @@ from catalog.copy_safe import CopySafeRules, copy_safe
 from catalog.models import UnionRecord
 
 from .. import exports, marcxml
+from ..dublin_core import DC, add_elements, xml_text
 
 SRW_DC = "info:srw/schema/1/dc-schema"
-DC = "http://purl.org/dc/elements/1.1/"
 MODS = "http://www.loc.gov/mods/v3"
 # The catalogue's material types (catalog.mapping_tables) as MODS typeOfResource.
 RESOURCE_TYPES = {
@@ -39,12 +38,6 @@ RESOURCE_TYPES = {
     "object": "three dimensional object",
 }
 UNION = UnionRecord.__table__  # type: ignore[attr-defined]
-# What XML 1.0 cannot hold: dropped from every text the server writes (they stay in the raw record).
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def clean(value: Any) -> str:
-    return _NOT_XML.sub("", str(value))
 
 
 class RecordUnavailable(Exception):
@@ -71,30 +64,8 @@ def _dublin_core(conn: Connection, ids: list[int], rules: CopySafeRules) -> dict
     rows = conn.execute(select(UNION.c.id, UNION.c.fields).where(UNION.c.id.in_(ids))).all()
     out = {}
     for uid, fields in rows:
-        fields = fields or {}
         dc = etree.Element(f"{{{SRW_DC}}}dc", nsmap={"srw_dc": SRW_DC, "dc": DC})
-
-        def add(name: str, value: Any, parent: etree._Element = dc) -> None:
-            if value:
-                SubElement(parent, f"{{{DC}}}{name}").text = clean(value)
-
-        title = fields.get("title")
-        add("title", f"{title} : {fields['subtitle']}" if title and fields.get("subtitle") else title)
-        for author in fields.get("authors") or []:
-            add("creator" if author.get("main") else "contributor", author.get("name"))
-        for subject in fields.get("subjects") or []:
-            add("subject", subject)
-        add("publisher", fields.get("publisher"))
-        add("date", fields.get("year"))
-        add("type", fields.get("material_type"))
-        add("format", fields.get("extent"))
-        add("identifier", f"{rules.org_code}:union-{uid}")
-        for isbn in fields.get("isbns") or []:
-            add("identifier", f"urn:isbn:{isbn}")
-        for issn in fields.get("issns") or []:
-            add("identifier", f"urn:issn:{issn}")
-        for language in fields.get("languages") or []:
-            add("language", language)
+        add_elements(dc, fields or {}, [f"{rules.org_code}:union-{uid}"])
         out[int(uid)] = dc
     return out
 
@@ -112,7 +83,7 @@ def _mods(conn: Connection, ids: list[int], rules: CopySafeRules) -> dict[int, e
             if not value:
                 return None
             element = SubElement(parent, f"{m}{name}", **attributes)
-            element.text = clean(value)
+            element.text = xml_text(value)
             return element
 
         if fields.get("title"):

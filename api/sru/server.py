@@ -25,9 +25,10 @@ from catalog.search.errors import QueryError, SearchUnavailable
 from catalog.search.query import MAX_PAGE, SearchQuery
 from catalog.settings import Settings
 
+from ..dublin_core import xml_text
 from . import cql, explain
 from .diagnostics import Diagnostic
-from .schemas import Schema, clean, schema_named
+from .schemas import Schema, schema_named
 from .translate import Translator, index_of, sort_of
 
 log = logging.getLogger(__name__)
@@ -140,7 +141,7 @@ class SruServer:
             element = SubElement(box, f"{{{diag}}}diagnostic", nsmap={"diag": diag})
             SubElement(element, f"{{{diag}}}uri").text = diagnostic.uri
             if diagnostic.details:
-                SubElement(element, f"{{{diag}}}details").text = clean(diagnostic.details)[:500]
+                SubElement(element, f"{{{diag}}}details").text = xml_text(diagnostic.details)[:500]
             SubElement(element, f"{{{diag}}}message").text = diagnostic.message
 
     def _fatal(self, request: Request, diagnostic: Diagnostic) -> bytes:
@@ -200,7 +201,7 @@ class SruServer:
             box = SubElement(root, f"{{{namespace}}}terms")
             for word, records in terms:
                 term = SubElement(box, f"{{{namespace}}}term")
-                SubElement(term, f"{{{namespace}}}value").text = clean(word)
+                SubElement(term, f"{{{namespace}}}value").text = xml_text(word)
                 SubElement(term, f"{{{namespace}}}numberOfRecords").text = str(records)
         return _serialise(root)
 
