@@ -160,15 +160,7 @@ class MeiliSearchEngine:
         uid = uid or self.uid
         if uid == self.uid and self._settings_applied:
             return
-        try:
-            self.client.get_index(uid)
-        except MeilisearchApiError as exc:
-            if exc.code != "index_not_found":
-                raise SearchUnavailable(f"Meilisearch refused to read index {uid}: {exc.message}") from exc
-            self._wait(self._call("create an index", self.client.create_index, uid, {"primaryKey": "id"}))
-        except MeilisearchCommunicationError as exc:
-            raise SearchUnavailable(f"Meilisearch cannot be reached: {exc}") from exc
-        self._wait(self._call("apply settings", self.client.index(uid).update_settings, SETTINGS))
+        self._ensure(uid, SETTINGS)
         if uid == self.uid:
             self._settings_applied = True
 
@@ -177,6 +169,12 @@ class MeiliSearchEngine:
         uid = uid or self.pages_uid
         if uid == self.pages_uid and self._page_settings_applied:
             return
+        self._ensure(uid, PAGE_SETTINGS)
+        if uid == self.pages_uid:
+            self._page_settings_applied = True
+
+    def _ensure(self, uid: str, settings: dict[str, Any]) -> None:
+        """Create index ``uid`` if it does not exist, and apply ``settings`` to it."""
         try:
             self.client.get_index(uid)
         except MeilisearchApiError as exc:
@@ -185,9 +183,7 @@ class MeiliSearchEngine:
             self._wait(self._call("create an index", self.client.create_index, uid, {"primaryKey": "id"}))
         except MeilisearchCommunicationError as exc:
             raise SearchUnavailable(f"Meilisearch cannot be reached: {exc}") from exc
-        self._wait(self._call("apply settings", self.client.index(uid).update_settings, PAGE_SETTINGS))
-        if uid == self.pages_uid:
-            self._page_settings_applied = True
+        self._wait(self._call("apply settings", self.client.index(uid).update_settings, settings))
 
     # -------------------------------------------------------------------------------- writing
     def index_pages(
