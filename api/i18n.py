@@ -17,7 +17,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "results": {"vi": "kết quả", "en": "results"},
     "no_results": {"vi": "Không tìm thấy kết quả nào", "en": "No results"},
     "did_you_mean": {"vi": "Có phải bạn muốn tìm:", "en": "Did you mean:"},
-    "has_fulltext": {"vi": "Chỉ tài liệu có toàn văn", "en": "Only with full text"},
+    "has_fulltext": {"vi": "Có toàn văn", "en": "Has full text"},
     "fulltext_page": {"vi": "Toàn văn, trang {n}", "en": "Full text, page {n}"},
     "query_too_long": {
         "vi": "Câu tìm kiếm quá dài: chỉ {n} ký tự đầu được dùng để tìm.",

@@ -15,7 +15,7 @@ from catalog.libraries import add_library
 from catalog.settings import Settings
 from harvest.deposit import Limits, deposit
 from harvest.ingest import ingest_file
-from tests.api.test_browser import _shot, browser, pytestmark  # noqa: F401  (the browser fixture, the skip)
+from tests.api.test_browser import _shot, artefacts, browser, pytestmark  # noqa: F401  (the fixtures, the skip)
 from tests.conftest import fixture, serving
 from tests.digital_files import text_pdf
 
@@ -41,7 +41,7 @@ def reader_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         yield url, opened.object_id, locked.object_id
 
 
-def test_the_reader_pages_through_a_pdf_on_a_phone(reader_site, browser) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_the_reader_pages_through_a_pdf_on_a_phone(reader_site, browser, artefacts) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     base, object_id, locked_id = reader_site
     page = browser.new_page(viewport={"width": 375, "height": 667})
     refused: list[str] = []
@@ -57,7 +57,7 @@ def test_the_reader_pages_through_a_pdf_on_a_phone(reader_site, browser) -> None
     assert "width=400" in page.evaluate("document.getElementById('page-image').currentSrc")  # a phone's size
     assert page.evaluate("document.getElementById('page-image').getBoundingClientRect().width") <= 375
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 375  # nothing wider than the screen
-    _shot(page, "digital-reader-phone")
+    _shot(page, artefacts, "digital-reader-phone")
     page.locator("#next").click()
     page.wait_for_url(f"**/digital/{object_id}?page=2*")
     assert "pages/2.png" in (image.get_attribute("src") or "")
