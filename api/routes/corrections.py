@@ -23,7 +23,7 @@ from ..problems import Problem, errors
 from ..schemas.corrections import CorrectionList, CorrectionOutcome, KeepApartBody, MergeBody, SplitBody
 
 router = APIRouter(prefix=f"{API}/corrections", tags=["corrections"])
-_ERRORS = errors(401, 403, 404, 409, 422, 503)
+_ERRORS = errors(400, 401, 403, 404, 409, 422, 503)
 DecisionId = Annotated[int, Path(ge=1, le=MAX_ID, description="manual decision id")]
 
 
@@ -109,7 +109,7 @@ def listed(
         return {"decisions": corrections.listed(conn, scope)}
 
 
-@router.delete("/{decision_id}", response_model=CorrectionOutcome, responses=_ERRORS)
+@router.delete("/{decision_id:int}", response_model=CorrectionOutcome, responses=_ERRORS)
 def undo(
     decision_id: DecisionId, who: PrincipalDep, engine: EngineDep, settings: SettingsDep, search: SearchDep
 ) -> dict[str, Any]:

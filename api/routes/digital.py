@@ -37,8 +37,8 @@ from ..deps import (
 from ..digital_readers import ReaderDep, StorageDep, UsageDep, client_key, requester_code, with_urls
 from ..file_responses import counts_as_download, file_response
 from ..problems import Problem, errors
+from ..schemas.digital import ACCESS_RULE, MONTH, DigitalChange, DigitalObjectInfo, DigitalPage, UsageRow
 from ..schemas.digital import Deposited as DepositedInfo
-from ..schemas.digital import DigitalChange, DigitalObjectInfo, DigitalPage, UsageRow
 from ..uploads import receive
 
 router = APIRouter(prefix=API, tags=["digital"])
@@ -67,8 +67,17 @@ def readable_object(db: Session, object_id: int, reader: Reader) -> tuple[Digita
                         "required": ["file", "record"],
                         "properties": {
                             "file": {"type": "string", "format": "binary"},
-                            "record": {"type": "string", "description": "the library's local record id"},
-                            "access": {"type": "string", "description": "open, members, embargo:YYYY-MM-DD"},
+                            "record": {
+                                "type": "string",
+                                "minLength": 1,
+                                "pattern": r"\S",
+                                "description": "the library's local record id",
+                            },
+                            "access": {
+                                "type": "string",
+                                "pattern": ACCESS_RULE,
+                                "description": "open, members, embargo:YYYY-MM-DD",
+                            },
                             "label": {"type": "string"},
                         },
                     }
@@ -143,8 +152,8 @@ def list_objects(
 )
 def usage(
     code: Annotated[str | None, Query(alias="library", max_length=16)] = None,
-    first: Annotated[str | None, Query(alias="from", max_length=7, description="YYYY-MM")] = None,
-    last: Annotated[str | None, Query(alias="to", max_length=7, description="YYYY-MM")] = None,
+    first: Annotated[str | None, Query(alias="from", pattern=MONTH, description="YYYY-MM")] = None,
+    last: Annotated[str | None, Query(alias="to", pattern=MONTH, description="YYYY-MM")] = None,
     format: Annotated[str, Query(pattern="^(csv|json)$")] = "json",
     *,
     who: PrincipalDep,
@@ -184,14 +193,16 @@ def _csv(rows: Iterator[list[Any]]) -> Iterator[str]:
     yield buffer.getvalue()
 
 
-@router.get("/digital/{object_id}", response_model=DigitalObjectInfo, responses=errors(401, 404, 422))
+@router.get("/digital/{object_id:int}", response_model=DigitalObjectInfo, responses=errors(401, 404, 422))
 def get_object(request: Request, object_id: int, db: SessionDep, reader: ReaderDep) -> dict[str, Any]:
     """A digital object's metadata (public), with whether the caller may read its file."""
     obj, library, record = readable_object(db, object_id, reader)
     return with_urls(request, object_dict(obj, library, record, reader))
 
 
-@router.patch("/digital/{object_id}", response_model=DigitalObjectInfo, responses=errors(401, 403, 404, 422))
+@router.patch(
+    "/digital/{object_id:int}", response_model=DigitalObjectInfo, responses=errors(400, 401, 403, 404, 422)
+)
 def change_object(
     request: Request, object_id: int, body: DigitalChange, who: PrincipalDep, catalogue: EngineDep
 ) -> dict[str, Any]:
@@ -209,7 +220,7 @@ def change_object(
         return with_urls(request, object_dict(obj, library, record, reader))
 
 
-@router.delete("/digital/{object_id}", status_code=204, responses=errors(401, 403, 404, 422))
+@router.delete("/digital/{object_id:int}", status_code=204, responses=errors(401, 403, 404, 422))
 def delete_object(object_id: int, who: PrincipalDep, catalogue: EngineDep) -> Response:
     """Withdraw an object (its library or an admin): it stays recorded, and nobody else reads it."""
     try:
@@ -230,7 +241,7 @@ def _library_id(db: Session, principal: Any) -> int | None:
 
 
 @router.get(
-    "/digital/{object_id}/file",
+    "/digital/{object_id:int}/file",
     name="digital_file",
     response_class=Response,
     responses={

@@ -96,7 +96,7 @@ def union_record_explain(record_id: RecordId, db: SessionDep) -> Any:
 @router.get(
     "/records/{record_id}/export",
     response_class=Response,
-    responses={**_DOWNLOADS, **errors(404, 410, 422)},
+    responses={**_DOWNLOADS, **errors(401, 403, 404, 410, 422)},
 )
 def union_record_export(
     record_id: RecordId,

@@ -48,8 +48,15 @@ def sru_get_slash(request: Request, server: ServerDep) -> Response:
     return sru_get(request, server)
 
 
-@router.post("/sru", include_in_schema=False)
+@router.post(
+    "/sru",
+    response_class=Response,
+    summary="SRU over HTTP POST (a form of the same parameters as GET)",
+    responses={200: {"content": {XML: {}}, "description": "An SRU response (diagnostics included)"}},
+)
 async def sru_post(request: Request, server: ServerDep) -> Response:
+    """The same as GET ``/sru`` with its parameters in an ``application/x-www-form-urlencoded``
+    body, as SRU 1.2 and 2.0 allow; SRW's SOAP envelopes are answered with a diagnostic."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind not in ("application/x-www-form-urlencoded", "multipart/form-data", ""):
         return Response(server.refuse_soap(), media_type=XML)  # SRW's SOAP envelopes, or other bodies

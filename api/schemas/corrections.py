@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 Note = Annotated[str | None, Field(default=None, max_length=1000, description="Why, for the record")]
 Code = Annotated[str, Field(min_length=1, max_length=16, description="library code")]
@@ -27,28 +27,33 @@ class SplitBody(_Body):
 class MergeBody(_Body):
     """Put every member of two union records in one."""
 
-    union_ids: Annotated[list[UnionId], Field(min_length=2, max_length=2)]
+    union_ids: Annotated[
+        list[UnionId], Field(min_length=2, max_length=2, json_schema_extra={"uniqueItems": True})
+    ]
     note: Note = None
 
 
-class Target(_Body):
-    """A union record (``union_id``), or a library's record (``library`` and ``local_id``)."""
+class UnionTarget(_Body):
+    """A union record, by its id."""
 
-    union_id: UnionId | None = None
-    library: Code | None = None
-    local_id: LocalId | None = None
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> Target:
-        record = self.library is not None and self.local_id is not None
-        if (self.union_id is not None) == record or (not record and (self.library or self.local_id)):
-            raise ValueError("give either union_id, or library and local_id")
-        return self
+    union_id: UnionId
 
     def as_target(self) -> int | tuple[str, str]:
-        if self.union_id is not None:
-            return self.union_id
-        return (self.library or "", self.local_id or "")
+        return self.union_id
+
+
+class RecordTarget(_Body):
+    """A library's record, by the library's code and its local id."""
+
+    library: Code
+    local_id: LocalId
+
+    def as_target(self) -> int | tuple[str, str]:
+        return (self.library, self.local_id)
+
+
+# Either kind, told apart by its fields (the schema says so too: one of the two objects).
+Target = UnionTarget | RecordTarget
 
 
 class KeepApartBody(_Body):

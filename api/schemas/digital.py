@@ -43,11 +43,21 @@ class DigitalPage(BaseModel):
     objects: list[DigitalObjectInfo]
 
 
+# A rule as written: open, members, or an embargo until a date of the Gregorian calendar (a day the
+# month has not, as 2027-02-30, passes this and is refused by the date's own check).
+ACCESS_RULE = r"^(open|members|embargo:\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]))$"
+MONTH = r"^[1-9]\d{3}-(0[1-9]|1[0-2])$"
+
+
 class DigitalChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     access: str | None = Field(
-        default=None, max_length=40, description="open, members or embargo:YYYY-MM-DD", examples=["members"]
+        default=None,
+        max_length=40,
+        pattern=ACCESS_RULE,
+        description="open, members or embargo:YYYY-MM-DD",
+        examples=["members"],
     )
     label: str | None = Field(default=None, max_length=300)
 

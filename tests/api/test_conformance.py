@@ -51,6 +51,12 @@ def test_schemathesis_finds_nothing(served: tuple[str, str], caller: str, tmp_pa
         f"{url}/api/v1/openapi.json",
         "--checks",
         "all",
+        # Every check but one: "a schema-valid request is accepted" cannot hold where the catalogue's
+        # state refuses a valid request with 409 (a library code already taken, two union records
+        # holding a record of one library, a harvest of a library without a repository), and this
+        # schemathesis applies no configured exception to it. Those answers have tests of their own.
+        "--exclude-checks",
+        "positive_data_acceptance",
         "--max-examples",
         str(MAX_EXAMPLES),
         "--max-time",
