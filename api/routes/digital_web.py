@@ -164,6 +164,19 @@ async def _checked_librarian(
     return str(code)
 
 
+async def _file_form(request: Request, settings: Any, catalogue: Any, code: str, language: str) -> Any:
+    """The multipart form with a file, read within the size limit, its CSRF field checked; or the
+    page that says why not (the partial file removed)."""
+    try:
+        received = await receive(request, settings, multipart_only=True, limit=settings.max_digital_bytes)
+    except Problem as exc:
+        return _list_page(request, catalogue, code, language, exc.status, error=exc.detail)
+    if not csrf.valid(request, received.fields.get(csrf.FIELD)):
+        received.discard()
+        return _list_page(request, catalogue, code, language, 403, error=translator(language)("csrf_refused"))
+    return received
+
+
 @router.post("/librarian/digital", response_model=None)
 async def librarian_deposit(
     request: Request,
@@ -178,13 +191,9 @@ async def librarian_deposit(
     code = await _checked_librarian(request, who, language, catalogue)
     if isinstance(code, Response):
         return code
-    try:
-        received = await receive(request, settings, multipart_only=True, limit=settings.max_digital_bytes)
-    except Problem as exc:
-        return _list_page(request, catalogue, code, language, exc.status, error=exc.detail)
-    if not csrf.valid(request, received.fields.get(csrf.FIELD)):
-        received.discard()
-        return _list_page(request, catalogue, code, language, 403, error=translator(language)("csrf_refused"))
+    received = await _file_form(request, settings, catalogue, code, language)
+    if isinstance(received, Response):
+        return received
     try:
         await run_in_threadpool(
             deposit, catalogue, storage, Limits(settings.max_digital_bytes, settings.digital_max_pages),
@@ -219,13 +228,9 @@ async def librarian_replace(
     code = await _checked_librarian(request, who, language, catalogue)
     if isinstance(code, Response):
         return code
-    try:
-        received = await receive(request, settings, multipart_only=True, limit=settings.max_digital_bytes)
-    except Problem as exc:
-        return _list_page(request, catalogue, code, language, exc.status, error=exc.detail)
-    if not csrf.valid(request, received.fields.get(csrf.FIELD)):
-        received.discard()
-        return _list_page(request, catalogue, code, language, 403, error=translator(language)("csrf_refused"))
+    received = await _file_form(request, settings, catalogue, code, language)
+    if isinstance(received, Response):
+        return received
     try:
         await run_in_threadpool(
             replace, catalogue, storage, Limits(settings.max_digital_bytes, settings.digital_max_pages),
