@@ -341,19 +341,27 @@ def harvest_library(engine: Engine, library_code: str, **options: Any) -> dict[s
 
 def due_libraries(engine: Engine, now: datetime | None = None) -> list[str]:
     """Active libraries with an OAI-PMH URL and an interval whose last harvest is older than it."""
+    return libraries_due(engine, "oai", lambda lib: lib.oai_base_url, now)
+
+
+def libraries_due(
+    engine: Engine, source: str, configured: Callable[[Library], Any], now: datetime | None = None
+) -> list[str]:
+    """Codes of the active libraries with a harvest interval, ``configured`` for jobs of ``source``
+    (an OAI-PMH URL, a repository ...), whose last such job is older than the interval."""
     now = now or utcnow()
     due = []
     with Session(engine) as session:
         libraries = [
             (lib.id, lib.code, lib.harvest_interval_hours)
             for lib in list_libraries(session, active_only=True)
-            if lib.oai_base_url and lib.harvest_interval_hours
+            if configured(lib) and lib.harvest_interval_hours
         ]
     with engine.connect() as conn:
         for library_id, code, hours in libraries:
             last = conn.execute(
                 select(JOB.c.created_at)
-                .where(JOB.c.library_id == library_id, JOB.c.source == "oai")
+                .where(JOB.c.library_id == library_id, JOB.c.source == source)
                 .order_by(JOB.c.id.desc())
                 .limit(1)
             ).scalar()

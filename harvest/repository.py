@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,18 +32,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from catalog import jobs
-from catalog.db import as_utc
 from catalog.digital.objects import DigitalError, find_record
 from catalog.digital.storage import ObjectStorage
 from catalog.libraries import REPOSITORY_ACCESS, REPOSITORY_FILE_LISTS, REPOSITORY_FORMATS, get_library
-from catalog.libraries import list_libraries as all_libraries
 from catalog.models import (
     IngestJob,
     JobMode,
     JobStatus,
     Library,
     SourceRecord,
-    utcnow,
 )
 from catalog.records import PreparedRecord, RecordRejected
 from catalog.search.engine import SearchEngine
@@ -51,6 +48,7 @@ from harvest.bitstreams import Bitstream, content_files
 from harvest.dc_marc import prepare_item
 from harvest.dublin_core import DcItem
 from harvest.file_fetch import FileFetcher
+from harvest.oai import libraries_due
 from harvest.oai_client import HarvestError, OaiClient, Repository, identify, next_from
 from harvest.oai_page import PageError
 from harvest.repository_files import (
@@ -507,26 +505,7 @@ class RepositoryHarvester:
 def due_repositories(engine: Engine, now: datetime | None = None) -> list[str]:
     """Active libraries with a repository and a harvest interval whose last repository harvest is
     older than it."""
-    now = now or utcnow()
-    due = []
-    with Session(engine) as session:
-        libraries = [
-            (lib.id, lib.code, lib.harvest_interval_hours)
-            for lib in all_libraries(session, active_only=True)
-            if lib.repository_url and lib.harvest_interval_hours
-        ]
-    with engine.connect() as conn:
-        for library_id, code, hours in libraries:
-            last = conn.execute(
-                select(JOB.c.created_at)
-                .where(JOB.c.library_id == library_id, JOB.c.source == SOURCE)
-                .order_by(JOB.c.id.desc())
-                .limit(1)
-            ).scalar()
-            last = as_utc(last)
-            if last is None or now - last >= timedelta(hours=hours):
-                due.append(code)
-    return due
+    return libraries_due(engine, SOURCE, lambda lib: lib.repository_url, now)
 
 
 def harvest_repository(
