@@ -27,6 +27,24 @@ app.add_typer(library_app, name="library")
 app.add_typer(token_app, name="token")
 
 
+# The digital repository's options, the same for add and update.
+RepositoryUrl = Annotated[
+    str | None, typer.Option("--repository-url", help="OAI-PMH URL of its digital repository (DSpace).")
+]
+RepositoryFormat = Annotated[
+    str | None, typer.Option("--repository-format", help="Its items' descriptions: oai_dc or qdc.")
+]
+RepositoryFiles = Annotated[
+    str | None, typer.Option("--repository-files", help="Its items' file lists: ore, mets or none.")
+]
+RepositorySet = Annotated[
+    str | None, typer.Option("--repository-set", help="Harvest only this set of the repository.")
+]
+RepositoryAccess = Annotated[
+    str | None, typer.Option("--repository-access", help="Rule of its files: open or members.")
+]
+
+
 @library_app.command("add")
 def library_add(
     code: Annotated[str, typer.Argument(help="ISIL-like code, e.g. VNU-LIC.")],
@@ -50,21 +68,11 @@ def library_add(
     harvest_every: Annotated[
         int | None, typer.Option("--harvest-every", min=1, help="Harvest by the service every N hours.")
     ] = None,
-    repository_url: Annotated[
-        str | None, typer.Option("--repository-url", help="OAI-PMH URL of its digital repository (DSpace).")
-    ] = None,
-    repository_format: Annotated[
-        str | None, typer.Option("--repository-format", help="Its items' descriptions: oai_dc or qdc.")
-    ] = None,
-    repository_files: Annotated[
-        str | None, typer.Option("--repository-files", help="Its items' file lists: ore, mets or none.")
-    ] = None,
-    repository_set: Annotated[
-        str | None, typer.Option("--repository-set", help="Harvest only this set of the repository.")
-    ] = None,
-    repository_access: Annotated[
-        str | None, typer.Option("--repository-access", help="Rule of its files: open or members.")
-    ] = None,
+    repository_url: RepositoryUrl = None,
+    repository_format: RepositoryFormat = None,
+    repository_files: RepositoryFiles = None,
+    repository_set: RepositorySet = None,
+    repository_access: RepositoryAccess = None,
     as_json: JsonOption = False,
 ) -> None:
     """Add a member library."""
@@ -118,21 +126,11 @@ def library_update(
         int | None, typer.Option("--harvest-every", min=1, help="Harvest by the service every N hours.")
     ] = None,
     active: Annotated[bool | None, typer.Option("--active/--inactive", help="Member in service?")] = None,
-    repository_url: Annotated[
-        str | None, typer.Option("--repository-url", help="OAI-PMH URL of its digital repository (DSpace).")
-    ] = None,
-    repository_format: Annotated[
-        str | None, typer.Option("--repository-format", help="Its items' descriptions: oai_dc or qdc.")
-    ] = None,
-    repository_files: Annotated[
-        str | None, typer.Option("--repository-files", help="Its items' file lists: ore, mets or none.")
-    ] = None,
-    repository_set: Annotated[
-        str | None, typer.Option("--repository-set", help="Harvest only this set of the repository.")
-    ] = None,
-    repository_access: Annotated[
-        str | None, typer.Option("--repository-access", help="Rule of its files: open or members.")
-    ] = None,
+    repository_url: RepositoryUrl = None,
+    repository_format: RepositoryFormat = None,
+    repository_files: RepositoryFiles = None,
+    repository_set: RepositorySet = None,
+    repository_access: RepositoryAccess = None,
     as_json: JsonOption = False,
 ) -> None:
     """Change a member library's details (only the options given)."""
