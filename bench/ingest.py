@@ -57,23 +57,8 @@ def run_ingest(path: Path, database_url: str, bare: bool) -> dict[str, Any]:
 
 def run_postgres(path: Path, admin_url: str) -> dict[str, Any]:
     """The bare ingest on a fresh PostgreSQL database (the full job needs Meilisearch for search)."""
-    import uuid
-
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    admin = create_engine(
-        make_url(admin_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
-    )
-    name = f"unioncat_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = make_url(admin_url).set(drivername="postgresql+psycopg", database=name)
-        return run_ingest(path, url.render_as_string(hide_password=False), bare=True)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with data.fresh_postgres(admin_url) as url:
+        return run_ingest(path, url, bare=True)
 
 
 _ROUND_KEYS = ("bare_vs_pymarc", "full_vs_pymarc", "dedup_and_index_add", "dedup_adds", "index_adds")

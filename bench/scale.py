@@ -4,20 +4,27 @@ into one catalogue up to about 1,000,000 source records; after each library, the
 its job and the search and holdings-lookup latency of the catalogue as it then is.
 
     python -m bench.scale [--records 250000] [--libraries 5] [--share 0.8] [--queries 300]
+                          [--database-url POSTGRES_ADMIN_URL]
 
 Each library holds a random ``share`` of the records (so libraries overlap, as members do). The
-catalogue (several GB) lives in a temporary directory and is removed at the end.
+catalogue (several GB) lives in a temporary directory and is removed at the end; with
+``--database-url``, in a new PostgreSQL database on that server, dropped at the end. On PostgreSQL
+the search engine is Meilisearch, which the job sends its changes to after it commits: the run
+measures the catalogue alone (the job's union records, holdings lookups, the database's size and the
+server's CPU time); search latency is measured on the embedded engine only.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +54,10 @@ def library_file(source: Path, code: str, share: float, seed: int, target: Path,
     return written
 
 
-def latency(database: Path, queries: int) -> dict[str, Any]:
-    engine = make_engine(f"sqlite:///{database}")
-    searched = timed_searches(engine, query_mix(engine, queries), warm=30)
+def latency(url: str, queries: int) -> dict[str, Any]:
+    engine = make_engine(url)
+    sqlite = engine.dialect.name == "sqlite"
+    searched = timed_searches(engine, query_mix(engine, queries), warm=30) if sqlite else None
     with engine.connect() as conn:
         isbns = [
             r[0] for r in conn.exec_driver_sql("SELECT value FROM record_key WHERE kind = 'isbn' LIMIT 300")
@@ -62,10 +70,16 @@ def latency(database: Path, queries: int) -> dict[str, Any]:
             start = time.perf_counter()
             lookup(conn, "isbn", isbn)
             holding_samples.append((time.perf_counter() - start) * 1000)
+        size = conn.exec_driver_sql(
+            "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
+            if sqlite
+            else "SELECT pg_database_size(current_database())"
+        ).scalar_one()
     engine.dispose()
     return {
         "source_records": counts[0],
         "union_records": counts[1],
+        "database_mb": round(size / 1e6),
         "search": searched,
         "holdings_by_isbn": percentiles(holding_samples) if holding_samples else None,
     }
@@ -77,24 +91,30 @@ def main() -> None:
     parser.add_argument("--libraries", type=int, default=5)
     parser.add_argument("--share", type=float, default=0.8, help="share of the records each library holds")
     parser.add_argument("--queries", type=int, default=300, help="search queries measured after each library")
+    parser.add_argument(
+        "--database-url", default=None, help="a PostgreSQL admin URL: the catalogue in a new database there"
+    )
     args = parser.parse_args()
     source = data.loc_file()
     steps = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         work = Path(tmp)
-        database = work / "scale.db"
+        if args.database_url:
+            url = stack.enter_context(data.fresh_postgres(args.database_url))
+        else:
+            url = f"sqlite:///{work / 'scale.db'}"
         for n in range(1, args.libraries + 1):
             code = f"SIM-{n:02d}"
             export = work / f"{code}.mrc"
             records = library_file(source, code, args.share, 2026 + n, export, args.records)
-            used = _children_cpu()
+            used, server_used = _children_cpu(), _server_cpu()
             run = measure.run(
                 [
                     sys.executable,
                     "-m",
                     "bench.ingest_run",
                     str(export),
-                    f"sqlite:///{database}",
+                    url,
                     "--library",
                     code,
                 ],
@@ -103,7 +123,8 @@ def main() -> None:
             if run.returncode != 0:
                 raise SystemExit(f"ingest of {code} failed: {run.stderr.strip()[-800:]}")
             summary = json.loads(run.stdout)
-            cpu = _children_cpu() - used
+            # the database server's CPU counts too (PostgreSQL runs in processes of its own)
+            cpu = _children_cpu() - used + _server_cpu() - server_used
             export.unlink()
             step = {
                 "library": code,
@@ -114,7 +135,7 @@ def main() -> None:
                 "ingest_cpu_seconds": round(cpu, 1),
                 "ingest_records_per_cpu_s": round(summary["read"] / cpu),
                 "peak_rss_mb": round(run.peak_rss_mb),
-                **latency(database, args.queries),
+                **latency(url, args.queries),
             }
             steps.append(step)
             print(json.dumps(step), file=sys.stderr, flush=True)
@@ -124,6 +145,23 @@ def main() -> None:
             first, last = (sum(s[rate] for s in part) / 5 for part in (steps[:5], steps[-5:]))
             report[f"last_five_over_first_five_{rate}"] = round(last / first, 2)
     print(json.dumps(report, indent=2))
+
+
+def _server_cpu() -> float:
+    """CPU seconds of the PostgreSQL server's processes on this machine so far (0 without one)."""
+    total = 0
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name, rest = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+        if name == "postgres":
+            total += int(rest[11]) + int(rest[12])  # utime and stime, fields 14 and 15 of stat
+    return total / tick
 
 
 def _children_cpu() -> float:
