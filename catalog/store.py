@@ -25,6 +25,16 @@ SR = SourceRecord.__table__  # type: ignore[attr-defined]
 HOLDING = Holding.__table__  # type: ignore[attr-defined]
 KEY = RecordKey.__table__  # type: ignore[attr-defined]
 _FIRST_ANALYZE = 5000
+# What a job writes and then looks up by key: without statistics, PostgreSQL scans them whole
+ANALYZED = (
+    "source_record",
+    "holding",
+    "record_key",
+    "union_record",
+    "union_key",
+    "union_state",
+    "match_decision",
+)
 
 
 @dataclass
@@ -131,7 +141,7 @@ class LibraryWriter:
         double."""
         if self.conn.dialect.name != "postgresql" or self._written < self._next_analyze:
             return
-        self.conn.exec_driver_sql("ANALYZE source_record, holding, record_key, union_record, match_decision")
+        self.conn.exec_driver_sql(f"ANALYZE {', '.join(ANALYZED)}")
         self._next_analyze = self._written * 2
 
     def write(self, batch: Sequence[PreparedRecord]) -> WriteResult:

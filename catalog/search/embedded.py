@@ -352,8 +352,11 @@ class EmbeddedSearchEngine:
         if not docs:
             return
         assert conn is not None, "the embedded engine writes inside the catalogue's transaction"
-        self.delete(conn, [d["id"] for d in docs])
         raw = conn.connection.driver_connection
+        # Union ids are never given twice and grow: those above the highest indexed are new, and have
+        # no rows to replace (a job's new union records; every table is keyed by the same ids).
+        highest = raw.execute("SELECT max(union_id) FROM search_doc").fetchone()[0] or 0
+        self.delete(conn, [d["id"] for d in docs if d["id"] <= highest])
         rows = [(d["id"], d.get("index_rows") or index_rows(d)) for d in docs]
         raw.executemany(
             "INSERT INTO search_fts (rowid, title, authors, subjects, other) VALUES (?, ?, ?, ?, ?)",
@@ -371,8 +374,7 @@ class EmbeddedSearchEngine:
         facet_store.write(raw, [(uid, r.year, r.has_digital, r.codes) for uid, r in rows], entries.values())
         written.update(entries)
         # title, authors and subjects: the words a typo may stand for
-        words = typo_index.words_of(text for _uid, r in rows for text in r.fts[:3])
-        typo_index.add_words(raw, words, self._words_written(conn))
+        typo_index.add_words(raw, set().union(*(r.words for _uid, r in rows)), self._words_written(conn))
         self._blank_facets = None
 
     def delete(self, conn: Connection | None, ids: Sequence[int]) -> None:

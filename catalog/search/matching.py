@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from catalog.search import typo_words
 from catalog.search import typos as typo_index
 from catalog.search.query import ParsedQuery
 from catalog.search.vietnamese import word_forms
@@ -224,7 +225,7 @@ def _joins(raw: Any, terms: list[Term], relaxed: bool) -> list[tuple[int, int, s
         for size in range(MAX_JOINED, 1, -1)
         for first in range(len(terms) - size + 1)
     }
-    runs = {span: word for span, word in runs.items() if typo_index.indexable(word)}
+    runs = {span: word for span, word in runs.items() if typo_words.indexable(word)}
     whole = {w for (first, end), w in runs.items() if not terms[end - 1].prefix}
     known = typo_index.known(raw, whole) if whole else set()
     out: list[tuple[int, int, str]] = []
@@ -263,7 +264,7 @@ def _held(phrase: str, known: set[str], prefix: bool) -> bool:
     words = phrase.split()
     if prefix:
         words = words[:-1]
-    return all(w in known or not typo_index.indexable(w) for w in words)
+    return all(w in known or not typo_words.indexable(w) for w in words)
 
 
 def _settle(term: Term, known: set[str], counts: dict[str, int]) -> None:
@@ -277,7 +278,7 @@ def _settle(term: Term, known: set[str], counts: dict[str, int]) -> None:
     held.sort(key=lambda wn: (wn[1], -counts[wn[0]]))
     term.typos = held[: typo_index.MAX_CANDIDATES]
     alternatives = term.repaired or term.joined or term.typos
-    term.found = bool(term.typed in known or alternatives or not typo_index.indexable(term.typed))
+    term.found = bool(term.typed in known or alternatives or not typo_words.indexable(term.typed))
     if term.typed in known or any(s in known for s in term.spellings):
         term.best = term.typed
     elif term.repaired:

@@ -10,6 +10,7 @@ import orjson
 from catalog.identifiers import isbn10
 from catalog.search import embedded_facets as facet_store
 from catalog.search.query import HIT_FIELDS, decade_of
+from catalog.search.typo_words import words_of
 from catalog.text import exact_key, fold
 
 
@@ -94,6 +95,7 @@ class IndexRows(NamedTuple):
     payload: str  # the hit's fields, JSON
     codes: bytes  # facet value codes, packed
     entries: list[tuple[int, str, str]]  # (code, facet, value) for the dictionary
+    words: frozenset[str]  # the words of title, authors and subjects a typo may stand for
 
 
 def index_rows(doc: dict[str, Any]) -> IndexRows:
@@ -102,13 +104,14 @@ def index_rows(doc: dict[str, Any]) -> IndexRows:
     payload = {k: doc[k] for k in HIT_FIELDS}
     payload["isbns"] = [i for i in doc["isbns"] if len(i) == 13]
     codes, entries = facet_store.codes_of(doc)
+    fts = (
+        doc["title_folded"],
+        " ; ".join(doc["authors_folded"]),
+        " ; ".join(doc["subjects_folded"]),
+        doc["other_folded"],
+    )
     return IndexRows(
-        fts=(
-            doc["title_folded"],
-            " ; ".join(doc["authors_folded"]),
-            " ; ".join(doc["subjects_folded"]),
-            doc["other_folded"],
-        ),
+        fts=fts,
         exact=doc["exact"],
         year=doc["year"],
         title_sort=doc["title_sort"] or "",
@@ -116,4 +119,5 @@ def index_rows(doc: dict[str, Any]) -> IndexRows:
         payload=orjson.dumps(payload).decode(),
         codes=codes,
         entries=entries,
+        words=frozenset(words_of(fts[:3])),
     )

@@ -25,6 +25,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from catalog.db import chunks
+from catalog.search.typo_words import MIN_WORD, indexable
 
 ONE_TYPO = 5  # Meilisearch typoTolerance.minWordSizeForTypos.oneTypo
 TWO_TYPOS = 9  # Meilisearch typoTolerance.minWordSizeForTypos.twoTypos
@@ -32,8 +33,6 @@ TWO_TYPOS = 9  # Meilisearch typoTolerance.minWordSizeForTypos.twoTypos
 # Vietnamese syllables are short ("lich su vit nam", "truyen ngna").
 RELAXED_ONE_TYPO = 3
 RELAXED_TWO_TYPOS = 7
-MIN_WORD = 2
-MAX_WORD = 30
 MAX_CANDIDATES = 24  # the typo candidates of one word a search matches, most frequent first
 MAX_COUNTED = 200  # the candidates whose records are counted to find those (fewest typos first)
 TABLE = "search_typo_word"
@@ -50,19 +49,8 @@ def allowed(word: str, relaxed: bool = False) -> int:
     return 2 if len(word) >= two else 1 if len(word) >= one else 0
 
 
-def indexable(word: str) -> bool:
-    """Words that take part: ASCII letters only (no number is corrected: Meilisearch's
-    disableOnNumbers), folded, of a sensible length."""
-    return MIN_WORD <= len(word) <= MAX_WORD and word.isascii() and word.isalpha()
-
-
 def distance(a: str, b: str) -> int:
     return int(OSA.distance(a, b))
-
-
-def words_of(texts: Iterable[str]) -> set[str]:
-    """The indexable words of folded text."""
-    return {w for t in texts for w in t.split() if indexable(w)}
 
 
 def known(raw: Any, words: Iterable[str]) -> set[str]:

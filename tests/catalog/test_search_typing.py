@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from catalog import db
-from catalog.search import typos
+from catalog.search import typo_words, typos
 from catalog.search.embedded import EmbeddedSearchEngine
 from catalog.search.query import QueryError, SearchQuery, SearchResult
 from catalog.text import exact_key, fold
@@ -223,7 +223,7 @@ def words_in_index(engine: Engine) -> set[str]:
 def test_the_typo_index_holds_the_words_of_the_index_and_follows_it(catalogue: Engine) -> None:
     with catalogue.connect() as conn:
         rows = conn.execute(text("SELECT title, authors, subjects FROM search_fts")).all()
-    expected = typos.words_of(value for row in rows for value in row)
+    expected = typo_words.words_of(value for row in rows for value in row)
     assert words_in_index(catalogue) == expected
 
 

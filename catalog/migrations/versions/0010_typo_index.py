@@ -35,12 +35,12 @@ def upgrade() -> None:
     op.execute("CREATE VIRTUAL TABLE search_fts_words USING fts5vocab(search_fts, 'row')")
     # The words of the columns the typo index covers (title, authors, subjects), from FTS5 itself.
     op.execute("CREATE VIRTUAL TABLE temp.search_fts_columns USING fts5vocab(main, search_fts, 'col')")
-    from catalog.search import typos
+    from catalog.search import typo_words
 
     rows = bind.exec_driver_sql(
         "SELECT DISTINCT term FROM temp.search_fts_columns WHERE col IN ('title', 'authors', 'subjects')"
     )
-    words = typos.words_of(row[0] for row in rows)
+    words = typo_words.words_of(row[0] for row in rows)
     op.execute("DROP TABLE temp.search_fts_columns")
     raw = bind.connection.driver_connection
     # The deletion neighbourhood of each word (keys); revision 0023 keeps the words alone.
