@@ -36,7 +36,7 @@ from catalog.search.query import (
     highlight,
     parse,
 )
-from catalog.search.rows import index_rows
+from catalog.search.rows import IndexRows, index_rows
 
 BM25 = "bm25(m.search_fts, 10.0, 4.0, 2.0, 1.0)"
 ALMOST_NOTHING = 3  # a query whose words as typed find fewer records is offered its correction
@@ -100,6 +100,27 @@ def spelled_count(uid: str, words: int) -> str:
         )
         + ")"
     )
+
+
+def _unchanged_text(raw: Any, rows: Sequence[tuple[int, IndexRows]]) -> tuple[set[int], set[int]]:
+    """The ids among ``rows`` whose full-text rows (search_fts, search_exact) already hold the text
+    to write. A union record that takes a new member mostly keeps its words (nine in ten in a
+    consortium of overlapping members) and changes its holdings: its full-text rows are left as
+    they are, rather than deleted and written again (FTS5's most costly writes).
+
+    Union ids are never given twice and grow: those above the highest indexed are new (a job's new
+    union records), and have no rows at all."""
+    highest = raw.execute("SELECT max(union_id) FROM search_doc").fetchone()[0] or 0
+    wanted = {uid: r for uid, r in rows if uid <= highest}
+    texts: set[int] = set()
+    exacts: set[int] = set()
+    for part in chunks(sorted(wanted)):
+        marks = ",".join("?" * len(part))
+        sql = f"SELECT rowid, title, authors, subjects, other FROM search_fts WHERE rowid IN ({marks})"
+        texts.update(uid for uid, *text in raw.execute(sql, part) if tuple(text) == wanted[uid].fts)
+        sql = f"SELECT rowid, exact FROM search_exact WHERE rowid IN ({marks})"
+        exacts.update(uid for uid, exact in raw.execute(sql, part) if exact == wanted[uid].exact)
+    return texts, exacts
 
 
 class _Scope:
@@ -353,20 +374,22 @@ class EmbeddedSearchEngine:
             return
         assert conn is not None, "the embedded engine writes inside the catalogue's transaction"
         raw = conn.connection.driver_connection
-        # Union ids are never given twice and grow: those above the highest indexed are new, and have
-        # no rows to replace (a job's new union records; every table is keyed by the same ids).
-        highest = raw.execute("SELECT max(union_id) FROM search_doc").fetchone()[0] or 0
-        self.delete(conn, [d["id"] for d in docs if d["id"] <= highest])
         rows = [(d["id"], d.get("index_rows") or index_rows(d)) for d in docs]
+        texts, exacts = _unchanged_text(raw, rows)
+        for table, same in (("search_fts", texts), ("search_exact", exacts)):
+            for part in chunks([uid for uid, _r in rows if uid not in same]):
+                raw.execute(f"DELETE FROM {table} WHERE rowid IN ({','.join('?' * len(part))})", part)
         raw.executemany(
             "INSERT INTO search_fts (rowid, title, authors, subjects, other) VALUES (?, ?, ?, ?, ?)",
-            [(uid, *r.fts) for uid, r in rows],
+            [(uid, *r.fts) for uid, r in rows if uid not in texts],
         )
         raw.executemany(
-            "INSERT INTO search_exact (rowid, exact) VALUES (?, ?)", [(uid, r.exact) for uid, r in rows]
+            "INSERT INTO search_exact (rowid, exact) VALUES (?, ?)",
+            [(uid, r.exact) for uid, r in rows if uid not in exacts],
         )
         raw.executemany(
-            "INSERT INTO search_doc (union_id, year, title_sort, has_digital, doc) VALUES (?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO search_doc (union_id, year, title_sort, has_digital, doc) "
+            "VALUES (?, ?, ?, ?, ?)",
             [(uid, r.year, r.title_sort, r.has_digital, r.payload) for uid, r in rows],
         )
         written = self._codes_written(conn)
@@ -374,7 +397,8 @@ class EmbeddedSearchEngine:
         facet_store.write(raw, [(uid, r.year, r.has_digital, r.codes) for uid, r in rows], entries.values())
         written.update(entries)
         # title, authors and subjects: the words a typo may stand for
-        typo_index.add_words(raw, set().union(*(r.words for _uid, r in rows)), self._words_written(conn))
+        words = set().union(*(r.words for uid, r in rows if uid not in texts))
+        typo_index.add_words(raw, words, self._words_written(conn))
         self._blank_facets = None
 
     def delete(self, conn: Connection | None, ids: Sequence[int]) -> None:

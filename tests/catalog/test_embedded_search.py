@@ -309,3 +309,54 @@ def test_a_subtitle_the_title_shows_is_searched_once() -> None:
     assert shown == "dollars sense planning for profit in your child care business"
     assert folded("Dollars & sense", "planning for profit") == "dollars sense planning for profit"
     assert folded("Dollars & sense", None) == "dollars sense"
+
+
+def test_full_text_rows_follow_what_changes_and_stay_whole_where_nothing_does(tmp_path: Path) -> None:
+    """A union record that takes a member of another library keeps its full-text rows when its words
+    stay the same (only its holdings change), and has them written again when they do not: either way
+    the index answers as one rebuilt from the documents, and FTS5 finds its index whole."""
+    from pymarc import Field, MARCReader, Subfield
+
+    from catalog.search.documents import all_union_ids, documents
+
+    engine = shared_catalogue(tmp_path, {"VNU-LIC": lambda i: i < 60, "HUST-LIB": lambda i: i < 60})
+
+    def index_is_the_documents() -> None:
+        with engine.connect() as conn:
+            for table in ("search_fts", "search_exact"):
+                conn.exec_driver_sql(f"INSERT INTO {table}({table}) VALUES ('integrity-check')")
+            stored = {
+                uid: (tuple(fts), exact)
+                for uid, *fts, exact in conn.execute(
+                    text(
+                        "SELECT t.rowid, t.title, t.authors, t.subjects, t.other, e.exact FROM search_fts t "
+                        "JOIN search_exact e ON e.rowid = t.rowid"
+                    )
+                )
+            }
+            expected = {}
+            for ids in all_union_ids(conn):
+                for doc in documents(conn, ids)[0]:
+                    rows = embedded.index_rows(doc)
+                    expected[doc["id"]] = (rows.fts, rows.exact)
+        assert stored == expected
+
+    index_is_the_documents()
+    both = search(engine, q="", libraries=["HUST-LIB"], per_page=1).total  # type: ignore[attr-defined]
+    assert both == search(engine, q="", libraries=["VNU-LIC"], per_page=1).total > 40  # type: ignore[attr-defined]
+    # One library's copy of a record gets a new subject: its union record (of both libraries) keeps
+    # its members and its id, and its words change.
+    with open(tmp_path / "HUST-LIB.mrc", "rb") as fh:
+        record = next(iter(MARCReader(fh, to_unicode=True, force_utf8=True)))
+    assert record is not None
+    record.add_field(Field("650", [" ", "0"], [Subfield("a", "Zyxwvut quasquillion")]))
+    changed = tmp_path / "changed.mrc"
+    changed.write_bytes(record.as_marc())
+    with engine.connect() as conn:
+        before = conn.execute(text("SELECT count(*) FROM union_record")).scalar_one()
+    ingest_file(engine, "HUST-LIB", changed)
+    index_is_the_documents()
+    found = search(engine, q="zyxwvut quasquillion", libraries=["VNU-LIC"])
+    assert found.total == 1 and found.hits[0].library_count == 2  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM union_record")).scalar_one() == before
