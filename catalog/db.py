@@ -104,7 +104,8 @@ def _postgres_on_begin(conn: Any) -> None:
 
 def write_waiting(engine: Engine, seconds: float = REQUEST_WRITE_WAIT_S) -> Engine:
     """``engine`` (sharing its connections) whose writes wait at most ``seconds`` for another
-    writer: SQLite's write lock, which a job holds for its whole run, or a PostgreSQL row lock.
+    writer: SQLite's write lock, which a job holds for its whole run, a PostgreSQL row lock, or the
+    turn of the transactions that change union records (see catalog.dedup.clusters.take_turns).
     What the web service writes goes through it, so that no request waits long."""
     return engine.execution_options(write_wait_ms=int(seconds * 1000))
 

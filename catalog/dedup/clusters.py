@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 from rapidfuzz import fuzz
-from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
 
 from catalog.db import allocate_ids, bind_datetime, chunks, placeholder, rows_in
 from catalog.dedup import keys as blocking
@@ -54,6 +54,8 @@ MAX_BLOCK = 200  # a key shared by more records than this is too common to say a
 MAX_REDECIDE_BLOCK = 50  # identifier blocks up to this size are re-decided whole when one member changes
 UNTRUSTED_TITLE_SCORE = 50  # an ISBN on records with titles this far apart is not trusted for matching
 MIN_RANGE_RUN = 8  # singletons with consecutive ids written by range from this many on
+# PostgreSQL: the transactions that change union records take turns on this advisory lock
+UNION_WRITERS_LOCK = 0x756E696F6E726563 & 0x7FFFFFFFFFFFFFFF
 
 
 @dataclass
@@ -67,6 +69,18 @@ class DedupResult:
 Fresh = tuple[int, Sequence[tuple[str, str]]]  # a new record's library id and match keys
 
 
+def take_turns(conn: Connection) -> None:
+    """Wait until no other transaction that changes union records is open, and hold the turn until
+    this one ends. Records are decided against the records committed, so two jobs of different
+    libraries writing at once would not see each other's records, and their shared editions would
+    stay apart: on PostgreSQL (where jobs of different libraries may run at the same moment) their
+    union-record work takes turns, a transaction at a time (a file ingest is one; a harvest commits
+    page after page). SQLite has a single writer: its transactions take turns already. A request's
+    write waits for its turn as long as its lock timeout (see catalog.db.write_waiting)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(UNION_WRITERS_LOCK)))
+
+
 class Deduplicator:
     """Keeps union records right for the source records a job touched, on the job's connection."""
 
@@ -74,6 +88,7 @@ class Deduplicator:
 
     def __init__(self, conn: Connection, ignore_isbns: Iterable[str] = ()) -> None:
         self.conn = conn
+        take_turns(conn)
         self.ignore_isbns = ignored_isbns(ignore_isbns)
         self._libraries: dict[int, str] | None = None
         self._views: dict[int, MatchView] = {}

@@ -171,6 +171,45 @@ def test_two_worker_processes_share_the_queue(pg_url: str, tmp_path: Path) -> No
     engine.dispose()
 
 
+@pytest.mark.postgres
+def test_jobs_of_different_libraries_running_at_once_merge_their_shared_editions(pg_url: str) -> None:
+    """Four libraries' jobs of the same 529 records, run at the same moment on PostgreSQL: each
+    edition ends as one union record of the four, as when the jobs run one after another (a job
+    that decided against records another had not committed yet would have merged nothing)."""
+    from harvest.ingest import ingest_file
+
+    engine = db.make_engine(pg_url)
+    db.upgrade(engine)
+    codes = ("LIB-A", "LIB-B", "LIB-C", "LIB-D")
+    _libraries(engine, *codes)
+    failures: list[BaseException] = []
+
+    def ingest(code: str) -> None:
+        try:
+            ingest_file(engine, code, VIETNAMESE, workers=0)
+        except BaseException as exc:  # reported below, in the test's thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=ingest, args=(code,)) for code in codes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures
+    with engine.connect() as conn:
+        unions = conn.execute(
+            text("SELECT count(*), min(library_count), max(member_count) FROM union_record")
+        )
+        assert tuple(unions.one()) == (529, 4, 4)
+        assert (
+            conn.execute(
+                text("SELECT count(*) FROM source_record WHERE union_record_id IS NULL")
+            ).scalar_one()
+            == 0
+        )
+    engine.dispose()
+
+
 # ------------------------------------------------------------------------------ dead workers
 @pytest.mark.postgres
 def test_a_worker_killed_mid_job_loses_nothing_and_another_runs_the_job_again(
