@@ -102,11 +102,13 @@ def spelled_count(uid: str, words: int) -> str:
     )
 
 
-def _unchanged_text(raw: Any, rows: Sequence[tuple[int, IndexRows]]) -> tuple[set[int], set[int]]:
-    """The ids among ``rows`` whose full-text rows (search_fts, search_exact) already hold the text
-    to write. A union record that takes a new member mostly keeps its words (nine in ten in a
-    consortium of overlapping members) and changes its holdings: its full-text rows are left as
-    they are, rather than deleted and written again (FTS5's most costly writes).
+def _unchanged_text(raw: Any, rows: Sequence[tuple[int, IndexRows]]) -> tuple[set[int], set[int], set[int]]:
+    """(the ids among ``rows`` that may have rows in the index, those whose full-text rows in
+    search_fts and those whose rows in search_exact already hold the text to write).
+
+    A union record that takes a new member mostly keeps its words (nine in ten in a consortium of
+    overlapping members) and changes its holdings: its full-text rows are left as they are, rather
+    than deleted and written again (FTS5's most costly writes).
 
     Union ids are never given twice and grow: those above the highest indexed are new (a job's new
     union records), and have no rows at all."""
@@ -120,7 +122,7 @@ def _unchanged_text(raw: Any, rows: Sequence[tuple[int, IndexRows]]) -> tuple[se
         texts.update(uid for uid, *text in raw.execute(sql, part) if tuple(text) == wanted[uid].fts)
         sql = f"SELECT rowid, exact FROM search_exact WHERE rowid IN ({marks})"
         exacts.update(uid for uid, exact in raw.execute(sql, part) if exact == wanted[uid].exact)
-    return texts, exacts
+    return set(wanted), texts, exacts
 
 
 class _Scope:
@@ -375,10 +377,16 @@ class EmbeddedSearchEngine:
         assert conn is not None, "the embedded engine writes inside the catalogue's transaction"
         raw = conn.connection.driver_connection
         rows = [(d["id"], d.get("index_rows") or index_rows(d)) for d in docs]
-        texts, exacts = _unchanged_text(raw, rows)
-        for table, same in (("search_fts", texts), ("search_exact", exacts)):
-            for part in chunks([uid for uid, _r in rows if uid not in same]):
-                raw.execute(f"DELETE FROM {table} WHERE rowid IN ({','.join('?' * len(part))})", part)
+        indexed, texts, exacts = _unchanged_text(raw, rows)
+        # (deleted and inserted: INSERT OR REPLACE costs SQLite far more, even where nothing is replaced)
+        for table, key, kept in (
+            ("search_fts", "rowid", texts),
+            ("search_exact", "rowid", exacts),
+            ("search_doc", "union_id", set()),
+            ("search_filter", "union_id", set()),
+        ):
+            for part in chunks(sorted(indexed - kept)):
+                raw.execute(f"DELETE FROM {table} WHERE {key} IN ({','.join('?' * len(part))})", part)
         raw.executemany(
             "INSERT INTO search_fts (rowid, title, authors, subjects, other) VALUES (?, ?, ?, ?, ?)",
             [(uid, *r.fts) for uid, r in rows if uid not in texts],
@@ -388,8 +396,7 @@ class EmbeddedSearchEngine:
             [(uid, r.exact) for uid, r in rows if uid not in exacts],
         )
         raw.executemany(
-            "INSERT OR REPLACE INTO search_doc (union_id, year, title_sort, has_digital, doc) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO search_doc (union_id, year, title_sort, has_digital, doc) VALUES (?, ?, ?, ?, ?)",
             [(uid, r.year, r.title_sort, r.has_digital, r.payload) for uid, r in rows],
         )
         written = self._codes_written(conn)

@@ -76,13 +76,14 @@ def write(
     rows: Sequence[tuple[int, Any, int, bytes]],
     entries: Iterable[tuple[int, str, str]],
 ) -> None:
-    """search_filter rows (union id, year, has digital, codes) and dictionary entries (code, facet,
-    value); an entry already in the dictionary is left as it is."""
+    """search_filter rows (union id, year, has digital, codes) of records that have none (the caller
+    deletes those it replaces) and dictionary entries (code, facet, value); an entry already in the
+    dictionary is left as it is."""
     raw.executemany(
         "INSERT OR IGNORE INTO search_facet_value (id, facet, value) VALUES (?, ?, ?)", list(entries)
     )
     raw.executemany(
-        "INSERT OR REPLACE INTO search_filter (union_id, year, has_digital, codes) VALUES (?, ?, ?, ?)", rows
+        "INSERT INTO search_filter (union_id, year, has_digital, codes) VALUES (?, ?, ?, ?)", rows
     )
 
 
