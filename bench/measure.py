@@ -16,18 +16,33 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-def _tree_rss_kb(root: int) -> int:
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
+def _each_process(name: str) -> Iterator[tuple[int, str]]:
+    """(pid, text of /proc/PID/``name``) of every process whose file can be read."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            status = (entry / "status").read_text()
+            yield int(entry.name), (entry / name).read_text()
         except OSError:
             continue
+
+
+def _cpu_by_pid(command: str) -> dict[int, float]:
+    """CPU seconds (user and system) used so far by each process named ``command``."""
+    out: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid, stat in _each_process("stat"):
+        name, rest = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+        if name == command:
+            out[pid] = (int(rest[11]) + int(rest[12])) / tick  # utime and stime, fields 14 and 15
+    return out
+
+
+def _tree_rss_kb(root: int) -> int:
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for pid, status in _each_process("status"):
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        pid = int(entry.name)
         children.setdefault(int(fields.get("PPid", "0").strip()), []).append(pid)
         rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0]) if "VmRSS" in fields else 0
     total, stack = 0, [root]
@@ -45,11 +60,18 @@ class Run:
     stdout: str
     stderr: str
     returncode: int
+    server_cpu_seconds: float = 0.0
 
 
-def run(args: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> Run:
-    """Run a command, sampling the RSS of it and its children every 0.1 s."""
+def run(
+    args: list[str], env: dict[str, str] | None = None, cwd: Path | None = None, server: str | None = None
+) -> Run:
+    """Run a command, sampling the RSS of it and its children every 0.1 s; with ``server``, the CPU
+    time its processes of that name (a database server's) used meanwhile, those the command started
+    and ended included (a connection's process ends with it: sampled, it is counted to within 0.1 s)."""
     peak = 0
+    before = _cpu_by_pid(server) if server else {}
+    latest = dict(before)
     start = time.perf_counter()
     proc = subprocess.Popen(
         args,
@@ -65,6 +87,8 @@ def run(args: list[str], env: dict[str, str] | None = None, cwd: Path | None = N
         nonlocal peak
         while not done.is_set():
             peak = max(peak, _tree_rss_kb(proc.pid))
+            if server:
+                latest.update(_cpu_by_pid(server))
             done.wait(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -73,7 +97,10 @@ def run(args: list[str], env: dict[str, str] | None = None, cwd: Path | None = N
     seconds = time.perf_counter() - start
     done.set()
     sampler.join()
-    return Run(seconds, peak / 1024, out, err, proc.returncode)
+    if server:
+        latest.update(_cpu_by_pid(server))
+    server_cpu = sum(used - before.get(pid, 0.0) for pid, used in latest.items())
+    return Run(seconds, peak / 1024, out, err, proc.returncode, server_cpu)
 
 
 @contextmanager

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import resource
 import sys
@@ -107,7 +106,7 @@ def main() -> None:
             code = f"SIM-{n:02d}"
             export = work / f"{code}.mrc"
             records = library_file(source, code, args.share, 2026 + n, export, args.records)
-            used, server_used = _children_cpu(), _server_cpu()
+            used = _children_cpu()
             run = measure.run(
                 [
                     sys.executable,
@@ -119,12 +118,13 @@ def main() -> None:
                     code,
                 ],
                 cwd=ROOT,
+                server="postgres" if args.database_url else None,
             )
             if run.returncode != 0:
                 raise SystemExit(f"ingest of {code} failed: {run.stderr.strip()[-800:]}")
             summary = json.loads(run.stdout)
             # the database server's CPU counts too (PostgreSQL runs in processes of its own)
-            cpu = _children_cpu() - used + _server_cpu() - server_used
+            cpu = _children_cpu() - used + run.server_cpu_seconds
             export.unlink()
             step = {
                 "library": code,
@@ -134,6 +134,7 @@ def main() -> None:
                 # CPU time of the job and its workers: what the job costs, whatever else the machine runs
                 "ingest_cpu_seconds": round(cpu, 1),
                 "ingest_records_per_cpu_s": round(summary["read"] / cpu),
+                "server_cpu_seconds": round(run.server_cpu_seconds, 1),
                 "peak_rss_mb": round(run.peak_rss_mb),
                 # the job's own timers: where a growing cost would come from
                 "dedup_seconds": summary["dedup_seconds"],
@@ -166,23 +167,6 @@ def _rate_ratios(steps: list[dict[str, Any]]) -> dict[str, float]:
 
 def _rate(steps: list[dict[str, Any]], seconds: str) -> float:
     return sum(s["records"] for s in steps) / sum(s[seconds] for s in steps)
-
-
-def _server_cpu() -> float:
-    """CPU seconds of the PostgreSQL server's processes on this machine so far (0 without one)."""
-    total = 0
-    tick = os.sysconf("SC_CLK_TCK")
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        name, rest = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
-        if name == "postgres":
-            total += int(rest[11]) + int(rest[12])  # utime and stime, fields 14 and 15 of stat
-    return total / tick
 
 
 def _children_cpu() -> float:
