@@ -154,11 +154,20 @@ def pending(conn: Connection, sources: Sequence[str] = QUEUED_KINDS) -> int:
 
 def waiting_job(conn: Connection, library_id: int, source: str) -> int | None:
     """A queued or running job of ``source`` for the library, if there is one."""
+    return _job_of(conn, library_id, source, (JobStatus.QUEUED, JobStatus.RUNNING))
+
+
+def running_job(conn: Connection, library_id: int, source: str) -> int | None:
+    """A running job of ``source`` for the library, if there is one."""
+    return _job_of(conn, library_id, source, (JobStatus.RUNNING,))
+
+
+def _job_of(conn: Connection, library_id: int, source: str, statuses: Sequence[JobStatus]) -> int | None:
     return conn.execute(
         select(JOB.c.id).where(
             JOB.c.library_id == library_id,
             JOB.c.source == source,
-            JOB.c.status.in_((JobStatus.QUEUED.value, JobStatus.RUNNING.value)),
+            JOB.c.status.in_([status.value for status in statuses]),
         )
     ).scalar()
 

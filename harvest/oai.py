@@ -23,7 +23,7 @@ from sqlmodel import Session
 from catalog import jobs
 from catalog.db import as_utc
 from catalog.libraries import get_library, list_libraries
-from catalog.models import IngestJob, JobMode, JobStatus, Library, utcnow
+from catalog.models import IngestJob, JobMode, Library, utcnow
 from catalog.records import PreparedRecord
 from catalog.search.engine import SearchEngine
 from catalog.store import WriteResult
@@ -143,13 +143,7 @@ class Harvester:
 
     def _refuse_if_running(self) -> None:
         with self.engine.connect() as conn:
-            running = conn.execute(
-                select(JOB.c.id).where(
-                    JOB.c.library_id == self.library_id,
-                    JOB.c.source == "oai",
-                    JOB.c.status == JobStatus.RUNNING.value,
-                )
-            ).scalar()
+            running = jobs.running_job(conn, self.library_id, "oai")
         if running is not None:
             raise HarvestError(f"a harvest of {self.code} is already running (job {running})")
 

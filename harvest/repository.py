@@ -36,9 +36,7 @@ from catalog.digital.objects import DigitalError, find_record
 from catalog.digital.storage import ObjectStorage
 from catalog.libraries import REPOSITORY_ACCESS, REPOSITORY_FILE_LISTS, REPOSITORY_FORMATS, get_library
 from catalog.models import (
-    IngestJob,
     JobMode,
-    JobStatus,
     Library,
     SourceRecord,
 )
@@ -65,7 +63,6 @@ from harvest.runner import RunningJob, Transaction, job_search, run_job
 
 log = logging.getLogger(__name__)
 LIBRARY = Library.__table__  # type: ignore[attr-defined]
-JOB = IngestJob.__table__  # type: ignore[attr-defined]
 SOURCE = "repository"
 # Items whose files are fetched before one commit: their temporary files are on disk until then.
 COMMIT_ITEMS = 20
@@ -212,13 +209,7 @@ class RepositoryHarvester:
 
     def _refuse_if_running(self) -> None:
         with self.engine.connect() as conn:
-            running = conn.execute(
-                select(JOB.c.id).where(
-                    JOB.c.library_id == self.library_id,
-                    JOB.c.source == SOURCE,
-                    JOB.c.status == JobStatus.RUNNING.value,
-                )
-            ).scalar()
+            running = jobs.running_job(conn, self.library_id, SOURCE)
         if running is not None:
             raise HarvestError(f"a repository harvest of {self.code} is already running (job {running})")
 
