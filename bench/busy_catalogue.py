@@ -59,8 +59,9 @@ def _served(app: Any) -> Iterator[str]:
         thread.join(timeout=30)
 
 
-def _renumbered(iso2709: bytes, copy: int) -> bytes:
-    """The records with the first two characters of each 001 replaced by ``copy`` (same length)."""
+def renumbered(iso2709: bytes, copy: int) -> bytes:
+    """The ISO 2709 records with the first two characters of each 001 replaced by ``copy`` (the
+    same length: the directory stays right), so that every copy adds new records."""
     out = bytearray(iso2709)
     start = 0
     while start < len(out):
@@ -75,7 +76,8 @@ def _renumbered(iso2709: bytes, copy: int) -> bytes:
     return bytes(out)
 
 
-def _locked(database: Path) -> bool:
+def write_locked(database: Path) -> bool:
+    """Whether another connection holds the catalogue's write lock now."""
     probe = sqlite3.connect(database, timeout=0, isolation_level=None)
     try:
         probe.execute("BEGIN IMMEDIATE")
@@ -131,7 +133,7 @@ def main(argv: list[str]) -> int:
         ingest_file(engine, "VNU-LIC", SAMPLE)
         big = Path(work) / "big.mrc"
         sample = SAMPLE.read_bytes()
-        big.write_bytes(b"".join(_renumbered(sample, copy) for copy in range(args.copies)))
+        big.write_bytes(b"".join(renumbered(sample, copy) for copy in range(args.copies)))
         database = data / "unioncat.db"
         env = {
             **os.environ,
@@ -147,10 +149,10 @@ def main(argv: list[str]) -> int:
             command = [unioncat, "ingest", str(big), "--library", "BIG", "--workers", "0"]
             ingest = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:
-                while not _locked(database):
+                while not write_locked(database):
                     time.sleep(0.05)
                 busy = _round(client, token)
-                held = _locked(database)
+                held = write_locked(database)
             finally:
                 ingest.send_signal(signal.SIGTERM)
                 ingest.wait(timeout=60)

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.busy_catalogue import renumbered, write_locked
 from catalog import db
 from catalog.db import session_scope
 from catalog.libraries import add_library
@@ -26,19 +27,6 @@ from tests.conftest import fixture, serving
 
 FAST = 2.0  # a read, an upload
 QUICK = 5.0  # a write refused because the catalogue is busy
-
-
-def _write_locked(database: Path) -> bool:
-    """Whether another connection holds the catalogue's write lock now."""
-    probe = sqlite3.connect(database, timeout=0, isolation_level=None)
-    try:
-        probe.execute("BEGIN IMMEDIATE")
-        probe.execute("ROLLBACK")
-        return False
-    except sqlite3.OperationalError:
-        return True
-    finally:
-        probe.close()
 
 
 @pytest.fixture
@@ -60,7 +48,7 @@ def busy(tmp_path: Path) -> Iterator[dict[str, object]]:
     with open(big, "wb") as out:  # 80,000 new records: the ingest holds the lock for a good while
         sample = fixture("sample-2000.mrc").read_bytes()
         for copy in range(40):
-            out.write(_renumbered(sample, copy))
+            out.write(renumbered(sample, copy))
     database = Path(settings.resolved_database_url.removeprefix("sqlite:///"))
     env = {
         **os.environ,
@@ -81,12 +69,12 @@ def busy(tmp_path: Path) -> Iterator[dict[str, object]]:
         )
         try:
             deadline = time.monotonic() + 60
-            while not _write_locked(database):
+            while not write_locked(database):
                 assert ingest.poll() is None, "the ingest ended before it took the write lock"
                 assert time.monotonic() < deadline, "the ingest never took the write lock"
                 time.sleep(0.05)
             yield {"url": url, "token": token, "spare": spare, "cookie": cookie, "database": database}
-            assert _write_locked(database), "the ingest let go of the lock before the checks ended"
+            assert write_locked(database), "the ingest let go of the lock before the checks ended"
         finally:
             ingest.send_signal(signal.SIGTERM)
             try:
@@ -95,23 +83,6 @@ def busy(tmp_path: Path) -> Iterator[dict[str, object]]:
                 ingest.kill()
                 ingest.wait()
     engine.dispose()
-
-
-def _renumbered(iso2709: bytes, copy: int) -> bytes:
-    """The ISO 2709 records with the first two characters of each 001 replaced by ``copy`` (the
-    same length: the directory stays right), so that every copy adds new records."""
-    out = bytearray(iso2709)
-    start = 0
-    while start < len(out):
-        length, base = int(out[start : start + 5]), int(out[start + 12 : start + 17])
-        entry = start + 24
-        while out[entry] != 0x1E:
-            if out[entry : entry + 3] == b"001" and int(out[entry + 3 : entry + 7]) > 3:
-                at = start + base + int(out[entry + 7 : entry + 12])
-                out[at : at + 2] = b"%02d" % copy
-            entry += 12
-        start += length
-    return bytes(out)
 
 
 def _timed(client: httpx.Client, method: str, path: str, **kwargs: object) -> tuple[httpx.Response, float]:
