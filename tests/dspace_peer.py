@@ -21,6 +21,8 @@ from oaipmh import common, error
 from oaipmh.metadata import MetadataRegistry
 from oaipmh.server import BatchingServer
 
+from tests.oai_peer import ListingRepository
+
 OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
 DC = "http://purl.org/dc/elements/1.1/"
 DCTERMS = "http://purl.org/dc/terms/"
@@ -149,7 +151,7 @@ def _element(parent: etree._Element, tag: str, text: str | None = None, **attrib
     return child
 
 
-class DspaceRepository:
+class DspaceRepository(ListingRepository):
     """The IBatchingOAI implementation the ``oaipmh`` server calls, and DSpace's crosswalks."""
 
     def __init__(self, base_url: str, files: FileServer) -> None:
@@ -173,9 +175,6 @@ class DspaceRepository:
     def listMetadataFormats(self, identifier: str | None = None) -> list[tuple[str, str, str]]:
         return [(prefix, schema, ns) for prefix, (schema, ns) in FORMATS.items()]
 
-    def listSets(self, cursor: int = 0, batch_size: int = 10) -> list[Any]:
-        raise error.NoSetHierarchyError("this repository has no sets")
-
     def _check(self, prefix: str) -> None:
         if prefix not in FORMATS:
             raise error.CannotDisseminateFormatError(f"unknown metadata format {prefix}")
@@ -194,31 +193,6 @@ class DspaceRepository:
 
     def _metadata(self, item: PeerItem) -> common.Metadata | None:
         return None if item.deleted else common.Metadata(None, {"item": item, "repository": self})
-
-    def listIdentifiers(
-        self,
-        metadataPrefix: str,
-        set: str | None = None,
-        from_: datetime | None = None,
-        until: datetime | None = None,
-        cursor: int = 0,
-        batch_size: int = 10,
-    ) -> list[Any]:
-        self._check(metadataPrefix)
-        return [self._header(i) for i in self._selected(from_, until)[cursor : cursor + batch_size]]
-
-    def listRecords(
-        self,
-        metadataPrefix: str,
-        set: str | None = None,
-        from_: datetime | None = None,
-        until: datetime | None = None,
-        cursor: int = 0,
-        batch_size: int = 10,
-    ) -> list[Any]:
-        self._check(metadataPrefix)
-        chosen = self._selected(from_, until)[cursor : cursor + batch_size]
-        return [(self._header(i), self._metadata(i), None) for i in chosen]
 
     def getRecord(self, metadataPrefix: str, identifier: str) -> tuple[Any, Any, None]:
         self._check(metadataPrefix)

@@ -59,7 +59,54 @@ def control_number(element: etree._Element) -> str:
     raise ValueError("record without a control number")
 
 
-class PeerRepository:
+class ListingRepository:
+    """What the two peers' repositories share for the ``oaipmh`` server: no sets, and identifiers
+    and records listed from the items in a datestamp window (those of ``_selected``), a batch at a
+    time. A subclass says which metadata formats it has (``_check``) and how an item becomes a
+    header and metadata."""
+
+    def listSets(self, cursor: int = 0, batch_size: int = 10) -> list[Any]:
+        raise error.NoSetHierarchyError("this repository has no sets")
+
+    def _check(self, prefix: str) -> None:
+        raise NotImplementedError
+
+    def _selected(self, from_: datetime | None, until: datetime | None) -> list[Any]:
+        raise NotImplementedError
+
+    def _header(self, item: Any) -> common.Header:
+        raise NotImplementedError
+
+    def _metadata(self, item: Any) -> common.Metadata | None:
+        raise NotImplementedError
+
+    def listIdentifiers(
+        self,
+        metadataPrefix: str,
+        set: str | None = None,
+        from_: datetime | None = None,
+        until: datetime | None = None,
+        cursor: int = 0,
+        batch_size: int = 10,
+    ) -> list[common.Header]:
+        self._check(metadataPrefix)
+        return [self._header(i) for i in self._selected(from_, until)[cursor : cursor + batch_size]]
+
+    def listRecords(
+        self,
+        metadataPrefix: str,
+        set: str | None = None,
+        from_: datetime | None = None,
+        until: datetime | None = None,
+        cursor: int = 0,
+        batch_size: int = 10,
+    ) -> list[tuple[Any, Any, None]]:
+        self._check(metadataPrefix)
+        chosen = self._selected(from_, until)[cursor : cursor + batch_size]
+        return [(self._header(i), self._metadata(i), None) for i in chosen]
+
+
+class PeerRepository(ListingRepository):
     """The IBatchingOAI implementation the ``oaipmh`` server calls."""
 
     def __init__(self, base_url: str, granularity: str, deleted_record: str) -> None:
@@ -85,9 +132,6 @@ class PeerRepository:
     def listMetadataFormats(self, identifier: str | None = None) -> list[tuple[str, str, str]]:
         return [("marc21", "http://www.loc.gov/standards/marcxml/schema/MARC21slim.xsd", MARC_NS)]
 
-    def listSets(self, cursor: int = 0, batch_size: int = 10) -> list[Any]:
-        raise error.NoSetHierarchyError("this repository has no sets")
-
     def _selected(self, from_: datetime | None, until: datetime | None) -> list[PeerRecord]:
         with self.lock:
             chosen = sorted(self.records.values(), key=lambda r: (r.datestamp, r.identifier))
@@ -103,39 +147,12 @@ class PeerRepository:
     def _header(record: PeerRecord) -> common.Header:
         return common.Header(None, record.identifier, record.datestamp, [], record.element is None)
 
-    def _check_prefix(self, prefix: str) -> None:
+    def _check(self, prefix: str) -> None:
         if prefix != "marc21":
             raise error.CannotDisseminateFormatError(f"unknown metadata format {prefix}")
 
-    def listIdentifiers(
-        self,
-        metadataPrefix: str,
-        set: str | None = None,
-        from_: datetime | None = None,
-        until: datetime | None = None,
-        cursor: int = 0,
-        batch_size: int = 10,
-    ) -> list[common.Header]:
-        self._check_prefix(metadataPrefix)
-        return [self._header(r) for r in self._selected(from_, until)[cursor : cursor + batch_size]]
-
-    def listRecords(
-        self,
-        metadataPrefix: str,
-        set: str | None = None,
-        from_: datetime | None = None,
-        until: datetime | None = None,
-        cursor: int = 0,
-        batch_size: int = 10,
-    ) -> list[tuple[Any, Any, None]]:
-        self._check_prefix(metadataPrefix)
-        out = []
-        for r in self._selected(from_, until)[cursor : cursor + batch_size]:
-            out.append((self._header(r), self._metadata(r), None))
-        return out
-
     def getRecord(self, metadataPrefix: str, identifier: str) -> tuple[Any, Any, None]:
-        self._check_prefix(metadataPrefix)
+        self._check(metadataPrefix)
         record = self.records.get(identifier)
         if record is None:
             raise error.IdDoesNotExistError(identifier)
