@@ -14,20 +14,17 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bench import measure
 from catalog import db
 from catalog.db import session_scope
 from catalog.libraries import add_library
@@ -38,25 +35,6 @@ from harvest.ingest import ingest_file
 ADMIN = "bench-admin-token"
 SAMPLE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "sample-2000.mrc"
 SMALL = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "marc.dat"
-
-
-@contextmanager
-def _served(app: Any) -> Iterator[str]:
-    import uvicorn
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 def renumbered(iso2709: bytes, copy: int) -> bytes:
@@ -141,7 +119,7 @@ def main(argv: list[str]) -> int:
             "UNIONCAT_DATABASE_URL": settings.resolved_database_url,
         }
         with (
-            _served(create_app(engine, settings, start_worker=False)) as url,
+            measure.app_served(create_app(engine, settings, start_worker=False)) as url,
             httpx.Client(base_url=url, timeout=120) as client,
         ):
             idle = _round(client, token)

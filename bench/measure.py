@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 def _each_process(name: str) -> Iterator[tuple[int, str]]:
@@ -101,6 +102,27 @@ def run(
         latest.update(_cpu_by_pid(server))
     server_cpu = sum(used - before.get(pid, 0.0) for pid, used in latest.items())
     return Run(seconds, peak / 1024, out, err, proc.returncode, server_cpu)
+
+
+@contextmanager
+def app_served(app: Any) -> Iterator[str]:
+    """``app`` served by a real uvicorn server in a thread on a free port of 127.0.0.1; yields its URL."""
+    import uvicorn
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
 
 
 @contextmanager

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -71,27 +67,6 @@ def shared_catalogue(
     for code, _name, _profile, file in others:
         ingest_file(engine, code, file)
     return engine
-
-
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """``app`` served by a real uvicorn server in a thread on a free port of 127.0.0.1; yields its URL."""
-    import uvicorn
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 # Every real ISO 2709 file the tests have: what the fast paths must read exactly as pymarc does.

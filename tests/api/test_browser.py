@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from bench.measure import app_served
 from tests.api import axe
 from tests.api.web_site import Site, build_site
-from tests.conftest import serving
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PHONE = {"width": 375, "height": 740}
@@ -38,7 +38,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Site]]
     from api.app import create_app
 
     built = build_site(tmp_path_factory.mktemp("web"))
-    with serving(create_app(built.engine, built.settings)) as url:
+    with app_served(create_app(built.engine, built.settings)) as url:
         yield url, built
 
 

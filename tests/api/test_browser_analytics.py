@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.measure import app_served
 from catalog import db
 from catalog.analytics.cache import refresh
 from catalog.db import session_scope
@@ -19,7 +20,7 @@ from catalog.settings import Settings
 from catalog.tokens import create_token
 from harvest.ingest import ingest_file
 from harvest.iso2709 import split_records
-from tests.conftest import ROOT, VIETNAMESE, serving
+from tests.conftest import ROOT, VIETNAMESE
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(os.environ.get("UNIONCAT_SCREENSHOTS", ROOT / "build" / "screenshots"))
@@ -55,7 +56,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
         (work / f"{code}.mrc").write_bytes(b"".join(part))
         ingest_file(engine, code, work / f"{code}.mrc")
     refresh(engine)  # as the service's worker does
-    with serving(create_app(engine, settings, start_worker=False)) as url:
+    with app_served(create_app(engine, settings, start_worker=False)) as url:
         yield url, token
 
 

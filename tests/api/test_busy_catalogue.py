@@ -17,13 +17,14 @@ import httpx
 import pytest
 
 from bench.busy_catalogue import renumbered, write_locked
+from bench.measure import app_served
 from catalog import db
 from catalog.db import session_scope
 from catalog.libraries import add_library
 from catalog.tokens import create_token
 from harvest.ingest import ingest_file
 from tests.api.test_http import ADMIN, _settings
-from tests.conftest import fixture, serving
+from tests.conftest import fixture
 
 FAST = 2.0  # a read, an upload
 QUICK = 5.0  # a write refused because the catalogue is busy
@@ -55,7 +56,7 @@ def busy(tmp_path: Path) -> Iterator[dict[str, object]]:
         "UNIONCAT_DATA_DIR": str(settings.data_dir),
         "UNIONCAT_DATABASE_URL": settings.resolved_database_url,
     }
-    with serving(create_app(engine, settings, start_worker=False)) as url:
+    with app_served(create_app(engine, settings, start_worker=False)) as url:
         with httpx.Client(base_url=url) as browser:  # signed in before the ingest starts
             page = browser.get("/librarian")
             browser.post("/librarian/login", data={"token": token, **_csrf(page.text)})

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from bench.measure import app_served
 from catalog.db import session_scope
 from catalog.settings import Settings
 from catalog.tokens import create_token
-from tests.conftest import serving
 
 ADMIN = "conformance-admin-token"
 MAX_EXAMPLES = int(os.environ.get("UNIONCAT_CONFORMANCE_EXAMPLES", "6"))
@@ -35,7 +35,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     engine, _jobs = build_demo(settings, log=lambda _line: None)
     with session_scope(engine) as session:
         _, token = create_token(session, "VNU-LIC", "conformance")
-    with serving(create_app(engine, settings, start_worker=False)) as url:
+    with app_served(create_app(engine, settings, start_worker=False)) as url:
         yield url, token
     engine.dispose()
 

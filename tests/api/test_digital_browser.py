@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from bench.measure import app_served
 from catalog import db
 from catalog.db import session_scope
 from catalog.digital.storage import LocalStorage
@@ -16,7 +17,7 @@ from catalog.settings import Settings
 from harvest.deposit import Limits, deposit
 from harvest.ingest import ingest_file
 from tests.api.test_browser import _shot, artefacts, browser, pytestmark  # noqa: F401  (the fixtures, the skip)
-from tests.conftest import fixture, serving
+from tests.conftest import fixture
 from tests.digital_files import text_pdf
 
 
@@ -37,7 +38,7 @@ def reader_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     locked_file = text_pdf(work / "members.pdf", pages=1, words="Chỉ thành viên")
     locked = deposit(engine, storage, Limits(1 << 30), "LIB-A", "11778504", locked_file, "members.pdf",
                      rule="members")  # fmt: skip
-    with serving(create_app(engine, settings, start_worker=False)) as url:
+    with app_served(create_app(engine, settings, start_worker=False)) as url:
         yield url, opened.object_id, locked.object_id
 
 

@@ -485,12 +485,12 @@ def test_one_unterminated_record_of_300_mib_keeps_memory_bounded(tmp_path: Path,
 def small_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A real server (uploads limited to 100,000 bytes) and its uploads folder."""
     from api.app import create_app
-    from tests.conftest import serving
+    from bench.measure import app_served
 
     settings = _settings(tmp_path, max_upload_bytes=100_000)
     engine = db.make_engine(settings.resolved_database_url)
     db.upgrade(engine)
-    with serving(create_app(engine, settings)) as url:
+    with app_served(create_app(engine, settings)) as url:
         yield url, settings.uploads_dir
 
 

@@ -13,9 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from pymarc import MARCReader, parse_xml_to_array
 
+from bench.measure import app_served
 from catalog import db
 from catalog.settings import Settings
-from tests.conftest import KOHA, VIETNAMESE, fixture, serving
+from tests.conftest import KOHA, VIETNAMESE, fixture
 
 ADMIN = "admin-secret-for-tests"
 
@@ -152,7 +153,7 @@ def server(tmp_path: Path) -> Iterator[str]:
     settings = _settings(tmp_path)
     engine = db.make_engine(settings.resolved_database_url)
     db.upgrade(engine)
-    with serving(create_app(engine, settings)) as url:
+    with app_served(create_app(engine, settings)) as url:
         yield url
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Engine
 
 from api import exports
+from bench.measure import app_served
 from catalog import db, oai_items
 from catalog.db import session_scope
 from catalog.libraries import add_library
@@ -30,7 +31,7 @@ from harvest.ingest import ingest_file
 from harvest.iso2709 import split_records
 from harvest.oai import harvest_library
 from harvest.oai_client import OaiClient
-from tests.conftest import FIXTURES, KOHA, VIETNAMESE, serving
+from tests.conftest import FIXTURES, KOHA, VIETNAMESE
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
 MIXED_GRANULARITY = {"from": "2026-01-01", "until": "2026-01-02T00:00:00Z"}
@@ -307,7 +308,7 @@ def test_sickle_and_unioncat_harvest_the_provider_through_a_real_server(tmp_path
     db.upgrade(engine)
     _fill(engine)
     try:
-        with serving(create_app(engine, settings, start_worker=False)) as base:
+        with app_served(create_app(engine, settings, start_worker=False)) as base:
             url = f"{base}/oai"
             # an established client library reads it: all union records, every page, as MARCXML
             sickle = Sickle(url)

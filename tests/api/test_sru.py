@@ -19,8 +19,8 @@ from lxml import etree
 from pymarc import MARCReader, parse_xml_to_array
 
 from api.demo import build_demo
+from bench.measure import app_served
 from catalog.settings import Settings
-from tests.conftest import serving
 
 SRW = "http://www.loc.gov/zing/srw/"
 SRU2 = "http://docs.oasis-open.org/ns/search-ws/sruResponse"
@@ -380,7 +380,7 @@ YAZ = shutil.which("yaz-client")
 @pytest.mark.parametrize("version", ["1.1", "1.2", "2.0"])
 def test_yaz_client_searches_and_retrieves_over_sru(demo: TestClient, tmp_path: Path, version: str) -> None:
     commands = tmp_path / "commands"
-    with serving(demo.app_for_serving) as url:  # type: ignore[attr-defined]
+    with app_served(demo.app_for_serving) as url:  # type: ignore[attr-defined]
         commands.write_text(
             "\n".join(
                 [
@@ -422,7 +422,7 @@ def test_z3950_clients_search_through_the_gateway(demo: TestClient, tmp_path: Pa
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    with serving(demo.app_for_serving) as url:  # type: ignore[attr-defined]
+    with app_served(demo.app_for_serving) as url:  # type: ignore[attr-defined]
         config = tmp_path / "simple2zoom.xml"
         text = (Path(__file__).resolve().parents[2] / "z3950" / "simple2zoom.xml").read_text()
         config.write_text(text.replace("http://api:8000/sru", f"{url}/sru"))
