@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from bench.busy_catalogue import renumbered
 from catalog import db, jobs
 from catalog.db import session_scope
 from catalog.job_progress import read_progress
@@ -22,7 +23,6 @@ from catalog.settings import Settings
 from catalog.tokens import create_token
 from harvest.queue import enqueue_upload
 from harvest.worker import Worker
-from tests.api.test_busy_catalogue import _renumbered
 from tests.conftest import _pg_database, fixture
 
 
@@ -59,7 +59,7 @@ def test_a_running_jobs_progress_grows_as_any_replica_sees_it(database_url: str,
         add_library(session, "VNU-LIC", "Trung tâm Thư viện ĐHQGHN")
         _, token = create_token(session, "VNU-LIC", "tests")
     sample = fixture("sample-2000.mrc").read_bytes()
-    body = b"".join(_renumbered(sample, copy) for copy in range(5))  # 10,000 records
+    body = b"".join(renumbered(sample, copy) for copy in range(5))  # 10,000 records
     worker = Worker(db.make_engine(database_url), settings, None)  # as in a process of its own
     worker.progress_every = 0.3
     stop = threading.Event()
