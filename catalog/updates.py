@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from catalog.db import chunks
 from catalog.dedup.clusters import Deduplicator, Fresh
 from catalog.models import UnionRecord, utcnow
-from catalog.search.documents import documents
+from catalog.search.documents import documents, record_holdings
 from catalog.search.engine import SearchEngine
 
 UNION = UnionRecord.__table__  # type: ignore[attr-defined]
@@ -78,10 +78,25 @@ class CatalogueUpdater:
                 if doc is not None and doc["libraries"] == [self.library_code]:
                     ready.append(dict(doc, id=union_id))
             done = {d["id"] for d in ready}
-            docs, gone = documents(self.conn, [u for u in result.union_ids if u not in done])
+            summaries = self._joined_summaries(result.joined, done)
+            docs, gone = documents(self.conn, [u for u in result.union_ids if u not in done], summaries)
             self.search.delete(self.conn, gone)
             self.search.upsert(self.conn, docs + ready)
             self.summary.index_seconds += time.perf_counter() - start
+
+    def _joined_summaries(self, joined: Mapping[int, list[int]], done: set[int]) -> dict[int, dict[str, int]]:
+        """Holdings summaries of the union records that new records joined and nothing else changed:
+        the one indexed plus the copies of those records. Reading the summary again from the members
+        would cost as many reads as the union record has members (dozens in a consortium)."""
+        assert self.search is not None
+        wanted = sorted(u for u in joined if u not in done)
+        known = self.search.indexed_holdings(self.conn, wanted) if wanted else {}
+        added = record_holdings(self.conn, sorted(r for u in known for r in joined[u]))
+        for uid, summary in known.items():
+            for rid in joined[uid]:
+                for code, copies in added.get(rid, {}).items():
+                    summary[code] = summary.get(code, 0) + copies
+        return known
 
 
 def push_after_commit(catalogue: Engine, search: SearchEngine, union_ids: Iterable[int]) -> int:

@@ -62,8 +62,16 @@ UNION_WRITERS_LOCK = 0x756E696F6E726563 & 0x7FFFFFFFFFFFFFFF
 class DedupResult:
     union_ids: set[int] = field(default_factory=set)  # created, changed or deleted union records
     singletons: dict[int, int] = field(default_factory=dict)  # new union id -> its one source record
+    # union id -> the new records that joined it and all that changed it (catalog.dedup.joining)
+    joined: dict[int, list[int]] = field(default_factory=dict)
     decisions: int = 0
     accepted: int = 0
+
+    def rewritten(self, union_ids: Iterable[int]) -> None:
+        """Union records written whole from their members (or deleted): more than a join changed them."""
+        for uid in union_ids:
+            self.union_ids.add(uid)
+            self.joined.pop(uid, None)
 
 
 Fresh = tuple[int, Sequence[tuple[str, str]]]  # a new record's library id and match keys
@@ -527,7 +535,7 @@ class Deduplicator:
             if before != sorted(members) or touched & set(members):
                 members.sort(key=lambda n: self._views[n].order_key)
                 rewritten.append({"union_id": uid, **self._union_row(members)})
-                result.union_ids.add(uid)
+                result.rewritten([uid])
         if rewritten:  # one statement for all of them: building one per union record cost more than it
             self.conn.execute(update(UNION).where(UNION.c.id == bindparam("union_id")), rewritten)
         result.union_ids.update(new_ids)
@@ -552,7 +560,7 @@ class Deduplicator:
                     update(SR).where(SR.c.union_record_id.in_(dead)).values(union_record_id=None)
                 )
                 self.conn.execute(delete(UNION).where(UNION.c.id.in_(dead)))
-                result.union_ids.update(dead)
+                result.rewritten(dead)
                 self._remember_merges(dead, previous, assignment)
 
     def _remember_merges(

@@ -285,6 +285,7 @@ class Joiner:
                 }
             )
             result.union_ids.add(uid)
+            result.joined.setdefault(uid, []).extend(union.joined)
         dedup.conn.execute(update(UNION).where(UNION.c.id == bindparam("union_id")), rows)
         dedup._assign([(uid, rid) for uid, u in sorted(changed.items()) for rid in u.joined])
         union_keys.add(

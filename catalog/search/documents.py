@@ -4,7 +4,7 @@ of their holdings (the document itself is built in :mod:`catalog.search.rows`)."
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -35,6 +35,22 @@ def holdings_summary(conn: Connection, union_ids: Sequence[int]) -> dict[int, di
     return out
 
 
+def record_holdings(conn: Connection, record_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """Source record id -> {library code: copies}, for active records (as :func:`holdings_summary`
+    counts them): what each adds to the summary of its union record."""
+    out: dict[int, dict[str, int]] = defaultdict(dict)
+    rows = rows_in(
+        conn,
+        "SELECT s.id, l.code, sum(coalesce(h.copies, 1)) FROM holding h "
+        "JOIN source_record s ON s.id = h.source_record_id JOIN library l ON l.id = h.library_id "
+        "WHERE s.status = 'active' AND s.id IN ({ids}) GROUP BY s.id, l.code",
+        record_ids,
+    )
+    for rid, code, copies in rows:
+        out[rid][code] = int(copies or 0)
+    return out
+
+
 def with_fulltext(conn: Connection, union_ids: Sequence[int]) -> set[int]:
     """Those of ``union_ids`` with an active digital object whose text was extracted."""
     rows = rows_in(
@@ -47,11 +63,16 @@ def with_fulltext(conn: Connection, union_ids: Sequence[int]) -> set[int]:
     return {int(r[0]) for r in rows}
 
 
-def documents(conn: Connection, union_ids: Iterable[int]) -> tuple[list[dict[str, Any]], list[int]]:
-    """(documents of the union records that exist, ids of those that no longer do)."""
+def documents(
+    conn: Connection, union_ids: Iterable[int], summaries: Mapping[int, dict[str, int]] | None = None
+) -> tuple[list[dict[str, Any]], list[int]]:
+    """(documents of the union records that exist, ids of those that no longer do). ``summaries``:
+    holdings summaries already known (see catalog.updates), read from the catalogue for the others."""
     ids = sorted(set(union_ids))
     rows = rows_in(conn, "SELECT id, title, fields FROM union_record WHERE id IN ({ids})", ids)
-    summary = holdings_summary(conn, [r[0] for r in rows])
+    known = summaries or {}
+    summary = holdings_summary(conn, [r[0] for r in rows if r[0] not in known])
+    summary.update((uid, known[uid]) for uid, _title, _fields in rows if uid in known)
     texts = with_fulltext(conn, [r[0] for r in rows])
     docs = []
     for uid, title, fields in rows:
@@ -76,4 +97,11 @@ def all_union_ids(conn: Connection, batch: int = 5000) -> Iterator[list[int]]:
         last = ids[-1]
 
 
-__all__ = ["all_union_ids", "document", "documents", "holdings_summary", "with_search_text"]
+__all__ = [
+    "all_union_ids",
+    "document",
+    "documents",
+    "holdings_summary",
+    "record_holdings",
+    "with_search_text",
+]

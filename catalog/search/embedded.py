@@ -421,6 +421,11 @@ class EmbeddedSearchEngine:
             raw.execute(f"DELETE FROM search_filter WHERE union_id IN ({marks})", part)
         self._blank_facets = None
 
+    def indexed_holdings(self, conn: Connection | None, ids: Sequence[int]) -> dict[int, dict[str, int]]:
+        assert conn is not None, "the embedded engine reads inside the catalogue's transaction"
+        rows = rows_in(conn, "SELECT union_id, doc FROM search_doc WHERE union_id IN ({ids})", ids)
+        return {uid: orjson.loads(doc)["holdings"] for uid, doc in rows}
+
     def index_pages(self, conn: Connection | None, object_id: int, pages: Iterable[tuple[int, str]]) -> None:
         assert conn is not None, "the embedded engine writes inside the catalogue's transaction"
         page_index.index(conn.connection.driver_connection, object_id, pages)

@@ -221,6 +221,9 @@ class MeiliSearchEngine:
                 self._call("delete documents", index.delete_documents, [int(x) for x in ids[i : i + BATCH]])
             )
 
+    def indexed_holdings(self, conn: Any, ids: Sequence[int]) -> dict[int, dict[str, int]]:
+        return {}  # documents are sent after the catalogue commits, built from it (catalog.updates)
+
     def rebuild(self, catalogue: Engine) -> int:
         """Fill a new index, then swap it with the live one atomically and drop the old one."""
         self.ensure_index()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -360,3 +361,47 @@ def test_full_text_rows_follow_what_changes_and_stay_whole_where_nothing_does(tm
     assert found.total == 1 and found.hits[0].library_count == 2  # type: ignore[attr-defined]
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM union_record")).scalar_one() == before
+
+
+def test_union_records_that_members_join_are_indexed_with_the_holdings_of_all_their_members(
+    tmp_path: Path,
+) -> None:
+    """A union record that new records of another library join is indexed from its indexed holdings
+    plus theirs: the documents, facet codes and searches are those of documents built again from
+    every member, library after library (the last with several items per record)."""
+    from pymarc import Field, MARCReader, Subfield
+
+    from catalog.search.documents import all_union_ids, documents
+
+    items = tmp_path / "items.mrc"
+    with open(VIETNAMESE, "rb") as fh, open(items, "wb") as out:
+        for i, record in enumerate(MARCReader(fh, to_unicode=True, force_utf8=True)):
+            if record is not None and i % 2 == 0:
+                for n in range(1 + i % 3):
+                    record.add_field(
+                        Field("952", [" ", " "], [Subfield("a", "HUST"), Subfield("p", f"B{i}-{n}")])
+                    )
+                out.write(record.as_marc())
+    shares = {"VNU-LIC": lambda i: i < 300, "NEU-LIB": lambda i: i % 3 == 0, "HNUE-LIB": lambda i: i % 5 != 1}
+    engine = shared_catalogue(tmp_path, shares, [("HUST-LIB", "Thư viện HUST", "koha", items)])
+    with engine.connect() as conn:
+        stored = {
+            uid: (orjson.loads(doc), codes)
+            for uid, doc, codes in conn.execute(
+                text(
+                    "SELECT d.union_id, d.doc, f.codes FROM search_doc d "
+                    "JOIN search_filter f USING (union_id)"
+                )
+            )
+        }
+        expected = {}
+        for ids in all_union_ids(conn):
+            for doc in documents(conn, ids)[0]:
+                rows = embedded.index_rows(doc)
+                expected[doc["id"]] = (orjson.loads(rows.payload), rows.codes)
+    assert stored == expected
+    held = [doc["holdings"] for doc, _codes in stored.values()]
+    assert sum(len(h) == 4 for h in held) >= 30  # joined by three libraries after the first
+    assert {h.get("HUST-LIB") for h in held} == {None, 1, 2, 3}
+    hust = search(engine, q="", libraries=["HUST-LIB"], per_page=1).total  # type: ignore[attr-defined]
+    assert hust == sum("HUST-LIB" in h for h in held)
