@@ -22,12 +22,33 @@ from catalog.dedup.merge import Tags
 from catalog.dedup.rules import MatchView, content, from_content
 
 
-@dataclass
 class MemberClass:
-    content: dict[str, Any]
-    count: int
-    reps: list[tuple[str, str, int]]  # (library, local id, source record id), the two smallest
-    keys: set[tuple[str, str]]  # the blocking keys its members hold: who the old pairs were with
+    """Members of equal match content: the content (kept as its signature, read when a record is
+    decided against the class), how many, the two smallest and the blocking keys they hold."""
+
+    __slots__ = ("_content", "count", "keys", "reps", "signature", "title")
+
+    def __init__(
+        self,
+        signature: str,
+        title: str,  # its content's title: whether an ISBN is trusted depends on it
+        count: int,
+        reps: list[tuple[str, str, int]],  # (library, local id, source record id), the two smallest
+        keys: set[tuple[str, str]],  # the blocking keys its members hold: who the old pairs were with
+        content: dict[str, Any] | None = None,
+    ) -> None:
+        self.signature = signature
+        self.title = title
+        self._content = content
+        self.count = count
+        self.reps = reps
+        self.keys = keys
+
+    @property
+    def content(self) -> dict[str, Any]:
+        if self._content is None:  # most classes of a candidate are never decided against
+            self._content = orjson.loads(self.signature)
+        return self._content
 
     def view_for(self, library: str) -> MatchView | None:
         """A member of this class held by another library than ``library``, as the rules see it."""
@@ -53,7 +74,7 @@ class UnionState:
         data = content(member)
         sig = signature(data)
         if sig not in self.classes:
-            self.classes[sig] = MemberClass(data, 0, [], set())
+            self.classes[sig] = MemberClass(sig, data["title"], 0, [], set(), data)
         self.classes[sig].add(member, keys)
         self.libraries.add(member.library)
 
@@ -63,13 +84,13 @@ class UnionState:
 
     def titles_with(self, key: tuple[str, str]) -> set[str]:
         """Titles of the members that hold ``key``: for an ISBN, what says whether it is trusted."""
-        return {c.content["title"] for c in self.classes.values() if key in c.keys}
+        return {c.title for c in self.classes.values() if key in c.keys}
 
     def dumps(self) -> bytes:
         return orjson.dumps(
             {
                 "classes": [
-                    [sig, c.content, c.count, c.reps, sorted(c.keys)] for sig, c in self.classes.items()
+                    [sig, c.title, c.count, c.reps, sorted(c.keys)] for sig, c in self.classes.items()
                 ],
                 "libraries": sorted(self.libraries),
                 "tags": self.tags,
@@ -80,9 +101,17 @@ class UnionState:
     @classmethod
     def loads(cls, raw: str | bytes) -> UnionState:
         data = orjson.loads(raw)
+        # [signature, title, count, reps, keys]; states saved before the content was read from its
+        # signature hold the content in place of the title
         classes = {
-            sig: MemberClass(c, n, [(r[0], r[1], r[2]) for r in reps], {(k, v) for k, v in keys})
-            for sig, c, n, reps, keys in data["classes"]
+            sig: MemberClass(
+                sig,
+                title["title"] if isinstance(title, dict) else title,
+                n,
+                [(r[0], r[1], r[2]) for r in reps],
+                {(k, v) for k, v in keys},
+            )
+            for sig, title, n, reps, keys in data["classes"]
         }
         return cls(classes, set(data["libraries"]), data["tags"], data["entangled"])
 

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from catalog import db
 from catalog.dedup.clusters import rebuild
 from catalog.dedup.merge import add_member, merge, merge_tagged
+from catalog.dedup.state import UnionState
 from catalog.marc_fields import extract
 from catalog.models import Library, MatchDecision, SourceRecord, UnionRecord
 from harvest.ingest import ingest_file
@@ -167,6 +168,42 @@ def test_a_new_record_is_decided_against_classes_not_members(engine: Engine, tmp
         states = conn.scalar(text("SELECT count(*) FROM union_state"))
     assert after - before <= len(raws)
     assert states and max(len(c) for c in _clusters(engine)) == 8
+
+
+def test_states_saved_with_each_class_content_are_read_as_they_are_now(tmp_path: Path) -> None:
+    """Union-record states written when each class kept its content beside its signature are read
+    as states written now, and new libraries are placed against them as a rebuild would place them."""
+    import orjson
+
+    from bench.dedup_quality import load_originals, simulate
+
+    originals = load_originals(fixture("sample-2000.mrc"), 300)
+    files = simulate(originals, 4, 0.8, 7, tmp_path)
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'states.db'}")
+    db.upgrade(engine)
+    order = sorted(files)
+    _libraries(engine, *order)
+    for code in order[:2]:
+        ingest_file(engine, code, files[code], workers=0)
+    with engine.begin() as conn:
+        states = dict(conn.execute(text("SELECT union_record_id, state FROM union_state")).all())
+        for uid, raw in states.items():
+            data = orjson.loads(raw)
+            assert all(isinstance(title, str) for _sig, title, *_rest in data["classes"])
+            # the earlier layout: [signature, content, count, reps, keys]
+            data["classes"] = [[sig, orjson.loads(sig), *rest] for sig, _title, *rest in data["classes"]]
+            conn.execute(
+                text("UPDATE union_state SET state = :s WHERE union_record_id = :u"),
+                {"s": orjson.dumps(data).decode(), "u": uid},
+            )
+    with engine.connect() as conn:
+        old = dict(conn.execute(text("SELECT union_record_id, state FROM union_state")).all())
+    assert old and all(UnionState.loads(old[u]).dumps().decode() == states[u] for u in old)
+    for code in order[2:]:
+        ingest_file(engine, code, files[code], workers=0)
+    unions = _same_as_rebuild(engine)
+    assert any(len(members) == 4 for members in unions)
+    engine.dispose()
 
 
 def test_union_keys_survive_the_migration(db_url: str, tmp_path: Path) -> None:
