@@ -22,32 +22,27 @@ LIBRARY = Library.__table__  # type: ignore[attr-defined]
 
 def holdings_summary(conn: Connection, union_ids: Sequence[int]) -> dict[int, dict[str, int]]:
     """Union id -> {library code: copies} (a holding without a count is one copy)."""
-    out: dict[int, dict[str, int]] = defaultdict(dict)
-    rows = rows_in(
-        conn,
-        "SELECT s.union_record_id, l.code, sum(coalesce(h.copies, 1)) FROM holding h "
-        "JOIN source_record s ON s.id = h.source_record_id JOIN library l ON l.id = h.library_id "
-        "WHERE s.status = 'active' AND s.union_record_id IN ({ids}) GROUP BY s.union_record_id, l.code",
-        union_ids,
-    )
-    for uid, code, copies in rows:
-        out[uid][code] = int(copies or 0)
-    return out
+    return _copies(conn, "s.union_record_id", union_ids)
 
 
 def record_holdings(conn: Connection, record_ids: Sequence[int]) -> dict[int, dict[str, int]]:
     """Source record id -> {library code: copies}, for active records (as :func:`holdings_summary`
     counts them): what each adds to the summary of its union record."""
+    return _copies(conn, "s.id", record_ids)
+
+
+def _copies(conn: Connection, by: str, ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """{library code: copies} of active source records, grouped by ``by`` (a column of them)."""
     out: dict[int, dict[str, int]] = defaultdict(dict)
     rows = rows_in(
         conn,
-        "SELECT s.id, l.code, sum(coalesce(h.copies, 1)) FROM holding h "
+        f"SELECT {by}, l.code, sum(coalesce(h.copies, 1)) FROM holding h "
         "JOIN source_record s ON s.id = h.source_record_id JOIN library l ON l.id = h.library_id "
-        "WHERE s.status = 'active' AND s.id IN ({ids}) GROUP BY s.id, l.code",
-        record_ids,
+        f"WHERE s.status = 'active' AND {by} IN ({{ids}}) GROUP BY {by}, l.code",
+        ids,
     )
-    for rid, code, copies in rows:
-        out[rid][code] = int(copies or 0)
+    for key, code, copies in rows:
+        out[key][code] = int(copies or 0)
     return out
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.engine import Engine
 
 from catalog import db
@@ -216,9 +216,13 @@ def test_migration_0005_moves_facets_both_ways(catalogue: Engine, tmp_path: Path
 def test_index_holds_what_the_documents_say(catalogue: Engine) -> None:
     """The rows ingest workers computed for new records equal those the writer computes from the
     catalogue's documents (records merged into union records of several libraries take that path)."""
-    from catalog.search.documents import all_union_ids, documents
+    assert len(_indexed_rows(catalogue)) > 500
 
-    with catalogue.connect() as conn:
+
+def _indexed_rows(engine: Engine) -> dict[int, tuple[object, ...]]:
+    """Every union record's rows in the embedded index, checked equal to the rows built again from
+    the catalogue's documents."""
+    with engine.connect() as conn:
         stored = {
             uid: (fts, exact, year, title_sort, digital, payload, codes)
             for uid, *fts_cols, exact, year, title_sort, digital, payload, codes in conn.execute(
@@ -231,20 +235,12 @@ def test_index_holds_what_the_documents_say(catalogue: Engine) -> None:
             )
             for fts in [tuple(fts_cols)]
         }
-        expected = {}
-        for ids in all_union_ids(conn):
-            for doc in documents(conn, ids)[0]:
-                r = embedded.index_rows(doc)
-                expected[doc["id"]] = (
-                    r.fts,
-                    r.exact,
-                    r.year,
-                    r.title_sort,
-                    r.has_digital,
-                    r.payload,
-                    r.codes,
-                )
-    assert len(stored) > 500 and stored == expected
+        expected = {
+            uid: (r.fts, r.exact, r.year, r.title_sort, r.has_digital, r.payload, r.codes)
+            for uid, r in _rebuilt_rows(conn).items()
+        }
+    assert stored == expected
+    return stored
 
 
 def test_a_labelled_identifier_is_an_identifier_query() -> None:
@@ -312,13 +308,18 @@ def test_a_subtitle_the_title_shows_is_searched_once() -> None:
     assert folded("Dollars & sense", None) == "dollars sense"
 
 
+def _rebuilt_rows(conn: Connection) -> dict[int, embedded.IndexRows]:
+    """The embedded index's rows of every union record, built again from the catalogue."""
+    from catalog.search.documents import all_union_ids, documents
+
+    return {d["id"]: embedded.index_rows(d) for ids in all_union_ids(conn) for d in documents(conn, ids)[0]}
+
+
 def test_full_text_rows_follow_what_changes_and_stay_whole_where_nothing_does(tmp_path: Path) -> None:
     """A union record that takes a member of another library keeps its full-text rows when its words
     stay the same (only its holdings change), and has them written again when they do not: either way
     the index answers as one rebuilt from the documents, and FTS5 finds its index whole."""
     from pymarc import Field, MARCReader, Subfield
-
-    from catalog.search.documents import all_union_ids, documents
 
     engine = shared_catalogue(tmp_path, {"VNU-LIC": lambda i: i < 60, "HUST-LIB": lambda i: i < 60})
 
@@ -335,11 +336,7 @@ def test_full_text_rows_follow_what_changes_and_stay_whole_where_nothing_does(tm
                     )
                 )
             }
-            expected = {}
-            for ids in all_union_ids(conn):
-                for doc in documents(conn, ids)[0]:
-                    rows = embedded.index_rows(doc)
-                    expected[doc["id"]] = (rows.fts, rows.exact)
+            expected = {uid: (rows.fts, rows.exact) for uid, rows in _rebuilt_rows(conn).items()}
         assert stored == expected
 
     index_is_the_documents()
@@ -371,8 +368,6 @@ def test_union_records_that_members_join_are_indexed_with_the_holdings_of_all_th
     every member, library after library (the last with several items per record)."""
     from pymarc import Field, MARCReader, Subfield
 
-    from catalog.search.documents import all_union_ids, documents
-
     items = tmp_path / "items.mrc"
     with open(VIETNAMESE, "rb") as fh, open(items, "wb") as out:
         for i, record in enumerate(MARCReader(fh, to_unicode=True, force_utf8=True)):
@@ -384,23 +379,7 @@ def test_union_records_that_members_join_are_indexed_with_the_holdings_of_all_th
                 out.write(record.as_marc())
     shares = {"VNU-LIC": lambda i: i < 300, "NEU-LIB": lambda i: i % 3 == 0, "HNUE-LIB": lambda i: i % 5 != 1}
     engine = shared_catalogue(tmp_path, shares, [("HUST-LIB", "Thư viện HUST", "koha", items)])
-    with engine.connect() as conn:
-        stored = {
-            uid: (orjson.loads(doc), codes)
-            for uid, doc, codes in conn.execute(
-                text(
-                    "SELECT d.union_id, d.doc, f.codes FROM search_doc d "
-                    "JOIN search_filter f USING (union_id)"
-                )
-            )
-        }
-        expected = {}
-        for ids in all_union_ids(conn):
-            for doc in documents(conn, ids)[0]:
-                rows = embedded.index_rows(doc)
-                expected[doc["id"]] = (orjson.loads(rows.payload), rows.codes)
-    assert stored == expected
-    held = [doc["holdings"] for doc, _codes in stored.values()]
+    held = [orjson.loads(str(rows[5]))["holdings"] for rows in _indexed_rows(engine).values()]
     assert sum(len(h) == 4 for h in held) >= 30  # joined by three libraries after the first
     assert {h.get("HUST-LIB") for h in held} == {None, 1, 2, 3}
     hust = search(engine, q="", libraries=["HUST-LIB"], per_page=1).total  # type: ignore[attr-defined]
