@@ -79,6 +79,10 @@ class CatalogueUpdater:
                     ready.append(dict(doc, id=union_id))
             done = {d["id"] for d in ready}
             summaries = self._joined_summaries(result.joined, done)
+            # of those, the ones whose description stayed as it was: only their holdings are written
+            done |= self.search.set_holdings(
+                self.conn, {u: h for u, h in summaries.items() if u in result.described_as_before}
+            )
             docs, gone = documents(self.conn, [u for u in result.union_ids if u not in done], summaries)
             self.search.delete(self.conn, gone)
             self.search.upsert(self.conn, docs + ready)

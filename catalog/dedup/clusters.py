@@ -64,6 +64,7 @@ class DedupResult:
     singletons: dict[int, int] = field(default_factory=dict)  # new union id -> its one source record
     # union id -> the new records that joined it and all that changed it (catalog.dedup.joining)
     joined: dict[int, list[int]] = field(default_factory=dict)
+    described_as_before: set[int] = field(default_factory=set)  # of those, the merged fields unchanged
     decisions: int = 0
     accepted: int = 0
 
@@ -72,6 +73,7 @@ class DedupResult:
         for uid in union_ids:
             self.union_ids.add(uid)
             self.joined.pop(uid, None)
+            self.described_as_before.discard(uid)
 
 
 Fresh = tuple[int, Sequence[tuple[str, str]]]  # a new record's library id and match keys

@@ -268,9 +268,12 @@ class Joiner:
                 raw = stored[uid]
                 merged = orjson.loads(raw) if isinstance(raw, (str, bytes)) else raw
             tags = union.state.tags
+            before = merged
             for rid in union.joined:
                 merged, tags = add_member(merged, tags, dedup._views[rid].order_key, dedup._fields[rid])
             union.state.tags = tags
+            if merged == before:  # its search document changes in its holdings alone
+                result.described_as_before.add(uid)
             states[uid] = union.state.dumps().decode()
             rows.append(
                 {

@@ -11,7 +11,7 @@ quoted FTS5 strings.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -25,7 +25,7 @@ from catalog.search import matching, ranking
 from catalog.search import pages as page_index
 from catalog.search import typos as typo_index
 from catalog.search.condition_fts import embedded_plan
-from catalog.search.facets import FILTERS
+from catalog.search.facets import BY_NAME, FILTERS
 from catalog.search.matching import Plan, Term, quote
 from catalog.search.query import (
     MAX_FACET_LIMIT,
@@ -36,7 +36,7 @@ from catalog.search.query import (
     highlight,
     parse,
 )
-from catalog.search.rows import IndexRows, index_rows
+from catalog.search.rows import IndexRows, holdings_fields, index_rows
 
 BM25 = "bm25(m.search_fts, 10.0, 4.0, 2.0, 1.0)"
 ALMOST_NOTHING = 3  # a query whose words as typed find fewer records is offered its correction
@@ -48,6 +48,7 @@ SELECT_MATCHES = "SELECT rowid FROM search_fts WHERE search_fts MATCH :m"
 RANK_ALL = 2000  # matches ranked together by bm25; a broader query is ranked tier by tier
 MAX_CODES_REMEMBERED = 50_000  # the dictionary codes a job remembers having written (memory bound)
 MAX_WORDS_REMEMBERED = 500_000  # the same for the words of the typo index
+LIBRARIES = BY_NAME["library"]  # the facet of the libraries that hold a record
 TABLES = (
     "search_fts",
     "search_exact",
@@ -425,6 +426,39 @@ class EmbeddedSearchEngine:
         assert conn is not None, "the embedded engine reads inside the catalogue's transaction"
         rows = rows_in(conn, "SELECT union_id, doc FROM search_doc WHERE union_id IN ({ids})", ids)
         return {uid: orjson.loads(doc)["holdings"] for uid, doc in rows}
+
+    def set_holdings(self, conn: Connection | None, summaries: Mapping[int, dict[str, int]]) -> set[int]:
+        """Only the hit's holdings and the library facet's codes change: the full-text rows, the
+        typo words and the other facets' codes stay as they are."""
+        assert conn is not None, "the embedded engine writes inside the catalogue's transaction"
+        raw = conn.connection.driver_connection
+        rows = rows_in(
+            conn,
+            "SELECT d.union_id, d.doc, f.codes FROM search_doc d JOIN search_filter f "
+            "ON f.union_id = d.union_id WHERE d.union_id IN ({ids})",
+            sorted(summaries),
+        )
+        docs: list[tuple[str, int]] = []
+        filters: list[tuple[bytes, int]] = []
+        entries: dict[int, tuple[int, str, str]] = {}
+        for uid, payload, codes in rows:
+            hit = orjson.loads(payload)
+            holdings = holdings_fields(summaries[uid])
+            try:
+                before, after = LIBRARIES.values_of(hit), LIBRARIES.values_of(holdings)
+                packed, new = facet_store.recoded(codes, LIBRARIES.name, before, after)
+            except ValueError:  # not as indexed: the whole document is written again
+                continue
+            docs.append((orjson.dumps(hit | holdings).decode(), uid))
+            filters.append((packed, uid))
+            entries.update((e[0], e) for e in new)
+        raw.executemany("UPDATE search_doc SET doc = ? WHERE union_id = ?", docs)
+        raw.executemany("UPDATE search_filter SET codes = ? WHERE union_id = ?", filters)
+        written = self._codes_written(conn)
+        facet_store.write(raw, [], [e for code, e in entries.items() if code not in written])
+        written.update(entries)
+        self._blank_facets = None
+        return {uid for _doc, uid in docs}
 
     def index_pages(self, conn: Connection | None, object_id: int, pages: Iterable[tuple[int, str]]) -> None:
         assert conn is not None, "the embedded engine writes inside the catalogue's transaction"

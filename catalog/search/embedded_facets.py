@@ -71,6 +71,19 @@ def codes_of(doc: Mapping[str, Any]) -> tuple[bytes, list[tuple[int, str, str]]]
     return pack(sorted(code for code, _f, _v in entries)), entries
 
 
+def recoded(
+    codes: bytes, facet: str, old: Iterable[str], new: Iterable[str]
+) -> tuple[bytes, list[tuple[int, str, str]]]:
+    """(packed codes, dictionary entries) of a document whose values of ``facet`` went from ``old``
+    to ``new``, its other values unchanged: no other value is read. ValueError if ``codes`` lacks one
+    of ``old``."""
+    kept = unpack(codes)
+    for value in dict.fromkeys(old):
+        kept.remove(code_of(facet, value))
+    entries = [(code_of(facet, value), facet, value) for value in dict.fromkeys(new)]
+    return pack(sorted(kept + [code for code, _f, _v in entries])), entries
+
+
 def write(
     raw: Any,
     rows: Sequence[tuple[int, Any, int, bytes]],

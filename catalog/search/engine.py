@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import Connection
@@ -33,6 +33,12 @@ class SearchEngine(Protocol):
     def indexed_holdings(self, conn: Connection | None, ids: Sequence[int]) -> dict[int, dict[str, int]]:
         """The holdings summaries ({library code: copies}) the index holds for those of ``ids`` it
         has, read in the catalogue's transaction; none from an engine that is not transactional."""
+        ...
+
+    def set_holdings(self, conn: Connection | None, summaries: Mapping[int, dict[str, int]]) -> set[int]:
+        """Give the indexed documents of union records whose description is unchanged these holdings
+        summaries, in the catalogue's transaction; return the ids done (the others need whole
+        documents). An engine that is not transactional does none."""
         ...
 
     def search(self, query: SearchQuery) -> SearchResult: ...

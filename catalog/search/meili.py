@@ -10,7 +10,7 @@ normalisation does, while the original text ranks exact spellings first.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import meilisearch
@@ -221,8 +221,12 @@ class MeiliSearchEngine:
                 self._call("delete documents", index.delete_documents, [int(x) for x in ids[i : i + BATCH]])
             )
 
+    # Documents are sent after the catalogue commits, built from it whole (catalog.updates).
     def indexed_holdings(self, conn: Any, ids: Sequence[int]) -> dict[int, dict[str, int]]:
-        return {}  # documents are sent after the catalogue commits, built from it (catalog.updates)
+        return {}
+
+    def set_holdings(self, conn: Any, summaries: Mapping[int, dict[str, int]]) -> set[int]:
+        return set()
 
     def rebuild(self, catalogue: Engine) -> int:
         """Fill a new index, then swap it with the live one atomically and drop the old one."""

@@ -3,6 +3,7 @@ behind them, so that ingest workers compute them (and import no more than they n
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import orjson
@@ -39,10 +40,7 @@ def document(
         "isbns_as_printed": list(fields.get("invalid_isbns") or []),
         "issns": [v.replace("-", "") for v in fields.get("issns") or []],
         "classification": [v for values in (fields.get("classification") or {}).values() for v in values],
-        "libraries": sorted(holdings),
-        "holdings": dict(sorted(holdings.items())),
-        "library_count": len(holdings),
-        "copies": sum(holdings.values()),
+        **holdings_fields(holdings),
         "has_digital": bool(fields.get("electronic")) or any(link.get("kind") != "related" for link in links),
         # set from the digital library by catalog.search.documents (the embedded engine asks the
         # catalogue itself: see the facet registry)
@@ -50,6 +48,16 @@ def document(
         "title_sort": fold(fields.get("sort_title") or fields.get("title")),
     }
     return with_search_text(doc)
+
+
+def holdings_fields(holdings: Mapping[str, int]) -> dict[str, Any]:
+    """What a search document says of the holdings ({library code: copies}) of its union record."""
+    return {
+        "libraries": sorted(holdings),
+        "holdings": dict(sorted(holdings.items())),
+        "library_count": len(holdings),
+        "copies": sum(holdings.values()),
+    }
 
 
 def _title_with_subtitle(title: str | None, subtitle: str | None) -> tuple[str, str]:

@@ -365,7 +365,8 @@ def test_union_records_that_members_join_are_indexed_with_the_holdings_of_all_th
 ) -> None:
     """A union record that new records of another library join is indexed from its indexed holdings
     plus theirs: the documents, facet codes and searches are those of documents built again from
-    every member, library after library (the last with several items per record)."""
+    every member, library after library (the last with several items per record, and a subject the
+    others lack on some: a description that changes as well)."""
     from pymarc import Field, MARCReader, Subfield
 
     items = tmp_path / "items.mrc"
@@ -376,6 +377,8 @@ def test_union_records_that_members_join_are_indexed_with_the_holdings_of_all_th
                     record.add_field(
                         Field("952", [" ", " "], [Subfield("a", "HUST"), Subfield("p", f"B{i}-{n}")])
                     )
+                if i % 4 == 0:  # its union record's description changes too
+                    record.add_field(Field("650", [" ", "0"], [Subfield("a", "Zyxwvut quasquillion")]))
                 out.write(record.as_marc())
     shares = {"VNU-LIC": lambda i: i < 300, "NEU-LIB": lambda i: i % 3 == 0, "HNUE-LIB": lambda i: i % 5 != 1}
     engine = shared_catalogue(tmp_path, shares, [("HUST-LIB", "Thư viện HUST", "koha", items)])
@@ -384,3 +387,5 @@ def test_union_records_that_members_join_are_indexed_with_the_holdings_of_all_th
     assert {h.get("HUST-LIB") for h in held} == {None, 1, 2, 3}
     hust = search(engine, q="", libraries=["HUST-LIB"], per_page=1).total  # type: ignore[attr-defined]
     assert hust == sum("HUST-LIB" in h for h in held)
+    added = search(engine, q="zyxwvut quasquillion", libraries=["NEU-LIB"], per_page=1).total  # type: ignore[attr-defined]
+    assert added == len(range(0, 529, 12))
