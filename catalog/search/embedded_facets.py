@@ -15,6 +15,7 @@ its low bits: the facet of a counted code is known without a lookup.
 from __future__ import annotations
 
 import array
+import bisect
 import functools
 import hashlib
 import sys
@@ -74,14 +75,18 @@ def codes_of(doc: Mapping[str, Any]) -> tuple[bytes, list[tuple[int, str, str]]]
 def recoded(
     codes: bytes, facet: str, old: Iterable[str], new: Iterable[str]
 ) -> tuple[bytes, list[tuple[int, str, str]]]:
-    """(packed codes, dictionary entries) of a document whose values of ``facet`` went from ``old``
-    to ``new``, its other values unchanged: no other value is read. ValueError if ``codes`` lacks one
-    of ``old``."""
+    """(packed codes, dictionary entries of the values added) of a document whose values of
+    ``facet`` went from ``old`` to ``new``, its other values unchanged: only the values that differ
+    are coded (a library joining a union record of thirty adds one). ValueError if ``codes`` lacks
+    one of the values gone."""
+    before, after = dict.fromkeys(old), dict.fromkeys(new)
     kept = unpack(codes)
-    for value in dict.fromkeys(old):
+    for value in before.keys() - after.keys():
         kept.remove(code_of(facet, value))
-    entries = [(code_of(facet, value), facet, value) for value in dict.fromkeys(new)]
-    return pack(sorted(kept + [code for code, _f, _v in entries])), entries
+    entries = [(code_of(facet, value), facet, value) for value in after if value not in before]
+    for code, _facet, _value in entries:
+        bisect.insort(kept, code)
+    return pack(kept), entries
 
 
 def write(
