@@ -31,11 +31,14 @@ from pymarc import MARCReader
 
 from bench import data, measure
 from bench.dedup_quality import vary
+from bench.ingest import pymarc_rate
 from bench.search import percentiles, query_mix, timed_searches
 from catalog.db import make_engine
 from catalog.lookup import lookup
 
 ROOT = Path(__file__).resolve().parent.parent
+REFERENCE_RECORDS = 8000  # pymarc reads this many records before and after each job: the reference
+REFERENCE_UNIT = 10_000  # reference seconds: a job's seconds at pymarc's rate, per 10,000 records/s
 
 
 def library_file(source: Path, code: str, share: float, seed: int, target: Path, limit: int) -> int:
@@ -106,6 +109,7 @@ def main() -> None:
             code = f"SIM-{n:02d}"
             export = work / f"{code}.mrc"
             records = library_file(source, code, args.share, 2026 + n, export, args.records)
+            before = pymarc_rate(source, REFERENCE_RECORDS)[1]
             used = _children_cpu()
             run = measure.run(
                 [
@@ -126,6 +130,7 @@ def main() -> None:
             # the database server's CPU counts too (PostgreSQL runs in processes of its own)
             cpu = _children_cpu() - used + run.server_cpu_seconds
             export.unlink()
+            reference = (before + pymarc_rate(source, REFERENCE_RECORDS)[1]) / 2
             step = {
                 "library": code,
                 "records": records,
@@ -136,6 +141,10 @@ def main() -> None:
                 "ingest_records_per_cpu_s": round(summary["read"] / cpu),
                 "server_cpu_seconds": round(run.server_cpu_seconds, 1),
                 "peak_rss_mb": round(run.peak_rss_mb),
+                # pymarc's rate on the same records just before and after the job: the machine's
+                # speed then (it drifts by a third over a long run)
+                "reference_records_per_s": round(reference),
+                "ingest_reference_seconds": round(run.seconds * reference / REFERENCE_UNIT, 2),
                 # the job's own timers: where a growing cost would come from
                 "dedup_seconds": summary["dedup_seconds"],
                 "index_seconds": summary["index_seconds"],
@@ -150,14 +159,17 @@ def main() -> None:
 
 
 def _rate_ratios(steps: list[dict[str, Any]]) -> dict[str, float]:
-    """The ingest rate of the last five libraries over that of the first five, by the clock and by
-    CPU time. The rate of five jobs is their records over their seconds (the mean of their five
-    rates would count the first library, which matches nothing and costs least, as if it had
-    ingested most). Also over libraries 2 to 6, all of which match: what growth alone costs."""
+    """The ingest rate of the last five libraries over that of the first five: by the clock, by CPU
+    time, and in the machine's speed of the moment (each job's seconds counted at pymarc's rate
+    measured beside it, so that the machine's drift over the run cancels out). The rate of five jobs
+    is their records over their seconds (the mean of their five rates would count the first library,
+    which matches nothing and costs least, as if it had ingested most). Also over libraries 2 to 6,
+    all of which match: what growth alone costs."""
     out: dict[str, float] = {}
     for name, seconds in (
         ("ingest_records_per_s", "ingest_seconds"),
         ("ingest_records_per_cpu_s", "ingest_cpu_seconds"),
+        ("ingest_records_per_reference_s", "ingest_reference_seconds"),
     ):
         last = _rate(steps[-5:], seconds)
         out[f"last_five_over_first_five_{name}"] = round(last / _rate(steps[:5], seconds), 2)
