@@ -272,7 +272,9 @@ class Joiner:
             for rid in union.joined:
                 merged, tags = add_member(merged, tags, dedup._views[rid].order_key, dedup._fields[rid])
             union.state.tags = tags
-            if merged == before:  # its search document changes in its holdings alone
+            # its search document changes in its holdings alone (compared with the fields stored, on
+            # which the document was built; a state built from the members merged them afresh)
+            if union.fields is None and merged == before:
                 result.described_as_before.add(uid)
             states[uid] = union.state.dumps().decode()
             rows.append(
