@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from catalog.dedup.clusters import Deduplicator, Fresh
 from catalog.models import UnionRecord, utcnow
 from catalog.search.documents import documents, record_holdings
 from catalog.search.engine import SearchEngine
+from catalog.search.rows import plus_copies
 
 UNION = UnionRecord.__table__  # type: ignore[attr-defined]
 
@@ -78,29 +80,30 @@ class CatalogueUpdater:
                 if doc is not None and doc["libraries"] == [self.library_code]:
                     ready.append(dict(doc, id=union_id))
             done = {d["id"] for d in ready}
-            summaries = self._joined_summaries(result.joined, done)
+            # union records that new records joined and nothing else changed: their holdings are
+            # the indexed ones plus the copies of those records (read again from the members, they
+            # would cost as many reads as the union record has members, dozens in a consortium)
+            added = self._copies_added({u: r for u, r in result.joined.items() if u not in done})
             # of those, the ones whose description stayed as it was: only their holdings are written
-            done |= self.search.set_holdings(
-                self.conn, {u: h for u, h in summaries.items() if u in result.described_as_before}
+            done |= self.search.add_copies(
+                self.conn, {u: added[u] for u in added if u in result.described_as_before}
             )
+            rest = sorted(u for u in added if u not in done)
+            summaries = {
+                u: plus_copies(h, added[u]) for u, h in self.search.indexed_holdings(self.conn, rest).items()
+            }
             docs, gone = documents(self.conn, [u for u in result.union_ids if u not in done], summaries)
             self.search.delete(self.conn, gone)
             self.search.upsert(self.conn, docs + ready)
             self.summary.index_seconds += time.perf_counter() - start
 
-    def _joined_summaries(self, joined: Mapping[int, list[int]], done: set[int]) -> dict[int, dict[str, int]]:
-        """Holdings summaries of the union records that new records joined and nothing else changed:
-        the one indexed plus the copies of those records. Reading the summary again from the members
-        would cost as many reads as the union record has members (dozens in a consortium)."""
-        assert self.search is not None
-        wanted = sorted(u for u in joined if u not in done)
-        known = self.search.indexed_holdings(self.conn, wanted) if wanted else {}
-        added = record_holdings(self.conn, sorted(r for u in known for r in joined[u]))
-        for uid, summary in known.items():
-            for rid in joined[uid]:
-                for code, copies in added.get(rid, {}).items():
-                    summary[code] = summary.get(code, 0) + copies
-        return known
+    def _copies_added(self, joined: Mapping[int, list[int]]) -> dict[int, dict[str, int]]:
+        """Union id -> {library code: copies} its new members (``joined``) brought."""
+        copies = record_holdings(self.conn, sorted(r for rids in joined.values() for r in rids))
+        return {
+            uid: functools.reduce(plus_copies, (copies.get(r, {}) for r in rids), {})
+            for uid, rids in joined.items()
+        }
 
 
 def push_after_commit(catalogue: Engine, search: SearchEngine, union_ids: Iterable[int]) -> int:

@@ -36,7 +36,7 @@ from catalog.search.query import (
     highlight,
     parse,
 )
-from catalog.search.rows import IndexRows, holdings_fields, index_rows
+from catalog.search.rows import IndexRows, holdings_fields, index_rows, plus_copies
 
 BM25 = "bm25(m.search_fts, 10.0, 4.0, 2.0, 1.0)"
 ALMOST_NOTHING = 3  # a query whose words as typed find fewer records is offered its correction
@@ -427,7 +427,7 @@ class EmbeddedSearchEngine:
         rows = rows_in(conn, "SELECT union_id, doc FROM search_doc WHERE union_id IN ({ids})", ids)
         return {uid: orjson.loads(doc)["holdings"] for uid, doc in rows}
 
-    def set_holdings(self, conn: Connection | None, summaries: Mapping[int, dict[str, int]]) -> set[int]:
+    def add_copies(self, conn: Connection | None, added: Mapping[int, dict[str, int]]) -> set[int]:
         """Only the hit's holdings and the library facet's codes change: the full-text rows, the
         typo words and the other facets' codes stay as they are."""
         assert conn is not None, "the embedded engine writes inside the catalogue's transaction"
@@ -436,14 +436,14 @@ class EmbeddedSearchEngine:
             conn,
             "SELECT d.union_id, d.doc, f.codes FROM search_doc d JOIN search_filter f "
             "ON f.union_id = d.union_id WHERE d.union_id IN ({ids})",
-            sorted(summaries),
+            sorted(added),
         )
         docs: list[tuple[str, int]] = []
         filters: list[tuple[bytes, int]] = []
         entries: dict[int, tuple[int, str, str]] = {}
         for uid, payload, codes in rows:
             hit = orjson.loads(payload)
-            holdings = holdings_fields(summaries[uid])
+            holdings = holdings_fields(plus_copies(hit["holdings"], added[uid]))
             try:
                 before, after = LIBRARIES.values_of(hit), LIBRARIES.values_of(holdings)
                 packed, new = facet_store.recoded(codes, LIBRARIES.name, before, after)

@@ -35,10 +35,11 @@ class SearchEngine(Protocol):
         has, read in the catalogue's transaction; none from an engine that is not transactional."""
         ...
 
-    def set_holdings(self, conn: Connection | None, summaries: Mapping[int, dict[str, int]]) -> set[int]:
-        """Give the indexed documents of union records whose description is unchanged these holdings
-        summaries, in the catalogue's transaction; return the ids done (the others need whole
-        documents). An engine that is not transactional does none."""
+    def add_copies(self, conn: Connection | None, added: Mapping[int, dict[str, int]]) -> set[int]:
+        """Add to the indexed documents of union records whose description is unchanged the copies
+        ({library code: copies}) their new members brought, in the catalogue's transaction; return
+        the ids done (the others need whole documents). An engine that is not transactional does
+        none."""
         ...
 
     def search(self, query: SearchQuery) -> SearchResult: ...

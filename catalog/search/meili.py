@@ -225,7 +225,7 @@ class MeiliSearchEngine:
     def indexed_holdings(self, conn: Any, ids: Sequence[int]) -> dict[int, dict[str, int]]:
         return {}
 
-    def set_holdings(self, conn: Any, summaries: Mapping[int, dict[str, int]]) -> set[int]:
+    def add_copies(self, conn: Any, added: Mapping[int, dict[str, int]]) -> set[int]:
         return set()
 
     def rebuild(self, catalogue: Engine) -> int:

@@ -60,6 +60,14 @@ def holdings_fields(holdings: Mapping[str, int]) -> dict[str, Any]:
     }
 
 
+def plus_copies(holdings: Mapping[str, int], added: Mapping[str, int]) -> dict[str, int]:
+    """A holdings summary ({library code: copies}) with the copies of new members added."""
+    out = dict(holdings)
+    for code, copies in added.items():
+        out[code] = out.get(code, 0) + copies
+    return out
+
+
 def _title_with_subtitle(title: str | None, subtitle: str | None) -> tuple[str, str]:
     """The title searched, as is and folded: a union record's title shows its subtitle already
     ("Dollars & sense : planning for profit ..."), so the subtitle is added only where it does not.
