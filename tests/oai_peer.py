@@ -89,8 +89,7 @@ class ListingRepository:
         cursor: int = 0,
         batch_size: int = 10,
     ) -> list[common.Header]:
-        self._check(metadataPrefix)
-        return [self._header(i) for i in self._selected(from_, until)[cursor : cursor + batch_size]]
+        return [self._header(i) for i in self._batch(metadataPrefix, from_, until, cursor, batch_size)]
 
     def listRecords(
         self,
@@ -101,9 +100,16 @@ class ListingRepository:
         cursor: int = 0,
         batch_size: int = 10,
     ) -> list[tuple[Any, Any, None]]:
-        self._check(metadataPrefix)
-        chosen = self._selected(from_, until)[cursor : cursor + batch_size]
+        chosen = self._batch(metadataPrefix, from_, until, cursor, batch_size)
         return [(self._header(i), self._metadata(i), None) for i in chosen]
+
+    def _batch(
+        self, prefix: str, from_: datetime | None, until: datetime | None, cursor: int, batch_size: int
+    ) -> list[Any]:
+        """The items of one page of a listing (the ``oaipmh`` server names the arguments of both
+        listings, so they cannot be gathered in their signatures)."""
+        self._check(prefix)
+        return self._selected(from_, until)[cursor : cursor + batch_size]
 
 
 class PeerRepository(ListingRepository):
