@@ -29,7 +29,7 @@ from catalog.dedup import keys as blocking
 from catalog.dedup import union_keys
 from catalog.dedup.joining import Joiner
 from catalog.dedup.manual import ManualIndex
-from catalog.dedup.merge import merge
+from catalog.dedup.merge import Tags, merge_tagged
 from catalog.dedup.rules import STRENGTH, Decision, MatchView, decide, ignored_isbns, view
 from catalog.marc_fields import display_title
 from catalog.models import (
@@ -257,13 +257,15 @@ class Deduplicator:
     def _allocate_union_ids(self, count: int) -> list[int]:
         return allocate_ids(self.conn, "union_record", count)
 
-    def _union_row(self, members: list[int]) -> dict[str, Any]:
+    def _union_row(self, members: list[int]) -> tuple[dict[str, Any], Tags | None]:
+        """The union record's row, and its merge tags when it merges two members or more."""
         # A union record of one member is its record's copy, as when it is written by copying the row
         # (_insert_singletons): a value its record repeats within a list stays repeated.
+        tags = None
         if len(members) == 1:
             merged = self._fields[members[0]]
         else:
-            merged = merge([(self._views[m].order_key, self._fields[m]) for m in members])
+            merged, tags = merge_tagged([(self._views[m].order_key, self._fields[m]) for m in members])
         return {
             "title": display_title(merged),
             "title_key": fold(merged.get("sort_title") or merged.get("title")) or None,
@@ -272,7 +274,7 @@ class Deduplicator:
             "member_count": len(members),
             "library_count": len({self._views[m].library for m in members}),
             "updated_at": utcnow(),
-        }
+        }, tags
 
     def _meta(self, ids: Iterable[int]) -> None:
         """Library and status of records, cheaply (no fields): enough to know which pairs to decide."""
@@ -400,8 +402,9 @@ class Deduplicator:
             rows_in(self.conn, "SELECT id, union_record_id FROM source_record WHERE id IN ({ids})", missing)
         )
         before = {u for u in previous.values() if u is not None}
-        self._write_clusters(self._clusters(nodes, edges), previous, touched, result)
+        written, tags = self._write_clusters(self._clusters(nodes, edges), previous, touched, result)
         union_keys.refresh(self.conn, before | (result.union_ids - placed))
+        Joiner(self).keep_states(written, tags, edges)
         return result
 
     def _complete(self, nodes: set[int], result: DedupResult) -> list[tuple[int, int, str]]:
@@ -497,7 +500,9 @@ class Deduplicator:
         previous: dict[int, int | None],
         touched: set[int],
         result: DedupResult,
-    ) -> None:
+    ) -> tuple[dict[int, list[int]], dict[int, Tags]]:
+        """Write the union records of ``clusters``; return them (union id -> members) with the merge
+        tags of those written whole from two members or more."""
         used: set[int] = set()
         assignment: dict[int, int | None] = {}
         fresh: list[list[int]] = []
@@ -515,9 +520,13 @@ class Deduplicator:
         new_ids = self._allocate_union_ids(len(fresh))
         now = utcnow()
         inserts = []
+        tags: dict[int, Tags] = {}
         for uid, members in zip(new_ids, fresh, strict=True):
             used.add(uid)
-            inserts.append({"id": uid, "created_at": now, **self._union_row(members)})
+            row, merge_tags = self._union_row(members)
+            inserts.append({"id": uid, "created_at": now, **row})
+            if merge_tags is not None:
+                tags[uid] = merge_tags
             for m in members:
                 assignment[m] = uid
         if inserts:
@@ -536,8 +545,11 @@ class Deduplicator:
             before = sorted(members_before.get(uid, []))
             if before != sorted(members) or touched & set(members):
                 members.sort(key=lambda n: self._views[n].order_key)
-                rewritten.append({"union_id": uid, **self._union_row(members)})
+                row, merge_tags = self._union_row(members)
+                rewritten.append({"union_id": uid, **row})
                 result.rewritten([uid])
+                if merge_tags is not None:
+                    tags[uid] = merge_tags
         if rewritten:  # one statement for all of them: building one per union record cost more than it
             self.conn.execute(update(UNION).where(UNION.c.id == bindparam("union_id")), rewritten)
         result.union_ids.update(new_ids)
@@ -564,6 +576,7 @@ class Deduplicator:
                 self.conn.execute(delete(UNION).where(UNION.c.id.in_(dead)))
                 result.rewritten(dead)
                 self._remember_merges(dead, previous, assignment)
+        return by_union, tags
 
     def _remember_merges(
         self, dead: Sequence[int], previous: dict[int, int | None], assignment: dict[int, int | None]

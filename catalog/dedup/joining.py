@@ -27,7 +27,7 @@ from sqlalchemy import bindparam, insert, update
 from catalog.db import rows_in
 from catalog.dedup import union_keys
 from catalog.dedup.keys import BLOCKING_KINDS
-from catalog.dedup.merge import add_member, merge_tagged
+from catalog.dedup.merge import Tags, add_member, merge_tagged
 from catalog.dedup.rules import decide
 from catalog.dedup.state import UnionState
 from catalog.marc_fields import display_title
@@ -112,14 +112,7 @@ class Joiner:
             members[uid].append(rid)
         ids = sorted(r for rs in members.values() for r in rs)
         dedup._load(ids)
-        keys: dict[int, list[Key]] = defaultdict(list)
-        for rid, kind, value in rows_in(
-            self.conn,
-            "SELECT source_record_id, kind, value FROM record_key WHERE source_record_id IN ({ids})",
-            ids,
-        ):
-            if kind in BLOCKING_KINDS:
-                keys[rid].append((kind, value))
+        keys = self._blocking_keys(ids)
         union_of = {rid: uid for uid, rids in members.items() for rid in rids}
         crossing: set[int] = set()  # union records tied to another by an accepted decision
         for column in ("record_a_id", "record_b_id"):
@@ -141,12 +134,68 @@ class Joiner:
         out: dict[int, _Union] = {}
         for uid, rids in members.items():
             rids = [r for r in rids if r in dedup._views]
-            state = UnionState(entangled=uid in crossing)
-            for rid in rids:
-                state.add(dedup._views[rid], keys[rid])
+            state = self._state(rids, keys, uid in crossing)
             merged, state.tags = merge_tagged([(dedup._views[r].order_key, dedup._fields[r]) for r in rids])
             out[uid] = _Union(state, merged)
         return out
+
+    def keep_states(
+        self,
+        clusters: Mapping[int, list[int]],
+        tags: Mapping[int, Tags],
+        edges: Iterable[tuple[int, int, str]],
+    ) -> None:
+        """Save the states of the union records the member-level clustering has just placed, from
+        what it has read: ``clusters`` (union id -> its members, every one loaded), the merge
+        ``tags`` of those it wrote whole, and every accepted decision of those members (which tell
+        the union records tied to another). The same states as _build would make from the members
+        when a record is next matched, without reading them again. A union record of one member is
+        left to _build: its fields are its record's copy, which merge tags do not describe."""
+        union_of = {rid: uid for uid, rids in clusters.items() for rid in rids}
+        crossing = {
+            union_of[n]
+            for a, b, _rule in edges
+            if a in union_of and b in union_of and union_of[a] != union_of[b]
+            for n in (a, b)
+        }
+        merged = sorted(uid for uid, rids in clusters.items() if len(rids) > 1)
+        held = dict(
+            rows_in(
+                self.conn,
+                "SELECT union_record_id, count(*) FROM source_record "
+                "WHERE status = 'active' AND union_record_id IN ({ids}) GROUP BY union_record_id",
+                merged,
+            )
+        )
+        # a union record with members the clustering did not see is left to _build
+        wanted = {uid: clusters[uid] for uid in merged if held.get(uid) == len(clusters[uid])}
+        keys = self._blocking_keys(sorted(r for rids in wanted.values() for r in rids))
+        views, fields = self.dedup._views, self.dedup._fields
+        states = {}
+        for uid, rids in wanted.items():
+            state = self._state(rids, keys, uid in crossing)
+            state.tags = (
+                tags[uid] if uid in tags else merge_tagged([(views[r].order_key, fields[r]) for r in rids])[1]
+            )
+            states[uid] = state.dumps().decode()
+        union_keys.save_states(self.conn, states)
+
+    def _blocking_keys(self, record_ids: list[int]) -> dict[int, list[Key]]:
+        keys: dict[int, list[Key]] = defaultdict(list)
+        for rid, kind, value in rows_in(
+            self.conn,
+            "SELECT source_record_id, kind, value FROM record_key WHERE source_record_id IN ({ids})",
+            record_ids,
+        ):
+            if kind in BLOCKING_KINDS:
+                keys[rid].append((kind, value))
+        return keys
+
+    def _state(self, record_ids: list[int], keys: Mapping[int, list[Key]], entangled: bool) -> UnionState:
+        state = UnionState(entangled=entangled)
+        for rid in record_ids:
+            state.add(self.dedup._views[rid], keys.get(rid, []))
+        return state
 
     # ---------------------------------------------------------------------------------- deciding
     def _trust(
