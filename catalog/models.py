@@ -325,10 +325,8 @@ class MatchDecision(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("record_a_id", "record_b_id", name="uq_match_decision_pair"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    record_a_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("source_record.id", ondelete="CASCADE"), nullable=False, index=True
-        )
+    record_a_id: int = Field(  # found by the pair's unique index, which leads with it
+        sa_column=Column(Integer, ForeignKey("source_record.id", ondelete="CASCADE"), nullable=False)
     )
     record_b_id: int = Field(
         sa_column=Column(
