@@ -6,8 +6,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, text
 
+from catalog.dedup.keys import IDENTIFIER_KEYS
 from catalog.identifiers import isbn13, issn, lccn
 from catalog.models import Holding, Library, RecordKey, SourceRecord, UnionRecord
 
@@ -58,7 +59,8 @@ def union_ids_for(conn: Connection, ident: Identifier) -> list[int]:
     rows = conn.execute(
         select(SR.c.union_record_id)
         .join(KEY, KEY.c.source_record_id == SR.c.id)
-        .where(KEY.c.kind == ident.kind, KEY.c.value == ident.value, SR.c.status == "active")
+        .where(KEY.c.kind == ident.kind, KEY.c.value == ident.value, text(IDENTIFIER_KEYS))
+        .where(SR.c.status == "active")
         .distinct()
     ).scalars()
     return sorted(uid for uid in rows if uid is not None)

@@ -21,6 +21,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from catalog.dedup.keys import IDENTIFIER_KEYS
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -285,7 +287,15 @@ class RecordKey(SQLModel, table=True):
     """An identifier or match key of a source record (ISBN, ISSN, LCCN, OCLC, title key ...)."""
 
     __tablename__ = "record_key"
-    __table_args__ = (Index("ix_record_key_kind_value", "kind", "value"),)
+    __table_args__ = (
+        Index(
+            "ix_record_key_identifier",
+            "kind",
+            "value",
+            sqlite_where=text(IDENTIFIER_KEYS),
+            postgresql_where=text(IDENTIFIER_KEYS),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     source_record_id: int = Field(

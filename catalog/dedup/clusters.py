@@ -76,7 +76,8 @@ class DedupResult:
             self.described_as_before.discard(uid)
 
 
-Fresh = tuple[int, Sequence[tuple[str, str]]]  # a new record's library id and match keys
+Key = tuple[str, str]  # (kind, value)
+Fresh = tuple[int, Sequence[Key]]  # a new record's library id and match keys
 
 
 def take_turns(conn: Connection) -> None:
@@ -127,22 +128,37 @@ class Deduplicator:
             self._library_of[rid] = library_id
             self._views[rid] = view(rid, self.libraries[library_id], local_id, data)
 
+    def _keys(self, record_ids: Sequence[int], fresh: Mapping[int, Fresh]) -> dict[int, list[Key]]:
+        """The match keys of ``record_ids``: those of ``fresh`` records as given, the others read."""
+        keys = {rid: list(fresh[rid][1]) for rid in record_ids if rid in fresh}
+        stored = [rid for rid in record_ids if rid not in fresh]
+        sql = "SELECT source_record_id, kind, value FROM record_key WHERE source_record_id IN ({ids})"
+        for rid, kind, value in rows_in(self.conn, sql, stored):
+            keys.setdefault(rid, []).append((kind, value))
+        return keys
+
     def _blocks(
-        self, record_ids: Sequence[int], fresh: Mapping[int, Fresh] | None = None
+        self, record_ids: Sequence[int], known: Mapping[int, Sequence[tuple[str, str]]] | None = None
     ) -> dict[tuple[str, str], list[int]]:
         """Blocking key -> its records, for every blocking key of ``record_ids`` held by more than one
-        record (a key of one record makes no pair and says nothing about an ISBN's trust). The keys of
-        ``fresh`` records are taken as given, not read back."""
-        fresh = fresh or {}
-        stored = [rid for rid in record_ids if rid not in fresh]
-        pairs = [pair for rid in record_ids if rid in fresh for pair in fresh[rid][1]]
-        pairs += rows_in(
-            self.conn, "SELECT kind, value FROM record_key WHERE source_record_id IN ({ids})", stored
-        )
-        wanted = {(kind, value) for kind, value in pairs if kind in blocking.BLOCKING_KINDS}
+        record (a key of one record makes no pair and says nothing about an ISBN's trust).
+
+        Identifiers are found by value (record_key's partial index). A title key is found through
+        the union records that hold it (union_key) and their members: exact for every record whose
+        union record's keys are written. Those whose are not yet (the records a call of process is
+        placing) are ``known``, with their keys, which are not read back."""
+        known = known or {}
+        held = [(rid, kind, value) for rid in record_ids if rid in known for kind, value in known[rid]]
+        held += [
+            (rid, kind, value)
+            for rid, keys in self._keys([r for r in record_ids if r not in known], {}).items()
+            for kind, value in keys
+        ]
+        wanted = {(kind, value) for _rid, kind, value in held if kind in blocking.BLOCKING_KINDS}
         by_kind: dict[str, list[str]] = defaultdict(list)
         for kind, value in wanted:
-            by_kind[kind].append(value)
+            if kind in blocking.IDENTIFIER_KINDS:
+                by_kind[kind].append(value)
         blocks: dict[tuple[str, str], list[int]] = defaultdict(list)
         for kind, values in by_kind.items():
             # Most keys belong to one record alone, which no pair can come from: the index alone
@@ -150,14 +166,51 @@ class Deduplicator:
             shared = rows_in(
                 self.conn,
                 "SELECT value FROM record_key WHERE kind = {mark} AND value IN ({ids}) "
-                "GROUP BY value HAVING count(*) > 1",
+                f"AND {blocking.IDENTIFIER_KEYS} GROUP BY value HAVING count(*) > 1",
                 sorted(values),
                 before=(kind,),
             )
-            sql = "SELECT value, source_record_id FROM record_key WHERE kind = {mark} AND value IN ({ids})"
+            sql = (
+                "SELECT value, source_record_id FROM record_key WHERE kind = {mark} AND value IN ({ids}) "
+                f"AND {blocking.IDENTIFIER_KEYS}"
+            )
             for value, rid in rows_in(self.conn, sql, sorted(v for (v,) in shared), before=(kind,)):
                 blocks[(kind, value)].append(rid)
+        titles = {key for key in wanted if key[0] in blocking.TITLE_KINDS}
+        if titles:
+            blocks.update(self._title_blocks(titles, held, known))
         return blocks
+
+    def _title_blocks(
+        self,
+        keys: set[tuple[str, str]],
+        held: Sequence[tuple[int, str, str]],
+        known: Mapping[int, Sequence[tuple[str, str]]],
+    ) -> dict[tuple[str, str], list[int]]:
+        own: dict[tuple[str, str], set[int]] = defaultdict(set)
+        for rid, kind, value in held:
+            if (kind, value) in keys:
+                own[(kind, value)].add(rid)
+        for rid, pairs in known.items():
+            for key in pairs:
+                if key in keys:
+                    own[key].add(rid)
+        unions = union_keys.holders(self.conn, keys)
+        # at least as many holders as the records that hold it: those of union records whose keys
+        # are written counted there, the others among their own
+        shared = {key for key in keys if len(own[key]) + sum(unions.get(key, {}).values()) > 1}
+        found: dict[tuple[str, str], set[int]] = {key: set(own[key]) for key in shared}
+        kinds = ", ".join(f"'{kind}'" for kind in blocking.TITLE_KINDS)
+        for kind, value, rid in rows_in(
+            self.conn,
+            "SELECT k.kind, k.value, s.id FROM source_record s CROSS JOIN record_key k "
+            "WHERE k.source_record_id = s.id AND s.union_record_id IN ({ids}) AND s.status = 'active' "
+            f"AND k.kind IN ({kinds})",
+            sorted({uid for key in shared for uid in unions.get(key, {})}),
+        ):
+            if (kind, value) in found:
+                found[(kind, value)].add(rid)
+        return {key: sorted(rids) for key, rids in found.items() if len(rids) > 1}
 
     # --------------------------------------------------------------------------------- deciding
     def _untrusted(self, blocks: dict[tuple[str, str], list[int]]) -> frozenset[str]:
@@ -324,7 +377,8 @@ class Deduplicator:
         self._meta(touched)
         active = {t for t in touched if t in self._library_of}
 
-        blocks = self._blocks(sorted(active), fresh)
+        known = self._keys(sorted(active), fresh)
+        blocks = self._blocks(sorted(active), known)
         self._meta({m for members in blocks.values() if len(members) <= MAX_BLOCK for m in members})
         pairs = self._pairs(active, blocks)
         manual_pairs = self.manual.pairs_of(active)
@@ -396,7 +450,7 @@ class Deduplicator:
         nodes, edges = self._closure(seeds)
         self._load(nodes)
         nodes = {n for n in nodes if n in self._views}
-        edges += self._complete(nodes, result)
+        edges += self._complete(nodes, result, known)
         missing = sorted(nodes - previous.keys())
         previous.update(
             rows_in(self.conn, "SELECT id, union_record_id FROM source_record WHERE id IN ({ids})", missing)
@@ -407,14 +461,16 @@ class Deduplicator:
         Joiner(self).keep_states(written, tags, edges)
         return result
 
-    def _complete(self, nodes: set[int], result: DedupResult) -> list[tuple[int, int, str]]:
+    def _complete(
+        self, nodes: set[int], result: DedupResult, known: Mapping[int, Sequence[tuple[str, str]]]
+    ) -> list[tuple[int, int, str]]:
         """Decide the candidate pairs among ``nodes`` that have no decision yet, and return the
         accepted ones. New records placed against a union record's classes were decided against one
         member of each (see catalog.dedup.joining); where the member-level clustering runs, it needs
         the decisions against every member, as if each record had been decided against all."""
         if len(nodes) < 2:
             return []
-        blocks = self._blocks(sorted(nodes))
+        blocks = self._blocks(sorted(nodes), known)
         pairs: set[tuple[int, int]] = set()
         for members in blocks.values():
             if len(members) > MAX_BLOCK:

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from catalog import db
 from catalog.dedup.clusters import Deduplicator, rebuild
 from catalog.dedup.joining import Joiner
+from catalog.dedup.keys import TITLE_KINDS
 from catalog.dedup.merge import add_member, merge, merge_tagged
 from catalog.dedup.state import UnionState
 from catalog.marc_fields import extract
@@ -213,6 +214,36 @@ def test_union_records_written_whole_keep_their_states(engine: Engine, tmp_path:
     ingest_file(engine, "LIB-D", _write(tmp_path / "d.mrc", raws[:20]))
     unions = _same_as_rebuild(engine)
     assert max(len(members) for members in unions) == 4
+
+
+def test_title_keys_are_found_through_their_union_records(engine: Engine, tmp_path: Path) -> None:
+    """The records holding a title key, as record_key holds them: found through the union records
+    that hold the key, and, for records whose union record is not written yet (those a job is
+    placing), from the keys the deduplication was given. Identifiers are found by value."""
+    raws = _raws(VIETNAMESE)[:30]
+    _libraries(engine, "LIB-A", "LIB-B", "LIB-C")
+    for code in ("LIB-A", "LIB-B"):
+        ingest_file(engine, code, _write(tmp_path / f"{code}.mrc", raws))
+    ingest_file(engine, "LIB-C", _write(tmp_path / "c.mrc", raws[:20]), maintain=False)  # no union records
+    with engine.connect() as conn:
+        libraries = dict(conn.execute(text("SELECT id, library_id FROM source_record")).all())
+        codes = dict(conn.execute(text("SELECT id, code FROM library")).all())
+        holders: dict[tuple[str, str], set[int]] = {}
+        keys_of: dict[int, list[tuple[str, str]]] = {}
+        for rid, kind, value in conn.execute(text("SELECT source_record_id, kind, value FROM record_key")):
+            holders.setdefault((kind, value), set()).add(rid)
+            keys_of.setdefault(rid, []).append((kind, value))
+        of = {code: sorted(r for r in libraries if codes[libraries[r]] == code) for code in codes.values()}
+        dedup = Deduplicator(conn)
+        placing = {rid: keys_of[rid] for rid in of["LIB-C"]}
+        blocks = dedup._blocks(of["LIB-A"], placing)
+        unplaced = dedup._blocks(of["LIB-A"])
+    titles = {k for rid in of["LIB-A"] for k in keys_of[rid] if k[0] in TITLE_KINDS and len(holders[k]) > 1}
+    assert len(titles) >= 40
+    assert {k: set(blocks[k]) for k in titles} == {k: holders[k] for k in titles}
+    assert {k: set(unplaced[k]) for k in titles} == {k: holders[k] - set(of["LIB-C"]) for k in titles}
+    isbns = [k for k in blocks if k[0] == "isbn"]
+    assert isbns and all(set(unplaced[k]) == set(blocks[k]) == holders[k] for k in isbns)
 
 
 def test_states_saved_with_each_class_content_are_read_as_they_are_now(tmp_path: Path) -> None:

@@ -43,7 +43,7 @@ def test_migrations_upgrade_an_empty_database(db_url: str) -> None:
     assert db.current_revision(engine) == db.head_revision()
     assert set(inspect(engine).get_table_names()) >= TABLES
     indexes = {ix["name"] for ix in inspect(engine).get_indexes("record_key")}
-    assert "ix_record_key_kind_value" in indexes
+    assert "ix_record_key_identifier" in indexes
     db.require_current_schema(engine)
     db.downgrade(engine, "base")
     assert not TABLES & set(inspect(engine).get_table_names())
