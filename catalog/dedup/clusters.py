@@ -458,7 +458,7 @@ class Deduplicator:
         before = {u for u in previous.values() if u is not None}
         written, tags = self._write_clusters(self._clusters(nodes, edges), previous, touched, result)
         union_keys.refresh(self.conn, before | (result.union_ids - placed))
-        Joiner(self).keep_states(written, tags, edges)
+        Joiner(self).keep_states(written, tags)
         return result
 
     def _complete(

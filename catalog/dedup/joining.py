@@ -5,11 +5,19 @@ A new record's candidates are the union records that hold one of its blocking ke
 is decided against one member of each class of each candidate (catalog.dedup.state) that shares a
 blocking key with it: the decision the member-level clustering would make against every member of
 that class. When the record is accepted by exactly one union record, which holds no record of its
-library and no accepted decision with a member of another union record, the clustering would put it
-there and change nothing else: it joins, and the merged description takes it in
-(catalog.dedup.merge.add_member). Accepted by none, it is a union record of its own. Every other case
-(two union records joined, one record per library at stake, an ISBN whose trust the record changes,
-a union record of more than MAX_CLASSES classes) is left to the member-level clustering.
+library, the clustering would put it there and change nothing else: it joins, and the merged
+description takes it in (catalog.dedup.merge.add_member). Accepted by none, it is a union record of
+its own. Every other case (two union records joined, one record per library at stake, an ISBN whose
+trust the record changes, a union record of more than MAX_CLASSES classes) is left to the
+member-level clustering.
+
+That holds for a union record split from another by one record per library (an accepted decision
+crossing between the two) as well. The clustering joins components strongest edge first and refuses
+a join that would bring two records of one library together. The new record's accepted edges all
+end in the one union record; every component holding one of its members lies within it, and none
+holds the new record's library. So every join the clustering made without the record it still
+makes (the record adds only its library, which none of them holds), every join it refused it still
+refuses (a component only gains libraries), and the record ends in that union record.
 """
 
 from __future__ import annotations
@@ -113,51 +121,20 @@ class Joiner:
         ids = sorted(r for rs in members.values() for r in rs)
         dedup._load(ids)
         keys = self._blocking_keys(ids)
-        union_of = {rid: uid for uid, rids in members.items() for rid in rids}
-        crossing: set[int] = set()  # union records tied to another by an accepted decision
-        for column in ("record_a_id", "record_b_id"):
-            sql = "SELECT record_a_id, record_b_id FROM match_decision WHERE accepted AND "
-            sql += f"{column} IN ({{ids}})"
-            edges = rows_in(self.conn, sql, ids)
-            ends = {n for a, b in edges for n in (a, b)} - union_of.keys()
-            union_of_ends = dict(
-                rows_in(
-                    self.conn,
-                    "SELECT id, union_record_id FROM source_record WHERE status = 'active' AND id IN ({ids})",
-                    sorted(ends),
-                )
-            )
-            for a, b in edges:
-                ua, ub = union_of.get(a, union_of_ends.get(a)), union_of.get(b, union_of_ends.get(b))
-                if ua is not None and ub is not None and ua != ub:
-                    crossing.update(u for u in (ua, ub) if u in members)
         out: dict[int, _Union] = {}
         for uid, rids in members.items():
             rids = [r for r in rids if r in dedup._views]
-            state = self._state(rids, keys, uid in crossing)
+            state = self._state(rids, keys)
             merged, state.tags = merge_tagged([(dedup._views[r].order_key, dedup._fields[r]) for r in rids])
             out[uid] = _Union(state, merged)
         return out
 
-    def keep_states(
-        self,
-        clusters: Mapping[int, list[int]],
-        tags: Mapping[int, Tags],
-        edges: Iterable[tuple[int, int, str]],
-    ) -> None:
+    def keep_states(self, clusters: Mapping[int, list[int]], tags: Mapping[int, Tags]) -> None:
         """Save the states of the union records the member-level clustering has just placed, from
-        what it has read: ``clusters`` (union id -> its members, every one loaded), the merge
-        ``tags`` of those it wrote whole, and every accepted decision of those members (which tell
-        the union records tied to another). The same states as _build would make from the members
+        what it has read: ``clusters`` (union id -> its members, every one loaded) and the merge
+        ``tags`` of those it wrote whole. The same states as _build would make from the members
         when a record is next matched, without reading them again. A union record of one member is
         left to _build: its fields are its record's copy, which merge tags do not describe."""
-        union_of = {rid: uid for uid, rids in clusters.items() for rid in rids}
-        crossing = {
-            union_of[n]
-            for a, b, _rule in edges
-            if a in union_of and b in union_of and union_of[a] != union_of[b]
-            for n in (a, b)
-        }
         merged = sorted(uid for uid, rids in clusters.items() if len(rids) > 1)
         held = dict(
             rows_in(
@@ -173,7 +150,7 @@ class Joiner:
         views, fields = self.dedup._views, self.dedup._fields
         states = {}
         for uid, rids in wanted.items():
-            state = self._state(rids, keys, uid in crossing)
+            state = self._state(rids, keys)
             state.tags = (
                 tags[uid] if uid in tags else merge_tagged([(views[r].order_key, fields[r]) for r in rids])[1]
             )
@@ -191,8 +168,8 @@ class Joiner:
                 keys[rid].append((kind, value))
         return keys
 
-    def _state(self, record_ids: list[int], keys: Mapping[int, list[Key]], entangled: bool) -> UnionState:
-        state = UnionState(entangled=entangled)
+    def _state(self, record_ids: list[int], keys: Mapping[int, list[Key]]) -> UnionState:
+        state = UnionState()
         for rid in record_ids:
             state.add(self.dedup._views[rid], keys.get(rid, []))
         return state
@@ -274,7 +251,7 @@ class Joiner:
                 decisions += rows
                 continue
             target = unions[accepting[0]]
-            if len(accepting) > 1 or record.library in target.state.libraries or target.state.entangled:
+            if len(accepting) > 1 or record.library in target.state.libraries:
                 left.add(rid)
                 continue
             decisions += rows

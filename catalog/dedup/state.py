@@ -5,9 +5,7 @@ member of a class gets the same decision against a record of another library, so
 against one member of each class decides it against all of them. A class keeps its content, its
 size and its two smallest members by (library, local id): one of them is of another library than
 any given record, since a union record holds one record per library. Next to the classes: the
-libraries that hold the union record, the merge tags (:func:`catalog.dedup.merge.merge_tagged`), and
-whether an accepted decision ties one of its members to a member of another union record (a split
-made by the one-record-per-library rule), which only the member-level clustering can redo.
+libraries that hold the union record and the merge tags (:func:`catalog.dedup.merge.merge_tagged`).
 """
 
 from __future__ import annotations
@@ -68,7 +66,6 @@ class UnionState:
     classes: dict[str, MemberClass] = field(default_factory=dict)  # by signature
     libraries: set[str] = field(default_factory=set)
     tags: Tags = field(default_factory=lambda: {"face": None, "lists": {}, "classification": {}})
-    entangled: bool = False
 
     def add(self, member: MatchView, keys: Iterable[tuple[str, str]]) -> None:
         data = content(member)
@@ -94,7 +91,6 @@ class UnionState:
                 ],
                 "libraries": sorted(self.libraries),
                 "tags": self.tags,
-                "entangled": self.entangled,
             }
         )
 
@@ -113,7 +109,7 @@ class UnionState:
             )
             for sig, title, n, reps, keys in data["classes"]
         }
-        return cls(classes, set(data["libraries"]), data["tags"], data["entangled"])
+        return cls(classes, set(data["libraries"]), data["tags"])  # an "entangled" flag of old: unused
 
 
 def signature(data: dict[str, Any]) -> str:

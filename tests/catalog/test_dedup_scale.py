@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pymarc import MARCReader
+from pymarc import Field, MARCReader, Record, Subfield
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 
@@ -79,7 +79,7 @@ def _union_keys(engine: Engine) -> set[tuple[Any, ...]]:
 
 def _comparable(state: UnionState) -> tuple[Any, ...]:
     classes = sorted((s, c.title, c.count, c.reps, sorted(c.keys)) for s, c in state.classes.items())
-    return (classes, sorted(state.libraries), state.tags, state.entangled)
+    return (classes, sorted(state.libraries), state.tags)
 
 
 def _states_as_built(engine: Engine) -> int:
@@ -199,21 +199,71 @@ def _renumbered(raw: bytes, prefix: str) -> bytes:
 
 def test_union_records_written_whole_keep_their_states(engine: Engine, tmp_path: Path) -> None:
     """A library that holds each record twice splits the union records (one record per library):
-    the member-level clustering writes them whole and saves their states as it goes, tied to the
-    other union record where an accepted decision crosses to it; the next libraries are placed
-    against those states as a rebuild would place them."""
+    the member-level clustering writes them whole and saves their states as it goes; the next
+    libraries are placed against those states as a rebuild would place them."""
     raws = _raws(VIETNAMESE)[:40]
     _libraries(engine, "LIB-A", "LIB-B", "LIB-C", "LIB-D")
     ingest_file(engine, "LIB-A", _write(tmp_path / "a.mrc", raws + [_renumbered(r, "X") for r in raws]))
     ingest_file(engine, "LIB-B", _write(tmp_path / "b.mrc", raws))
     with engine.connect() as conn:
         states = [UnionState.loads(raw) for (raw,) in conn.execute(text("SELECT state FROM union_state"))]
-    assert len(states) >= 30 and all(s.entangled and len(s.libraries) == 2 for s in states)
+    assert len(states) >= 30 and all(len(s.libraries) == 2 for s in states)
     assert _states_as_built(engine) == len(states)
     ingest_file(engine, "LIB-C", _write(tmp_path / "c.mrc", raws))
     ingest_file(engine, "LIB-D", _write(tmp_path / "d.mrc", raws[:20]))
     unions = _same_as_rebuild(engine)
     assert max(len(members) for members in unions) == 4
+
+
+def _book(local_id: str, year: str | None) -> bytes:
+    """A record with no identifier: matched on title, main author, publisher and year."""
+    date = year or "    "
+    record = Record(force_utf8=True)
+    record.leader = record.leader[:9] + "a" + record.leader[10:]
+    record.add_field(Field(tag="001", data=local_id))
+    record.add_field(Field(tag="008", data=f"990101s{date}    vm            000 0 vie d"))
+    record.add_field(Field(tag="100", indicators=["1", " "], subfields=[Subfield("a", "Nguyễn, Văn An")]))
+    record.add_field(
+        Field(tag="245", indicators=["1", "0"], subfields=[Subfield("a", "Lịch sử Việt Nam hiện đại")])
+    )
+    published = [Subfield("a", "Hà Nội :"), Subfield("b", "Nhà xuất bản Giáo dục")]
+    if year:
+        published[-1] = Subfield("b", "Nhà xuất bản Giáo dục,")
+        published.append(Subfield("c", year))
+    record.add_field(Field(tag="260", indicators=[" ", " "], subfields=published))
+    record.add_field(Field(tag="300", indicators=[" ", " "], subfields=[Subfield("a", "320 tr.")]))
+    return record.as_marc()
+
+
+def test_a_record_joins_a_union_record_split_from_another_as_a_rebuild_would(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Library A holds two editions (2001, 2005); library B's copy has no year, so it matches both,
+    and joins one: the other is left apart by one record per library, tied to it by an accepted
+    decision. Library C's copy of the 2001 edition is accepted by one union record alone, which
+    holds no record of C: the joiner places it there, without the member-level clustering, and the
+    union records are those of a rebuild."""
+    _libraries(engine, "LIB-A", "LIB-B", "LIB-C")
+    ingest_file(engine, "LIB-A", _write(tmp_path / "a.mrc", [_book("a1", "2001"), _book("a5", "2005")]))
+    ingest_file(engine, "LIB-B", _write(tmp_path / "b.mrc", [_book("b0", None)]))
+    with engine.connect() as conn:
+        tied = conn.execute(
+            text(
+                "SELECT count(*) FROM match_decision m JOIN source_record s ON s.id = m.record_a_id "
+                "JOIN source_record t ON t.id = m.record_b_id "
+                "WHERE m.accepted AND s.union_record_id != t.union_record_id"
+            )
+        ).scalar()
+    assert tied == 1 and len(_clusters(engine)) == 2
+    clustered: list[set[int]] = []  # the seeds of every member-level clustering
+    closure = Deduplicator._closure
+    monkeypatch.setattr(
+        Deduplicator, "_closure", lambda self, seeds: clustered.append(seeds) or closure(self, seeds)
+    )
+    ingest_file(engine, "LIB-C", _write(tmp_path / "c.mrc", [_book("c1", "2001")]))
+    assert not clustered
+    unions = _same_as_rebuild(engine)
+    assert frozenset({("LIB-A", "a1"), ("LIB-B", "b0"), ("LIB-C", "c1")}) in unions
 
 
 def test_title_keys_are_found_through_their_union_records(engine: Engine, tmp_path: Path) -> None:
