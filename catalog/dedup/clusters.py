@@ -28,6 +28,7 @@ from catalog.db import allocate_ids, bind_datetime, chunks, placeholder, rows_in
 from catalog.dedup import keys as blocking
 from catalog.dedup import union_keys
 from catalog.dedup.joining import Joiner
+from catalog.dedup.keys import Key
 from catalog.dedup.manual import ManualIndex
 from catalog.dedup.merge import Tags, merge_tagged
 from catalog.dedup.rules import STRENGTH, Decision, MatchView, decide, ignored_isbns, view
@@ -76,7 +77,6 @@ class DedupResult:
             self.described_as_before.discard(uid)
 
 
-Key = tuple[str, str]  # (kind, value)
 Fresh = tuple[int, Sequence[Key]]  # a new record's library id and match keys
 
 
@@ -138,8 +138,8 @@ class Deduplicator:
         return keys
 
     def _blocks(
-        self, record_ids: Sequence[int], known: Mapping[int, Sequence[tuple[str, str]]] | None = None
-    ) -> dict[tuple[str, str], list[int]]:
+        self, record_ids: Sequence[int], known: Mapping[int, Sequence[Key]] | None = None
+    ) -> dict[Key, list[int]]:
         """Blocking key -> its records, for every blocking key of ``record_ids`` held by more than one
         record (a key of one record makes no pair and says nothing about an ISBN's trust).
 
@@ -159,7 +159,7 @@ class Deduplicator:
         for kind, value in wanted:
             if kind in blocking.IDENTIFIER_KINDS:
                 by_kind[kind].append(value)
-        blocks: dict[tuple[str, str], list[int]] = defaultdict(list)
+        blocks: dict[Key, list[int]] = defaultdict(list)
         for kind, values in by_kind.items():
             # Most keys belong to one record alone, which no pair can come from: the index alone
             # says which are shared, and only the members of those are read.
@@ -183,11 +183,11 @@ class Deduplicator:
 
     def _title_blocks(
         self,
-        keys: set[tuple[str, str]],
+        keys: set[Key],
         held: Sequence[tuple[int, str, str]],
-        known: Mapping[int, Sequence[tuple[str, str]]],
-    ) -> dict[tuple[str, str], list[int]]:
-        own: dict[tuple[str, str], set[int]] = defaultdict(set)
+        known: Mapping[int, Sequence[Key]],
+    ) -> dict[Key, list[int]]:
+        own: dict[Key, set[int]] = defaultdict(set)
         for rid, kind, value in held:
             if (kind, value) in keys:
                 own[(kind, value)].add(rid)
@@ -199,7 +199,7 @@ class Deduplicator:
         # at least as many holders as the records that hold it: those of union records whose keys
         # are written counted there, the others among their own
         shared = {key for key in keys if len(own[key]) + sum(unions.get(key, {}).values()) > 1}
-        found: dict[tuple[str, str], set[int]] = {key: set(own[key]) for key in shared}
+        found: dict[Key, set[int]] = {key: set(own[key]) for key in shared}
         kinds = ", ".join(f"'{kind}'" for kind in blocking.TITLE_KINDS)
         for kind, value, rid in rows_in(
             self.conn,
@@ -213,7 +213,7 @@ class Deduplicator:
         return {key: sorted(rids) for key, rids in found.items() if len(rids) > 1}
 
     # --------------------------------------------------------------------------------- deciding
-    def _untrusted(self, blocks: dict[tuple[str, str], list[int]]) -> frozenset[str]:
+    def _untrusted(self, blocks: dict[Key, list[int]]) -> frozenset[str]:
         """ISBNs on the ignore list, and ISBNs shared by records with clearly different titles."""
         untrusted = set(self.ignore_isbns)
         for (kind, value), members in blocks.items():
@@ -224,7 +224,7 @@ class Deduplicator:
                 untrusted.add(value)
         return frozenset(untrusted)
 
-    def _pairs(self, touched: set[int], blocks: dict[tuple[str, str], list[int]]) -> set[tuple[int, int]]:
+    def _pairs(self, touched: set[int], blocks: dict[Key, list[int]]) -> set[tuple[int, int]]:
         pairs: set[tuple[int, int]] = set()
         for (kind, _value), members in blocks.items():
             if len(members) < 2 or len(members) > MAX_BLOCK:
@@ -462,7 +462,7 @@ class Deduplicator:
         return result
 
     def _complete(
-        self, nodes: set[int], result: DedupResult, known: Mapping[int, Sequence[tuple[str, str]]]
+        self, nodes: set[int], result: DedupResult, known: Mapping[int, Sequence[Key]]
     ) -> list[tuple[int, int, str]]:
         """Decide the candidate pairs among ``nodes`` that have no decision yet, and return the
         accepted ones. New records placed against a union record's classes were decided against one

@@ -34,7 +34,7 @@ from sqlalchemy import bindparam, insert, update
 
 from catalog.db import rows_in
 from catalog.dedup import union_keys
-from catalog.dedup.keys import BLOCKING_KINDS
+from catalog.dedup.keys import BLOCKING_KINDS, Key
 from catalog.dedup.merge import Tags, add_member, merge_tagged
 from catalog.dedup.rules import decide
 from catalog.dedup.state import UnionState
@@ -47,7 +47,6 @@ if TYPE_CHECKING:
 
 DECISION = MatchDecision.__table__  # type: ignore[attr-defined]
 UNION = UnionRecord.__table__  # type: ignore[attr-defined]
-Key = tuple[str, str]
 MAX_CLASSES = 24  # a union record with more classes of members is left to the member-level clustering
 
 

@@ -11,6 +11,7 @@ TITLE_WORDS = 5
 IDENTIFIER_KINDS = ("isbn", "issn", "lccn", "oclc")
 TITLE_KINDS = ("title", "title_year")
 BLOCKING_KINDS = (*IDENTIFIER_KINDS, *TITLE_KINDS)
+Key = tuple[str, str]  # a match key: (kind, value)
 # The record_key rows indexed by value (SQL): identifiers, looked up by value to match records and to
 # answer holdings lookups. Every statement that finds them by value says so too, so that SQLite
 # uses the partial index. Title keys are found through the union records that hold them (union_key),

@@ -8,13 +8,12 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, delete
 
 from catalog.db import chunks, placeholder, rows_in
-from catalog.dedup.keys import BLOCKING_KINDS
+from catalog.dedup.keys import BLOCKING_KINDS, Key
 from catalog.models import UnionKey, UnionState
 
 UKEY = UnionKey.__table__  # type: ignore[attr-defined]
 USTATE = UnionState.__table__  # type: ignore[attr-defined]
 
-Key = tuple[str, str]
 _KINDS = ", ".join(f"'{kind}'" for kind in BLOCKING_KINDS)
 
 
