@@ -148,13 +148,9 @@ class Deduplicator:
         union record's keys are written. Those whose are not yet (the records a call of process is
         placing) are ``known``, with their keys, which are not read back."""
         known = known or {}
-        held = [(rid, kind, value) for rid in record_ids if rid in known for kind, value in known[rid]]
-        held += [
-            (rid, kind, value)
-            for rid, keys in self._keys([r for r in record_ids if r not in known], {}).items()
-            for kind, value in keys
-        ]
-        wanted = {(kind, value) for _rid, kind, value in held if kind in blocking.BLOCKING_KINDS}
+        # the keys in hand: of every record in ``known``, and of the others among record_ids, read
+        keys = {**self._keys([r for r in record_ids if r not in known], {}), **known}
+        wanted = {key for rid in record_ids for key in keys.get(rid, ()) if key[0] in blocking.BLOCKING_KINDS}
         by_kind: dict[str, list[str]] = defaultdict(list)
         for kind, value in wanted:
             if kind in blocking.IDENTIFIER_KINDS:
@@ -178,27 +174,21 @@ class Deduplicator:
                 blocks[(kind, value)].append(rid)
         titles = {key for key in wanted if key[0] in blocking.TITLE_KINDS}
         if titles:
-            blocks.update(self._title_blocks(titles, held, known))
+            blocks.update(self._title_blocks(titles, keys))
         return blocks
 
-    def _title_blocks(
-        self,
-        keys: set[Key],
-        held: Sequence[tuple[int, str, str]],
-        known: Mapping[int, Sequence[Key]],
-    ) -> dict[Key, list[int]]:
+    def _title_blocks(self, wanted: set[Key], keys: Mapping[int, Sequence[Key]]) -> dict[Key, list[int]]:
+        """The records holding each title key of ``wanted``: those whose ``keys`` are in hand, and
+        the members of the union records that hold it."""
         own: dict[Key, set[int]] = defaultdict(set)
-        for rid, kind, value in held:
-            if (kind, value) in keys:
-                own[(kind, value)].add(rid)
-        for rid, pairs in known.items():
+        for rid, pairs in keys.items():
             for key in pairs:
-                if key in keys:
+                if key in wanted:
                     own[key].add(rid)
-        unions = union_keys.holders(self.conn, keys)
+        unions = union_keys.holders(self.conn, wanted)
         # at least as many holders as the records that hold it: those of union records whose keys
         # are written counted there, the others among their own
-        shared = {key for key in keys if len(own[key]) + sum(unions.get(key, {}).values()) > 1}
+        shared = {key for key in wanted if len(own[key]) + sum(unions.get(key, {}).values()) > 1}
         found: dict[Key, set[int]] = {key: set(own[key]) for key in shared}
         kinds = ", ".join(f"'{kind}'" for kind in blocking.TITLE_KINDS)
         for kind, value, rid in rows_in(

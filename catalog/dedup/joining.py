@@ -157,15 +157,10 @@ class Joiner:
         union_keys.save_states(self.conn, states)
 
     def _blocking_keys(self, record_ids: list[int]) -> dict[int, list[Key]]:
-        keys: dict[int, list[Key]] = defaultdict(list)
-        for rid, kind, value in rows_in(
-            self.conn,
-            "SELECT source_record_id, kind, value FROM record_key WHERE source_record_id IN ({ids})",
-            record_ids,
-        ):
-            if kind in BLOCKING_KINDS:
-                keys[rid].append((kind, value))
-        return keys
+        return {
+            rid: [key for key in keys if key[0] in BLOCKING_KINDS]
+            for rid, keys in self.dedup._keys(record_ids, {}).items()
+        }
 
     def _state(self, record_ids: list[int], keys: Mapping[int, list[Key]]) -> UnionState:
         state = UnionState()
