@@ -50,6 +50,10 @@ def run_ingest(path: Path, database_url: str, bare: bool) -> dict[str, Any]:
         "seconds": round(result.seconds, 1),
         "records_per_s": round(summary["read"] / result.seconds),
         "peak_rss_mb": round(result.peak_rss_mb),
+        # the job's process (reading the file, the single writer) and its worker processes (decoding,
+        # mapping, and for the whole job the search rows of each record)
+        "job_process_cpu_seconds": round(result.cpu_seconds, 1),
+        "workers_cpu_seconds": round(result.children_cpu_seconds, 1),
         "dedup_seconds": summary["dedup_seconds"],
         "index_seconds": summary["index_seconds"],
     }

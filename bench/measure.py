@@ -39,19 +39,27 @@ def _cpu_by_pid(command: str) -> dict[int, float]:
     return out
 
 
-def _tree_rss_kb(root: int) -> int:
+def _tree(root: int) -> tuple[int, dict[int, float]]:
+    """(RSS in kB of ``root`` and its descendants, CPU seconds used so far by each of them)."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for pid, status in _each_process("status"):
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
         children.setdefault(int(fields.get("PPid", "0").strip()), []).append(pid)
         rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0]) if "VmRSS" in fields else 0
-    total, stack = 0, [root]
+    total, cpu, stack = 0, {}, [root]
+    tick = os.sysconf("SC_CLK_TCK")
     while stack:
         pid = stack.pop()
         total += rss.get(pid, 0)
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            fields_after = stat[stat.rindex(")") + 2 :].split()
+            cpu[pid] = (int(fields_after[11]) + int(fields_after[12])) / tick  # utime and stime
+        except (OSError, ValueError, IndexError):
+            pass
         stack.extend(children.get(pid, []))
-    return total
+    return total, cpu
 
 
 @dataclass
@@ -62,14 +70,19 @@ class Run:
     stderr: str
     returncode: int
     server_cpu_seconds: float = 0.0
+    # CPU seconds of the command's own process and of all the processes it started (sampled every
+    # 0.1 s: a child that ends between two samples loses at most its last 0.1 s)
+    cpu_seconds: float = 0.0
+    children_cpu_seconds: float = 0.0
 
 
 def run(
     args: list[str], env: dict[str, str] | None = None, cwd: Path | None = None, server: str | None = None
 ) -> Run:
-    """Run a command, sampling the RSS of it and its children every 0.1 s; with ``server``, the CPU
-    time its processes of that name (a database server's) used meanwhile, those the command started
-    and ended included (a connection's process ends with it: sampled, it is counted to within 0.1 s)."""
+    """Run a command, sampling the RSS and CPU time of it and its children every 0.1 s; with
+    ``server``, the CPU time its processes of that name (a database server's) used meanwhile, those
+    the command started and ended included (a connection's process ends with it: sampled, it is
+    counted to within 0.1 s)."""
     peak = 0
     before = _cpu_by_pid(server) if server else {}
     latest = dict(before)
@@ -83,11 +96,14 @@ def run(
         text=True,
     )
     done = threading.Event()
+    tree_cpu: dict[int, float] = {}
 
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, _tree_rss_kb(proc.pid))
+            rss, cpu = _tree(proc.pid)
+            peak = max(peak, rss)
+            tree_cpu.update(cpu)
             if server:
                 latest.update(_cpu_by_pid(server))
             done.wait(0.1)
@@ -101,7 +117,8 @@ def run(
     if server:
         latest.update(_cpu_by_pid(server))
     server_cpu = sum(used - before.get(pid, 0.0) for pid, used in latest.items())
-    return Run(seconds, peak / 1024, out, err, proc.returncode, server_cpu)
+    own = tree_cpu.pop(proc.pid, 0.0)
+    return Run(seconds, peak / 1024, out, err, proc.returncode, server_cpu, own, sum(tree_cpu.values()))
 
 
 @contextmanager
