@@ -34,7 +34,7 @@ def main_author_key(fields: dict[str, Any]) -> str | None:
     return None
 
 
-def blocking_keys(fields: dict[str, Any]) -> list[tuple[str, str]]:
+def blocking_keys(fields: dict[str, Any]) -> list[Key]:
     """Title keys: title words + main author, or + year + publisher without an author; and title + year."""
     words = title_words(fields)
     if not words:

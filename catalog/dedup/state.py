@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from catalog.dedup.keys import Key
 from catalog.dedup.merge import Tags
 from catalog.dedup.rules import MatchView, content, from_content
 
@@ -32,7 +33,7 @@ class MemberClass:
         title: str,  # its content's title: whether an ISBN is trusted depends on it
         count: int,
         reps: list[tuple[str, str, int]],  # (library, local id, source record id), the two smallest
-        keys: set[tuple[str, str]],  # the blocking keys its members hold: who the old pairs were with
+        keys: set[Key],  # the blocking keys its members hold: who the old pairs were with
         content: dict[str, Any] | None = None,
     ) -> None:
         self.signature = signature
@@ -55,7 +56,7 @@ class MemberClass:
                 return from_content(self.content, rid, code, local_id)
         return None
 
-    def add(self, member: MatchView, keys: Iterable[tuple[str, str]]) -> None:
+    def add(self, member: MatchView, keys: Iterable[Key]) -> None:
         self.count += 1
         self.reps = sorted([*self.reps, (member.library, member.local_id, member.id)])[:2]
         self.keys.update(keys)
@@ -67,7 +68,7 @@ class UnionState:
     libraries: set[str] = field(default_factory=set)
     tags: Tags = field(default_factory=lambda: {"face": None, "lists": {}, "classification": {}})
 
-    def add(self, member: MatchView, keys: Iterable[tuple[str, str]]) -> None:
+    def add(self, member: MatchView, keys: Iterable[Key]) -> None:
         data = content(member)
         sig = signature(data)
         if sig not in self.classes:
@@ -79,7 +80,7 @@ class UnionState:
         """Classes, the largest first (then by smallest member): the one most likely to accept first."""
         return sorted(self.classes.values(), key=lambda c: (-c.count, c.reps[0]))
 
-    def titles_with(self, key: tuple[str, str]) -> set[str]:
+    def titles_with(self, key: Key) -> set[str]:
         """Titles of the members that hold ``key``: for an ISBN, what says whether it is trusted."""
         return {c.title for c in self.classes.values() if key in c.keys}
 
