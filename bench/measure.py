@@ -11,7 +11,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,15 +28,19 @@ def _each_process(name: str) -> Iterator[tuple[int, str]]:
             continue
 
 
+def _cpu_seconds(stat: str) -> float:
+    """CPU seconds (user and system) in the text of a /proc/PID/stat file."""
+    rest = stat[stat.rindex(")") + 2 :].split()
+    return (int(rest[11]) + int(rest[12])) / os.sysconf("SC_CLK_TCK")  # utime and stime, fields 14 and 15
+
+
 def _cpu_by_pid(command: str) -> dict[int, float]:
-    """CPU seconds (user and system) used so far by each process named ``command``."""
-    out: dict[int, float] = {}
-    tick = os.sysconf("SC_CLK_TCK")
-    for pid, stat in _each_process("stat"):
-        name, rest = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
-        if name == command:
-            out[pid] = (int(rest[11]) + int(rest[12])) / tick  # utime and stime, fields 14 and 15
-    return out
+    """CPU seconds used so far by each process named ``command``."""
+    return {
+        pid: _cpu_seconds(stat)
+        for pid, stat in _each_process("stat")
+        if stat[stat.index("(") + 1 : stat.rindex(")")] == command
+    }
 
 
 def _tree(root: int) -> tuple[int, dict[int, float]]:
@@ -48,16 +52,11 @@ def _tree(root: int) -> tuple[int, dict[int, float]]:
         children.setdefault(int(fields.get("PPid", "0").strip()), []).append(pid)
         rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0]) if "VmRSS" in fields else 0
     total, cpu, stack = 0, {}, [root]
-    tick = os.sysconf("SC_CLK_TCK")
     while stack:
         pid = stack.pop()
         total += rss.get(pid, 0)
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            fields_after = stat[stat.rindex(")") + 2 :].split()
-            cpu[pid] = (int(fields_after[11]) + int(fields_after[12])) / tick  # utime and stime
-        except (OSError, ValueError, IndexError):
-            pass
+        with suppress(OSError, ValueError, IndexError):  # ended since, or its file cut short
+            cpu[pid] = _cpu_seconds(Path(f"/proc/{pid}/stat").read_text())
         stack.extend(children.get(pid, []))
     return total, cpu
 
