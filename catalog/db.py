@@ -187,6 +187,36 @@ def chunks(values: Sequence[Any], size: int = 900) -> Iterator[Sequence[Any]]:
         yield values[start : start + size]
 
 
+# A SQLite statement of many rows (see :func:`many_rows`) carries at most this many rows and
+# parameters (SQLite's limit on parameters is 32,766).
+ROWS_PER_STATEMENT = 500
+PARAMETERS_PER_STATEMENT = 30000
+
+
+def many_rows(conn: Any, sql: str, row: str, rows: Sequence[Sequence[Any]]) -> None:
+    """Run ``sql`` for each of ``rows``, its ``{rows}`` standing for the rows' placeholders and
+    ``row`` being one row's (such as ``(?, ?)``). On SQLite a statement takes a few hundred rows at
+    a time; PostgreSQL is given one row per statement, which psycopg pipelines (60,000 records
+    written in one statement per 500: 9.5 and 11.4 s of CPU against 7.8 and 8.4 s row by row).
+
+    On SQLite, a statement that might have to undo itself half way (one on a table with triggers)
+    first copies each page it is about to change, a whole 16 KiB page, to a statement journal: row
+    by row, a page holding seven records was copied seven times. The 250,000-record ingest wrote
+    24.7 GB for a 1.5 GB catalogue, 13 GB of them such copies of source_record's pages; a statement
+    of 500 rows copies each page once. (A table without triggers is better written row by row: a
+    statement of one row checks its foreign keys before it writes and needs no journal at all, one
+    of many rows does need it.)"""
+    if not rows:
+        return
+    if conn.dialect.name != "sqlite":
+        conn.exec_driver_sql(sql.format(rows=row), list(rows))
+        return
+    size = max(1, min(ROWS_PER_STATEMENT, PARAMETERS_PER_STATEMENT // len(rows[0])))
+    for part in chunks(rows, size):
+        statement = sql.format(rows=", ".join([row] * len(part)))
+        conn.exec_driver_sql(statement, tuple(value for one in part for value in one))
+
+
 def bind_datetime(conn: Any, value: datetime) -> Any:
     """A datetime as the dialect stores it, for statements handed straight to the driver."""
     to_db = DateTime(timezone=True).dialect_impl(conn.dialect).bind_processor(conn.dialect)

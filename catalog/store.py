@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, Connection, Table, and_, delete, or_, select, update
 
-from catalog.db import allocate_ids, bind_datetime, chunks, placeholder, rows_in
+from catalog.db import allocate_ids, bind_datetime, chunks, many_rows, placeholder, rows_in
 from catalog.holdings import HOLDING_FIELDS
 from catalog.models import Holding, RecordKey, RecordStatus, SourceRecord
 from catalog.records import PreparedRecord
@@ -97,9 +97,15 @@ def _executemany(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) ->
         conn.exec_driver_sql(sql, list(rows))
 
 
-def _insert_sql(conn: Connection, table: Table, columns: Sequence[str]) -> str:
-    marks = ", ".join(_placeholder(conn, table.c[name]) for name in columns)
-    return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
+def _insert_sql(conn: Connection, table: Table, columns: Sequence[str], rows: str | None = None) -> str:
+    """An insert into ``table`` of one row, or with ``rows="{rows}"`` of many (see
+    :func:`catalog.db.many_rows`, which is given the statement and :func:`_row_marks`)."""
+    values = rows or _row_marks(conn, table, columns)
+    return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {values}"
+
+
+def _row_marks(conn: Connection, table: Table, columns: Sequence[str]) -> str:
+    return "(" + ", ".join(_placeholder(conn, table.c[name]) for name in columns) + ")"
 
 
 class LibraryWriter:
@@ -112,7 +118,12 @@ class LibraryWriter:
         self.now = now
         self._now_param = bind_datetime(conn, now)
         mark = placeholder(conn)
-        self._insert_record_sql = _insert_sql(conn, SR, (*_SR_WRITE, *_SR_NEW))
+        # source_record has triggers (the analytics' change feed): many rows per statement
+        new_columns = (*_SR_WRITE, *_SR_NEW)
+        self._insert_records = (
+            _insert_sql(conn, SR, new_columns, "{rows}"),
+            _row_marks(conn, SR, new_columns),
+        )
         sets = ", ".join(f"{name} = {_placeholder(conn, SR.c[name])}" for name in _SR_WRITE)
         self._update_record_sql = f"UPDATE {SR.name} SET {sets} WHERE id = {mark}"
         self._seen_sql = (
@@ -207,9 +218,9 @@ class LibraryWriter:
             # Ids are drawn first (RETURNING with a guaranteed row order is not batched by every
             # driver: SQLite would run it row by row), so no lookup by local id follows the insert.
             new_ids = allocate_ids(self.conn, SR.name, len(new))
-            _executemany(
+            many_rows(
                 self.conn,
-                self._insert_record_sql,
+                *self._insert_records,
                 [
                     (*self._row(rec), self.library_id, rec.local_id, self._now_param, self.job_id, rid)
                     for rid, rec in zip(new_ids, new, strict=True)
@@ -235,6 +246,7 @@ class LibraryWriter:
 
     def _insert_dependents(self, ids_by_record: Sequence[tuple[int, PreparedRecord]]) -> None:
         library_id = self.library_id
+        # Row by row on every database: tables without triggers (see catalog.db.many_rows)
         _executemany(
             self.conn,
             self._insert_holding_sql,
