@@ -97,6 +97,14 @@ class CatalogueUpdater:
             self.search.upsert(self.conn, docs + ready)
             self.summary.index_seconds += time.perf_counter() - start
 
+    def finish(self) -> None:
+        """The transaction is about to commit: a transactional engine writes what it held back
+        (timed as indexing)."""
+        if self.search is not None and self.search.transactional:
+            start = time.perf_counter()
+            self.search.flush(self.conn)
+            self.summary.index_seconds += time.perf_counter() - start
+
     def _copies_added(self, joined: Mapping[int, list[int]]) -> dict[int, dict[str, int]]:
         """Union id -> {library code: copies} its new members (``joined``) brought."""
         copies = record_holdings(self.conn, sorted(r for rids in joined.values() for r in rids))

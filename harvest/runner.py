@@ -190,6 +190,8 @@ class RunningJob:
                 tx = Transaction(self, conn)
                 yield tx
                 tx.record_rejections()
+                if self.maintain:
+                    tx.updater.finish()
                 if last:
                     jobs.finish(conn, self.job_id, self.counts)
                 else:

@@ -25,6 +25,7 @@ from catalog.search import matching, ranking
 from catalog.search import pages as page_index
 from catalog.search import typos as typo_index
 from catalog.search.condition_fts import embedded_plan
+from catalog.search.embedded_additions import AdditionsByTransaction
 from catalog.search.facets import BY_NAME, FILTERS
 from catalog.search.matching import Plan, Term, quote
 from catalog.search.query import (
@@ -46,8 +47,6 @@ FACET_SAMPLE = 5000  # facets of a query matching more are estimated from this m
 RECORDS_LISTED = 20_000  # records matched by their description, listed to tell the full text's apart
 SELECT_MATCHES = "SELECT rowid FROM search_fts WHERE search_fts MATCH :m"
 RANK_ALL = 2000  # matches ranked together by bm25; a broader query is ranked tier by tier
-MAX_CODES_REMEMBERED = 50_000  # the dictionary codes a job remembers having written (memory bound)
-MAX_WORDS_REMEMBERED = 500_000  # the same for the words of the typo index
 LIBRARIES = BY_NAME["library"]  # the facet of the libraries that hold a record
 TABLES = (
     "search_fts",
@@ -347,29 +346,8 @@ class EmbeddedSearchEngine:
     def __init__(self, catalogue: Engine) -> None:
         self.catalogue = catalogue
         self._blank_facets: tuple[float, dict[str, list[tuple[str, int]]]] | None = None
-        # Facet value codes this engine wrote to the dictionary in the current transaction: a job
-        # writes the same libraries, languages and common subjects thousands of times.
-        self._written_codes: tuple[Any, set[int]] | None = None
-        # Words this engine put in the typo index in the current transaction, likewise.
-        self._written_words: tuple[Any, set[str]] | None = None
-
-    def _codes_written(self, conn: Connection) -> set[int]:
-        """The codes already in the dictionary in ``conn``'s transaction (forgotten with it)."""
-        transaction = conn.get_transaction()
-        if self._written_codes is None or self._written_codes[0] is not transaction:
-            self._written_codes = (transaction, set())
-        elif len(self._written_codes[1]) > MAX_CODES_REMEMBERED:
-            self._written_codes[1].clear()
-        return self._written_codes[1]
-
-    def _words_written(self, conn: Connection) -> set[str]:
-        """The words already in the typo index in ``conn``'s transaction (forgotten with it)."""
-        transaction = conn.get_transaction()
-        if self._written_words is None or self._written_words[0] is not transaction:
-            self._written_words = (transaction, set())
-        elif len(self._written_words[1]) > MAX_WORDS_REMEMBERED:
-            self._written_words[1].clear()
-        return self._written_words[1]
+        # The facet values and typo words a transaction adds (held back, written in order)
+        self._additions = AdditionsByTransaction()
 
     # --------------------------------------------------------------------------------- writing
     def upsert(self, conn: Connection | None, docs: Sequence[dict[str, Any]]) -> None:
@@ -400,14 +378,20 @@ class EmbeddedSearchEngine:
             "INSERT INTO search_doc (union_id, year, title_sort, has_digital, doc) VALUES (?, ?, ?, ?, ?)",
             [(uid, r.year, r.title_sort, r.has_digital, r.payload) for uid, r in rows],
         )
-        written = self._codes_written(conn)
-        entries = {e[0]: e for _uid, r in rows for e in r.entries if e[0] not in written}
-        facet_store.write(raw, [(uid, r.year, r.has_digital, r.codes) for uid, r in rows], entries.values())
-        written.update(entries)
-        # title, authors and subjects: the words a typo may stand for
-        words = set().union(*(r.words for uid, r in rows if uid not in texts))
-        typo_index.add_words(raw, words, self._words_written(conn))
+        facet_store.write(raw, [(uid, r.year, r.has_digital, r.codes) for uid, r in rows], ())
+        # the facet values for the dictionary; title, authors and subjects: the words a typo may stand for
+        self._additions.of(conn).add(
+            conn,
+            (entry for _uid, r in rows for entry in r.entries),
+            set().union(*(r.words for uid, r in rows if uid not in texts)),
+        )
         self._blank_facets = None
+
+    def flush(self, conn: Connection | None) -> None:
+        """Write the facet values and typo words held back in ``conn``'s transaction (its commit
+        would write them otherwise: this is for a job that times its index)."""
+        assert conn is not None, "the embedded engine writes inside the catalogue's transaction"
+        self._additions.of(conn).write(conn)
 
     def delete(self, conn: Connection | None, ids: Sequence[int]) -> None:
         if not ids:
@@ -454,9 +438,7 @@ class EmbeddedSearchEngine:
             entries.update((e[0], e) for e in new)
         raw.executemany("UPDATE search_doc SET doc = ? WHERE union_id = ?", docs)
         raw.executemany("UPDATE search_filter SET codes = ? WHERE union_id = ?", filters)
-        written = self._codes_written(conn)
-        facet_store.write(raw, [], [e for code, e in entries.items() if code not in written])
-        written.update(entries)
+        self._additions.of(conn).add(conn, entries.values())
         self._blank_facets = None
         return {uid for _doc, uid in docs}
 
@@ -473,8 +455,6 @@ class EmbeddedSearchEngine:
         the old index until it commits."""
         count = 0
         with writing(catalogue) as conn:
-            self._written_codes = None
-            self._written_words = None
             for table in TABLES:
                 conn.exec_driver_sql(f"DELETE FROM {table}")
             for ids in docs_module.all_union_ids(conn):

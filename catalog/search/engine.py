@@ -22,6 +22,12 @@ class SearchEngine(Protocol):
 
     def delete(self, conn: Connection | None, ids: Sequence[int]) -> None: ...
 
+    def flush(self, conn: Connection | None) -> None:
+        """Write what the engine holds back in the catalogue's transaction (the commit writes it
+        anyway; a job calls this to count the time as its index's). An engine that is not
+        transactional holds nothing."""
+        ...
+
     def index_pages(self, conn: Connection | None, object_id: int, pages: Iterable[tuple[int, str]]) -> None:
         """Index the pages (number, text) of a digital object whose text was extracted."""
         ...

@@ -211,6 +211,9 @@ class MeiliSearchEngine:
             batch = [to_meili(d) for d in docs[i : i + BATCH]]
             self._wait(self._call("add documents", index.add_documents, batch, primary_key="id"))
 
+    def flush(self, conn: Any) -> None:
+        """Nothing is held back: documents are sent as they come, after the catalogue commits."""
+
     def delete(self, conn: Any, ids: Sequence[int]) -> None:
         if not ids:
             return
