@@ -378,7 +378,7 @@ class EmbeddedSearchEngine:
             "INSERT INTO search_doc (union_id, year, title_sort, has_digital, doc) VALUES (?, ?, ?, ?, ?)",
             [(uid, r.year, r.title_sort, r.has_digital, r.payload) for uid, r in rows],
         )
-        facet_store.write(raw, [(uid, r.year, r.has_digital, r.codes) for uid, r in rows], ())
+        facet_store.write_filters(raw, [(uid, r.year, r.has_digital, r.codes) for uid, r in rows])
         # the facet values for the dictionary; title, authors and subjects: the words a typo may stand for
         self._additions.of(conn).add(
             conn,
@@ -391,7 +391,7 @@ class EmbeddedSearchEngine:
         """Write the facet values and typo words held back in ``conn``'s transaction (its commit
         would write them otherwise: this is for a job that times its index)."""
         assert conn is not None, "the embedded engine writes inside the catalogue's transaction"
-        self._additions.of(conn).write(conn)
+        self._additions.write(conn)
 
     def delete(self, conn: Connection | None, ids: Sequence[int]) -> None:
         if not ids:

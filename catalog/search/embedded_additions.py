@@ -57,13 +57,13 @@ class Additions:
         """Write what is held, in key order (values the tables hold already are left as they are)."""
         raw = conn.connection.driver_connection
         if self.entries:
-            facet_store.write(raw, [], [self.entries[code] for code in sorted(self.entries)])
+            facet_store.write_values(raw, [self.entries[code] for code in sorted(self.entries)])
             if len(self.codes_added) > MAX_CODES_REMEMBERED:
                 self.codes_added.clear()
             self.codes_added.update(self.entries)
             self.entries = {}
         if self.words:
-            typo_index.add_words(raw, self.words, set())
+            typo_index.add_words(raw, self.words)
             if len(self.words_added) > MAX_WORDS_REMEMBERED:
                 self.words_added.clear()
             self.words_added |= self.words
@@ -86,3 +86,9 @@ class AdditionsByTransaction:
         if current is None or current.transaction is not conn.get_transaction():
             current = self._current = Additions(conn)
         return current
+
+    def write(self, conn: Connection) -> None:
+        """Write what ``conn``'s transaction holds back, if it holds anything."""
+        current = self._current
+        if current is not None and current.transaction is conn.get_transaction():
+            current.write(conn)

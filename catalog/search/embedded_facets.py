@@ -89,19 +89,18 @@ def recoded(
     return pack(kept), entries
 
 
-def write(
-    raw: Any,
-    rows: Sequence[tuple[int, Any, int, bytes]],
-    entries: Iterable[tuple[int, str, str]],
-) -> None:
+def write_filters(raw: Any, rows: Sequence[tuple[int, Any, int, bytes]]) -> None:
     """search_filter rows (union id, year, has digital, codes) of records that have none (the caller
-    deletes those it replaces) and dictionary entries (code, facet, value); an entry already in the
-    dictionary is left as it is."""
-    raw.executemany(
-        "INSERT OR IGNORE INTO search_facet_value (id, facet, value) VALUES (?, ?, ?)", list(entries)
-    )
+    deletes those it replaces)."""
     raw.executemany(
         "INSERT INTO search_filter (union_id, year, has_digital, codes) VALUES (?, ?, ?, ?)", rows
+    )
+
+
+def write_values(raw: Any, entries: Iterable[tuple[int, str, str]]) -> None:
+    """Dictionary entries (code, facet, value); an entry already in the dictionary is left as it is."""
+    raw.executemany(
+        "INSERT OR IGNORE INTO search_facet_value (id, facet, value) VALUES (?, ?, ?)", list(entries)
     )
 
 

@@ -62,15 +62,10 @@ def known(raw: Any, words: Iterable[str]) -> set[str]:
     return out
 
 
-def add_words(raw: Any, words: set[str], written: set[str]) -> None:
-    """Put the words the table does not hold yet into it. ``raw`` is the sqlite3 connection of the
-    catalogue's transaction; ``written`` words it holds already (a cache the caller keeps for the
-    transaction, updated here)."""
-    fresh = words - written
-    if not fresh:
-        return
-    raw.executemany(f"INSERT OR IGNORE INTO {TABLE} (word) VALUES (?)", [(w,) for w in sorted(fresh)])
-    written |= fresh
+def add_words(raw: Any, words: set[str]) -> None:
+    """Put ``words`` into the table, those it does not hold yet. ``raw`` is the sqlite3 connection
+    of the catalogue's transaction."""
+    raw.executemany(f"INSERT OR IGNORE INTO {TABLE} (word) VALUES (?)", [(w,) for w in sorted(words)])
 
 
 def has_prefix(raw: Any, prefix: str) -> bool:
