@@ -27,17 +27,19 @@ def _deposit(tmp_path: Path, local_id: str, name: str, page: str, access: str) -
     settings = _settings(tmp_path)
     engine = db.make_engine(settings.resolved_database_url)
     pdf = write_pdf(tmp_path / name, ["Trang bìa.", page])
-    with Session(engine) as session:
+    # A write transaction from the start (the service's worker writes meanwhile): one that read first
+    # would be refused at once if the worker committed before it wrote.
+    with db.session_scope(engine) as session:
         library = session.exec(select(Library).where(Library.code == "VNU-LIC")).one()
         assert library.id is not None
         record = find_record(session, library.id, local_id)
         obj, _new = add_file(
             session, LocalStorage(settings.digital_dir), record, check_file(pdf, 10**8), name, access=access
         )
-        session.commit()
+        session.flush()
         assert obj.id is not None
         object_id = obj.id
-        enqueue_text(engine, library, object_id)
+    enqueue_text(engine, library, object_id)
     deadline = time.time() + 60
     while time.time() < deadline:  # the service's own worker runs the text job
         with Session(engine) as session:
